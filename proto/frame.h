@@ -1,0 +1,85 @@
+/*
+ * frame.h — version 1 of the fedsim wire format.
+ *
+ * A frame is a fixed 28-byte header followed by a body of body_len bytes.
+ * Every integer is little-endian, written byte by byte.
+ *
+ *   off size field
+ *     0    4 magic "FSIM" (0x46 0x53 0x49 0x4d)
+ *     4    1 version (1)
+ *     5    1 type (fs_msg_type)
+ *     6    1 encoding of the vector in the body (fs_encoding)
+ *     7    1 flags (0 in version 1; other values are rejected)
+ *     8    4 round
+ *    12    4 client id
+ *    16    4 model version the body refers to
+ *    20    4 body length in bytes
+ *    24    4 reserved (0)
+ *
+ * Bodies by type:
+ *   TRAIN    (server -> client): vector (the model)
+ *   UPDATE   (client -> server): u32 num_samples, f64 train_loss, vector
+ *   SHUTDOWN (server -> worker): empty
+ * A vector in encoding DENSE_F32 is u32 count, then count IEEE-754 float32.
+ *
+ * Decoders never trust their input: every length is checked against the
+ * bytes present, and any mismatch returns a status with a message.
+ */
+#ifndef FS_FRAME_H
+#define FS_FRAME_H
+
+#include "fs_status.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FS_PROTO_VERSION 1
+#define FS_FRAME_HEADER_BYTES 28
+#define FS_UPDATE_META_BYTES 12
+
+typedef enum {
+  FS_MSG_TRAIN = 1,
+  FS_MSG_UPDATE = 2,
+  FS_MSG_SHUTDOWN = 3
+} fs_msg_type;
+
+typedef enum { FS_ENC_NONE = 0, FS_ENC_DENSE_F32 = 1 } fs_encoding;
+
+typedef struct {
+  uint8_t type;     /* fs_msg_type */
+  uint8_t encoding; /* fs_encoding */
+  uint8_t flags;
+  uint32_t round;
+  uint32_t client;
+  uint32_t model_version;
+  uint32_t body_len;
+} fs_frame_header;
+
+typedef struct {
+  uint32_t num_samples;
+  double train_loss;
+} fs_update_meta;
+
+/* Write h into out (FS_FRAME_HEADER_BYTES bytes). */
+void fs_frame_header_encode(const fs_frame_header *h, uint8_t *out);
+
+/* Parse and check a whole frame of len bytes: magic, version, known type and
+ * encoding, zero flags and reserved, and body_len == len - header. */
+fs_status fs_frame_header_decode(const uint8_t *buf, size_t len,
+                                 fs_frame_header *h, fs_err *err);
+
+/* Bytes of a DENSE_F32 vector of n floats. */
+size_t fs_dense_size(size_t n);
+/* Write v (n floats) as DENSE_F32 into out (fs_dense_size(n) bytes). */
+void fs_dense_encode(const float *v, size_t n, uint8_t *out);
+/* Read a DENSE_F32 vector that must have exactly n entries and occupy exactly
+ * len bytes into out. Non-finite values give FS_ENUMERIC (the message gives
+ * the first index). */
+fs_status fs_dense_decode(const uint8_t *buf, size_t len, float *out, size_t n,
+                          fs_err *err);
+
+void fs_update_meta_encode(const fs_update_meta *m, uint8_t *out);
+fs_status fs_update_meta_decode(const uint8_t *buf, size_t len,
+                                fs_update_meta *m, fs_err *err);
+
+#endif
