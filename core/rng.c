@@ -70,13 +70,14 @@ double fs_rng_uniform_pos(fs_rng *r) {
 uint64_t fs_rng_below(fs_rng *r, uint64_t n) {
   /* Lemire, "Fast random integer generation in an interval" (2019). */
   uint64_t x = fs_rng_u64(r);
-  unsigned __int128 m = (unsigned __int128)x * n;
+  __extension__ typedef unsigned __int128 u128;
+  u128 m = (u128)x * n;
   uint64_t l = (uint64_t)m;
   if (l < n) {
     uint64_t t = -n % n;
     while (l < t) {
       x = fs_rng_u64(r);
-      m = (unsigned __int128)x * n;
+      m = (u128)x * n;
       l = (uint64_t)m;
     }
   }

@@ -60,25 +60,51 @@ typedef struct {
   double train_loss;
 } fs_update_meta;
 
-/* Write h into out (FS_FRAME_HEADER_BYTES bytes). */
+/* Name of a message type or encoding ("TRAIN", "DENSE_F32"; "unknown" for
+ * values version 1 does not define); never NULL. */
+const char *fs_msg_type_name(unsigned type);
+const char *fs_encoding_name(unsigned encoding);
+
+/* Write h into out (FS_FRAME_HEADER_BYTES bytes, owned by the caller): the
+ * magic, FS_PROTO_VERSION, h's fields and a zero reserved field. Does not
+ * check h; a frame built from bad fields is rejected by the decoder. */
 void fs_frame_header_encode(const fs_frame_header *h, uint8_t *out);
 
 /* Parse and check a whole frame of len bytes: magic, version, known type and
- * encoding, zero flags and reserved, and body_len == len - header. */
+ * encoding, zero flags and reserved, and body_len == len - header.
+ * TRAIN and UPDATE must use DENSE_F32; SHUTDOWN must use NONE with an empty
+ * body. The body itself (buf + FS_FRAME_HEADER_BYTES, body_len bytes) is
+ * checked by the body decoders below. *h is written only on success.
+ * Errors: FS_ETRUNC (shorter than the header, or body_len larger than the
+ * bytes that follow), FS_EVERSION (version != FS_PROTO_VERSION), FS_EFORMAT
+ * (everything else, including bytes beyond body_len). */
 fs_status fs_frame_header_decode(const uint8_t *buf, size_t len,
                                  fs_frame_header *h, fs_err *err);
 
-/* Bytes of a DENSE_F32 vector of n floats. */
+/* Bytes of a DENSE_F32 vector of n floats (4 + 4n). n > UINT32_MAX aborts. */
 size_t fs_dense_size(size_t n);
-/* Write v (n floats) as DENSE_F32 into out (fs_dense_size(n) bytes). */
+/* Write v (n floats) as DENSE_F32 into out (fs_dense_size(n) bytes, owned by
+ * the caller). Values are copied bit for bit, non-finite ones included (the
+ * decoder rejects those). n > UINT32_MAX aborts. */
 void fs_dense_encode(const float *v, size_t n, uint8_t *out);
 /* Read a DENSE_F32 vector that must have exactly n entries and occupy exactly
  * len bytes into out. Non-finite values give FS_ENUMERIC (the message gives
- * the first index). */
+ * the first index). out (n floats) is written only on success.
+ * Errors: FS_ETRUNC (len < 4, or fewer bytes than the count needs),
+ * FS_EFORMAT (count != n, or more bytes than the count needs), FS_ENUMERIC. */
 fs_status fs_dense_decode(const uint8_t *buf, size_t len, float *out, size_t n,
                           fs_err *err);
 
+/* Bytes of an UPDATE body carrying a vector of n floats
+ * (FS_UPDATE_META_BYTES + fs_dense_size(n)). */
+size_t fs_update_body_size(size_t n);
+/* Write m into out (FS_UPDATE_META_BYTES bytes): u32 num_samples, then
+ * train_loss as IEEE-754 binary64. */
 void fs_update_meta_encode(const fs_update_meta *m, uint8_t *out);
+/* Read the metadata at the head of an UPDATE body of len bytes (len may be
+ * larger than FS_UPDATE_META_BYTES: the vector follows it). *m is written
+ * only on success. Errors: FS_ETRUNC (len < FS_UPDATE_META_BYTES),
+ * FS_ENUMERIC (train_loss NaN or +-Inf). */
 fs_status fs_update_meta_decode(const uint8_t *buf, size_t len,
                                 fs_update_meta *m, fs_err *err);
 

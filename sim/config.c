@@ -1,2 +1,764 @@
-/* placeholder until the module lands */
-typedef int fs__placeholder;
+/*
+ * config.c — the option table, and the three ways into it: defaults, a YAML
+ * file (libyaml's event parser) and the command line.
+ *
+ * Every option is one row of `options[]` below: key, type, where it lives in
+ * fs_config, default, limits and help. --help, the JSON echo and all the
+ * checks are driven by that one table, so adding an option is one line.
+ */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+typedef enum { T_INT, T_UINT, T_FLOAT, T_STR, T_BOOL, T_CHOICE, T_LIST } opt_type;
+
+typedef struct {
+  const char *key;
+  opt_type type;
+  size_t offset;
+  const char *def;
+  double min, max;     /* numbers: inclusive limits */
+  const char *choices; /* T_CHOICE: "a|b|c" */
+  const char *help;
+} opt;
+
+#define OFF(f) offsetof(fs_config, f)
+#define BIG 1e18
+
+static const opt options[] = {
+    {"run.seed", T_UINT, OFF(seed), "1", 0, BIG, NULL,
+     "seed of every random stream (data, partition, sampling, init)"},
+    {"run.rounds", T_INT, OFF(rounds), "20", 1, 1e9, NULL,
+     "aggregations (rounds) to run"},
+    {"run.name", T_STR, OFF(name), "fedsim", 0, 0, NULL,
+     "name of the run, used in the run folder's name"},
+    {"run.out_dir", T_STR, OFF(out_dir), "", 0, 0, NULL,
+     "run folder; empty: runs/<UTC date-time>-<name>"},
+    {"run.progress", T_CHOICE, OFF(progress), "auto", 0, 0, "auto|on|off",
+     "live progress line (auto: only on a terminal)"},
+    {"run.clock", T_CHOICE, OFF(clock), "virtual", 0, 0, "virtual",
+     "virtual: discrete-event clock, bit-identical for any rank count"},
+    {"run.save_model", T_BOOL, OFF(save_model), "true", 0, 0, NULL,
+     "write the final model to model.bin in the run folder"},
+
+    {"data.source", T_CHOICE, OFF(data_source), "synthetic", 0, 0,
+     "synthetic|fashion-mnist|libsvm|idx",
+     "where the data comes from"},
+    {"data.path", T_STR, OFF(data_path), "", 0, 0, NULL,
+     "libsvm: training file; idx: training image file"},
+    {"data.test_path", T_STR, OFF(data_test_path), "", 0, 0, NULL,
+     "libsvm: test file; idx: test image file (empty: split off "
+     "data.test_fraction of the training rows)"},
+    {"data.labels_path", T_STR, OFF(data_labels_path), "", 0, 0, NULL,
+     "idx: training label file"},
+    {"data.test_labels_path", T_STR, OFF(data_test_labels_path), "", 0, 0,
+     NULL, "idx: test label file"},
+    {"data.dir", T_STR, OFF(data_dir), "/usr/share/datasets/fashion-mnist", 0,
+     0, NULL, "fashion-mnist: folder of the four gzip IDX files"},
+    {"data.test_fraction", T_FLOAT, OFF(data_test_fraction), "0.2", 0, 0.9,
+     NULL, "share of rows held out for testing when there is no test file"},
+    {"data.synthetic.alpha", T_FLOAT, OFF(synth_alpha), "0.5", 0, 100, NULL,
+     "Synthetic(alpha, beta): how much the clients' models differ"},
+    {"data.synthetic.beta", T_FLOAT, OFF(synth_beta), "0.5", 0, 100, NULL,
+     "Synthetic(alpha, beta): how much the clients' features differ"},
+    {"data.synthetic.dim", T_INT, OFF(synth_dim), "60", 1, 1e6, NULL,
+     "features of the generated data"},
+    {"data.synthetic.classes", T_INT, OFF(synth_classes), "10", 2, 1000, NULL,
+     "classes of the generated data"},
+    {"data.synthetic.groups", T_INT, OFF(synth_groups), "100", 1, 1e7, NULL,
+     "natural groups (devices) of the generated data"},
+    {"data.synthetic.samples", T_INT, OFF(synth_samples), "20000", 10, 1e9,
+     NULL, "rows generated over all groups (train and test)"},
+
+    {"partition.method", T_CHOICE, OFF(part_method), "auto", 0, 0,
+     "auto|iid|dirichlet|shards|contiguous|natural",
+     "how rows are split over clients (auto: natural for synthetic data, else iid)"},
+    {"partition.alpha", T_FLOAT, OFF(part_alpha), "0.5", 1e-6, 1e6, NULL,
+     "Dirichlet concentration over labels (small: very skewed)"},
+    {"partition.shards", T_INT, OFF(part_shards), "2", 1, 1e6, NULL,
+     "label-sorted shards per client"},
+
+    {"clients.num", T_INT, OFF(clients), "100", 1, 1e8, NULL,
+     "virtual clients N"},
+    {"clients.per_round", T_INT, OFF(per_round), "10", 1, 1e8, NULL,
+     "clients sampled per round (without replacement)"},
+
+    {"local.mode", T_CHOICE, OFF(local_mode), "epochs", 0, 0,
+     "epochs|steps|full_gradient",
+     "local work: E epochs of minibatch SGD, S steps, or one full gradient"},
+    {"local.epochs", T_INT, OFF(local_epochs), "1", 1, 1e6, NULL,
+     "local epochs E"},
+    {"local.steps", T_INT, OFF(local_steps), "10", 1, 1e9, NULL,
+     "local steps S (local.mode = steps)"},
+    {"local.batch_size", T_INT, OFF(local_batch), "32", 1, 1e7, NULL,
+     "minibatch size"},
+    {"local.lr", T_FLOAT, OFF(local_lr), "0.05", 0, 1e6, NULL,
+     "client learning rate"},
+
+    {"server.strategy", T_CHOICE, OFF(strategy), "fedavg", 0, 0, "fedavg",
+     "aggregation strategy"},
+    {"server.optimizer", T_CHOICE, OFF(server_optimizer), "sgd", 0, 0, "sgd",
+     "server optimiser applied to the averaged update"},
+    {"server.weighting", T_CHOICE, OFF(server_weighting), "samples", 0, 0,
+     "samples|uniform",
+     "weight of each update: its client's number of rows, or equal"},
+    {"server.lr", T_FLOAT, OFF(server_lr), "1.0", 0, 1e6, NULL,
+     "server learning rate (1 = plain FedAvg)"},
+
+    {"model.type", T_CHOICE, OFF(model_kind), "softmax", 0, 0,
+     "logreg|softmax|mlp", "model"},
+    {"model.hidden", T_LIST, OFF(hidden), "256,128", 1, 1e6, NULL,
+     "MLP hidden layer widths"},
+    {"model.bias", T_BOOL, OFF(model_bias), "true", 0, 0, NULL,
+     "layers have a bias"},
+    {"model.l2", T_FLOAT, OFF(model_l2), "0", 0, 1e6, NULL,
+     "L2 regulariser (l2/2)*||w||^2"},
+    {"model.nonconvex_lambda", T_FLOAT, OFF(model_nonconvex), "0", 0, 1e6,
+     NULL, "non-convex regulariser lambda*sum w^2/(1+w^2) (EF21 objective)"},
+
+    {"system.dist", T_CHOICE, OFF(sys_dist), "lognormal", 0, 0,
+     "constant|uniform|lognormal",
+     "how client speed, bandwidth and latency vary around their means"},
+    {"system.spread", T_FLOAT, OFF(sys_spread), "0.5", 0, 10, NULL,
+     "lognormal: sigma; uniform: values in mean*[1-spread, 1+spread]"},
+    {"system.speed", T_FLOAT, OFF(sys_speed), "5000", 1e-9, 1e15, NULL,
+     "mean compute speed, samples per second"},
+    {"system.bw_up", T_FLOAT, OFF(sys_bw_up), "1e7", 1e-3, 1e15, NULL,
+     "mean uplink bandwidth, bits per second"},
+    {"system.bw_down", T_FLOAT, OFF(sys_bw_down), "5e7", 1e-3, 1e15, NULL,
+     "mean downlink bandwidth, bits per second"},
+    {"system.latency", T_FLOAT, OFF(sys_latency), "0.05", 0, 1e6, NULL,
+     "mean one-way latency, seconds"},
+    {"system.trace", T_STR, OFF(sys_trace), "", 0, 0, NULL,
+     "CSV of per-client profiles (client,speed,bw_up,bw_down,latency); "
+     "overrides the distribution"},
+
+    {"eval.every", T_INT, OFF(eval_every), "1", 1, 1e9, NULL,
+     "evaluate every k rounds (and after the last)"},
+    {"eval.grad_norm", T_CHOICE, OFF(eval_grad_norm), "auto", 0, 0,
+     "auto|on|off", "compute ||grad f(x)||^2 on the training set"},
+    {"eval.grad_norm_max_dim", T_INT, OFF(eval_grad_norm_max_dim), "20000", 0,
+     1e12, NULL, "auto: only for models with at most this many parameters"},
+};
+#define N_OPTIONS (sizeof options / sizeof options[0])
+
+/* Command-line short forms. */
+static const struct {
+  const char *flag, *key;
+} aliases[] = {{"seed", "run.seed"},        {"rounds", "run.rounds"},
+               {"out", "run.out_dir"},      {"name", "run.name"},
+               {"clients", "clients.num"},  {"per-round", "clients.per_round"},
+               {"data", "data.source"},     {"model", "model.type"},
+               {"epochs", "local.epochs"},  {"lr", "local.lr"},
+               {"batch", "local.batch_size"}};
+
+static const opt *find_opt(const char *key) {
+  for (size_t i = 0; i < N_OPTIONS; i++)
+    if (strcmp(options[i].key, key) == 0)
+      return &options[i];
+  return NULL;
+}
+
+static int choice_ok(const char *choices, const char *v) {
+  size_t n = strlen(v);
+  const char *p = choices;
+  while (*p) {
+    const char *bar = strchr(p, '|');
+    size_t len = bar ? (size_t)(bar - p) : strlen(p);
+    if (len == n && strncmp(p, v, n) == 0)
+      return 1;
+    if (!bar)
+      break;
+    p = bar + 1;
+  }
+  return 0;
+}
+
+static fs_status parse_int(const opt *o, const char *v, int64_t *out,
+                           fs_err *err) {
+  errno = 0;
+  char *end = NULL;
+  /* Accept "1e4"-style integers too (written by people in YAML). */
+  double d = strtod(v, &end);
+  if (end == v || *end != '\0' || errno == ERANGE || !isfinite(d) ||
+      d != floor(d))
+    return fs_err_set(err, FS_ECONFIG, "%s: '%s' is not an integer", o->key,
+                      v);
+  if (d < o->min || d > o->max)
+    return fs_err_set(err, FS_ECONFIG, "%s: %s is out of range [%.0f, %.0f]",
+                      o->key, v, o->min, o->max);
+  *out = (int64_t)d;
+  return FS_OK;
+}
+
+static fs_status set_opt(fs_config *cfg, const opt *o, const char *v,
+                         fs_err *err) {
+  char *base = (char *)cfg + o->offset;
+  switch (o->type) {
+  case T_INT:
+  case T_UINT: {
+    int64_t x;
+    fs_status st;
+    if (o->type == T_UINT) {
+      /* A seed is any 64-bit unsigned integer. */
+      errno = 0;
+      char *end = NULL;
+      if (v[0] == '-' || v[0] == '\0')
+        return fs_err_set(err, FS_ECONFIG,
+                          "%s: '%s' is not a non-negative integer", o->key, v);
+      unsigned long long u = strtoull(v, &end, 10);
+      if (*end != '\0' || errno == ERANGE)
+        return fs_err_set(err, FS_ECONFIG,
+                          "%s: '%s' is not a non-negative integer", o->key, v);
+      *(uint64_t *)(void *)base = (uint64_t)u;
+      return FS_OK;
+    }
+    if ((st = parse_int(o, v, &x, err)) != FS_OK)
+      return st;
+    *(int64_t *)(void *)base = x;
+    return FS_OK;
+  }
+  case T_FLOAT: {
+    errno = 0;
+    char *end = NULL;
+    double d = strtod(v, &end);
+    if (end == v || *end != '\0' || errno == ERANGE || !isfinite(d))
+      return fs_err_set(err, FS_ECONFIG, "%s: '%s' is not a finite number",
+                        o->key, v);
+    if (d < o->min || d > o->max)
+      return fs_err_set(err, FS_ECONFIG, "%s: %s is out of range [%g, %g]",
+                        o->key, v, o->min, o->max);
+    *(double *)(void *)base = d;
+    return FS_OK;
+  }
+  case T_BOOL: {
+    int b;
+    if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") ||
+        !strcmp(v, "1"))
+      b = 1;
+    else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off") ||
+             !strcmp(v, "0"))
+      b = 0;
+    else
+      return fs_err_set(err, FS_ECONFIG, "%s: '%s' is not true or false",
+                        o->key, v);
+    *(int *)(void *)base = b;
+    return FS_OK;
+  }
+  case T_CHOICE:
+    if (!choice_ok(o->choices, v))
+      return fs_err_set(err, FS_ECONFIG, "%s: '%s' is not one of %s", o->key,
+                        v, o->choices);
+    /* fall through */
+  case T_STR:
+    if (strlen(v) >= FS_CFG_STR)
+      return fs_err_set(err, FS_ECONFIG, "%s: value longer than %d bytes",
+                        o->key, FS_CFG_STR - 1);
+    snprintf(base, FS_CFG_STR, "%s", v);
+    return FS_OK;
+  case T_LIST: {
+    int64_t tmp[FS_CFG_MAX_HIDDEN];
+    size_t n = 0;
+    char buf[FS_CFG_STR];
+    if (strlen(v) >= sizeof buf)
+      return fs_err_set(err, FS_ECONFIG, "%s: list too long", o->key);
+    snprintf(buf, sizeof buf, "%s", v);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ", []", &save); tok;
+         tok = strtok_r(NULL, ", []", &save)) {
+      if (n == FS_CFG_MAX_HIDDEN)
+        return fs_err_set(err, FS_ECONFIG, "%s: more than %d entries", o->key,
+                          FS_CFG_MAX_HIDDEN);
+      fs_status st = parse_int(o, tok, &tmp[n], err);
+      if (st != FS_OK)
+        return st;
+      n++;
+    }
+    if (n == 0)
+      return fs_err_set(err, FS_ECONFIG, "%s: empty list", o->key);
+    memcpy(cfg->hidden, tmp, n * sizeof tmp[0]);
+    cfg->n_hidden = n;
+    return FS_OK;
+  }
+  }
+  return fs_err_set(err, FS_EINVAL, "%s: bad option type", o->key);
+}
+
+void fs_config_defaults(fs_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  for (size_t i = 0; i < N_OPTIONS; i++) {
+    fs_status st = set_opt(cfg, &options[i], options[i].def, NULL);
+    if (st != FS_OK) {
+      fprintf(stderr, "fedsim: bad built-in default for %s\n", options[i].key);
+      abort();
+    }
+  }
+}
+
+fs_status fs_config_set(fs_config *cfg, const char *key, const char *value,
+                        fs_err *err) {
+  const opt *o = find_opt(key);
+  if (o == NULL)
+    return fs_err_set(err, FS_ECONFIG,
+                      "unknown option '%s' (fedsim --help lists them)", key);
+  return set_opt(cfg, o, value, err);
+}
+
+fs_status fs_config_get(const fs_config *cfg, const char *key, char *buf,
+                        size_t len) {
+  const opt *o = find_opt(key);
+  if (o == NULL)
+    return FS_EINVAL;
+  const char *base = (const char *)cfg + o->offset;
+  switch (o->type) {
+  case T_INT:
+    snprintf(buf, len, "%lld", (long long)*(const int64_t *)(const void *)base);
+    break;
+  case T_UINT:
+    snprintf(buf, len, "%llu",
+             (unsigned long long)*(const uint64_t *)(const void *)base);
+    break;
+  case T_FLOAT:
+    snprintf(buf, len, "%.17g", *(const double *)(const void *)base);
+    break;
+  case T_BOOL:
+    snprintf(buf, len, "%s", *(const int *)(const void *)base ? "true" : "false");
+    break;
+  case T_STR:
+  case T_CHOICE:
+    snprintf(buf, len, "%s", base);
+    break;
+  case T_LIST: {
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < cfg->n_hidden && used < len; i++)
+      used += (size_t)snprintf(buf + used, len - used, "%s%lld", i ? "," : "",
+                               (long long)cfg->hidden[i]);
+    break;
+  }
+  }
+  return FS_OK;
+}
+
+/* ---- YAML ---------------------------------------------------------------- */
+
+typedef struct {
+  yaml_parser_t parser;
+  const char *path;
+  fs_config *cfg;
+  fs_err *err;
+} yaml_ctx;
+
+static fs_status yaml_next(yaml_ctx *c, yaml_event_t *ev) {
+  if (!yaml_parser_parse(&c->parser, ev))
+    return fs_err_set(c->err, FS_ECONFIG, "%s:%zu:%zu: YAML error: %s",
+                      c->path, c->parser.problem_mark.line + 1,
+                      c->parser.problem_mark.column + 1,
+                      c->parser.problem ? c->parser.problem : "unknown");
+  return FS_OK;
+}
+
+static fs_status apply_value(yaml_ctx *c, const char *key, const char *value,
+                             size_t line) {
+  fs_err e = {0};
+  fs_status st = fs_config_set(c->cfg, key, value, &e);
+  if (st != FS_OK)
+    return fs_err_set(c->err, st, "%s:%zu: %s", c->path, line, e.msg);
+  return FS_OK;
+}
+
+/* Parse the value of `key` whose first event is ev (already consumed). */
+static fs_status yaml_value(yaml_ctx *c, const char *key, yaml_event_t *ev);
+
+static fs_status yaml_mapping(yaml_ctx *c, const char *prefix) {
+  for (;;) {
+    yaml_event_t kev;
+    fs_status st = yaml_next(c, &kev);
+    if (st != FS_OK)
+      return st;
+    if (kev.type == YAML_MAPPING_END_EVENT) {
+      yaml_event_delete(&kev);
+      return FS_OK;
+    }
+    if (kev.type != YAML_SCALAR_EVENT) {
+      size_t line = kev.start_mark.line + 1;
+      yaml_event_delete(&kev);
+      return fs_err_set(c->err, FS_ECONFIG, "%s:%zu: a key must be a plain name",
+                        c->path, line);
+    }
+    char key[FS_CFG_STR];
+    int n = snprintf(key, sizeof key, "%s%s%s", prefix, prefix[0] ? "." : "",
+                     (const char *)kev.data.scalar.value);
+    yaml_event_delete(&kev);
+    if (n < 0 || (size_t)n >= sizeof key)
+      return fs_err_set(c->err, FS_ECONFIG, "%s: key too long", c->path);
+    yaml_event_t vev;
+    if ((st = yaml_next(c, &vev)) != FS_OK)
+      return st;
+    st = yaml_value(c, key, &vev);
+    if (st != FS_OK)
+      return st;
+  }
+}
+
+static fs_status yaml_value(yaml_ctx *c, const char *key, yaml_event_t *ev) {
+  size_t line = ev->start_mark.line + 1;
+  fs_status st = FS_OK;
+  if (ev->type == YAML_SCALAR_EVENT) {
+    st = apply_value(c, key, (const char *)ev->data.scalar.value, line);
+    yaml_event_delete(ev);
+    return st;
+  }
+  if (ev->type == YAML_MAPPING_START_EVENT) {
+    yaml_event_delete(ev);
+    /* A mapping under a key that is itself an option is a type error. */
+    if (find_opt(key) != NULL)
+      return fs_err_set(c->err, FS_ECONFIG,
+                        "%s:%zu: %s: expected a value, found a mapping",
+                        c->path, line, key);
+    /* Is any option under this prefix? Otherwise name the unknown section. */
+    size_t kl = strlen(key);
+    int known = 0;
+    for (size_t i = 0; i < N_OPTIONS && !known; i++)
+      known = strncmp(options[i].key, key, kl) == 0 && options[i].key[kl] == '.';
+    if (!known)
+      return fs_err_set(c->err, FS_ECONFIG,
+                        "%s:%zu: unknown section '%s' (fedsim --help lists "
+                        "the options)",
+                        c->path, line, key);
+    return yaml_mapping(c, key);
+  }
+  if (ev->type == YAML_SEQUENCE_START_EVENT) {
+    yaml_event_delete(ev);
+    char list[FS_CFG_STR] = "";
+    size_t used = 0;
+    for (;;) {
+      yaml_event_t iev;
+      if ((st = yaml_next(c, &iev)) != FS_OK)
+        return st;
+      if (iev.type == YAML_SEQUENCE_END_EVENT) {
+        yaml_event_delete(&iev);
+        break;
+      }
+      if (iev.type != YAML_SCALAR_EVENT) {
+        yaml_event_delete(&iev);
+        return fs_err_set(c->err, FS_ECONFIG,
+                          "%s:%zu: %s: a list may hold only plain values",
+                          c->path, line, key);
+      }
+      int n = snprintf(list + used, sizeof list - used, "%s%s",
+                       used ? "," : "", (const char *)iev.data.scalar.value);
+      yaml_event_delete(&iev);
+      if (n < 0 || used + (size_t)n >= sizeof list)
+        return fs_err_set(c->err, FS_ECONFIG, "%s:%zu: %s: list too long",
+                          c->path, line, key);
+      used += (size_t)n;
+    }
+    const opt *o = find_opt(key);
+    if (o != NULL && o->type != T_LIST)
+      return fs_err_set(c->err, FS_ECONFIG,
+                        "%s:%zu: %s: expected a single value, found a list",
+                        c->path, line, key);
+    return apply_value(c, key, list, line);
+  }
+  yaml_event_delete(ev);
+  return fs_err_set(c->err, FS_ECONFIG,
+                    "%s:%zu: %s: unsupported YAML (anchors and aliases are not "
+                    "read)",
+                    c->path, line, key);
+}
+
+fs_status fs_config_load_yaml(fs_config *cfg, const char *path, fs_err *err) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL)
+    return fs_err_set(err, FS_EIO, "%s: cannot open: %s", path,
+                      strerror(errno));
+  yaml_ctx c = {.path = path, .cfg = cfg, .err = err};
+  if (!yaml_parser_initialize(&c.parser)) {
+    fclose(f);
+    return fs_err_set(err, FS_ENOMEM, "%s: cannot start the YAML parser", path);
+  }
+  yaml_parser_set_input_file(&c.parser, f);
+  fs_status st = FS_OK;
+  int done = 0, in_doc = 0;
+  while (!done && st == FS_OK) {
+    yaml_event_t ev;
+    if ((st = yaml_next(&c, &ev)) != FS_OK)
+      break;
+    switch (ev.type) {
+    case YAML_STREAM_END_EVENT:
+      done = 1;
+      yaml_event_delete(&ev);
+      break;
+    case YAML_DOCUMENT_START_EVENT:
+      if (in_doc++) {
+        st = fs_err_set(err, FS_ECONFIG, "%s: more than one YAML document",
+                        path);
+      }
+      yaml_event_delete(&ev);
+      break;
+    case YAML_MAPPING_START_EVENT:
+      yaml_event_delete(&ev);
+      st = yaml_mapping(&c, "");
+      break;
+    case YAML_SCALAR_EVENT:
+    case YAML_SEQUENCE_START_EVENT: {
+      size_t line = ev.start_mark.line + 1;
+      yaml_event_delete(&ev);
+      st = fs_err_set(err, FS_ECONFIG,
+                      "%s:%zu: the top level must be a mapping of sections",
+                      path, line);
+      break;
+    }
+    default:
+      yaml_event_delete(&ev);
+      break;
+    }
+  }
+  yaml_parser_delete(&c.parser);
+  fclose(f);
+  return st;
+}
+
+fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
+  if (cfg->per_round > cfg->clients)
+    return fs_err_set(err, FS_ECONFIG,
+                      "clients.per_round: %lld is more than clients.num (%lld)",
+                      (long long)cfg->per_round, (long long)cfg->clients);
+  if (!strcmp(cfg->data_source, "libsvm") && cfg->data_path[0] == '\0')
+    return fs_err_set(err, FS_ECONFIG,
+                      "data.path: data.source is libsvm but no file is given");
+  if (!strcmp(cfg->data_source, "idx") &&
+      (cfg->data_path[0] == '\0' || cfg->data_labels_path[0] == '\0'))
+    return fs_err_set(err, FS_ECONFIG,
+                      "data.path, data.labels_path: data.source is idx but "
+                      "the image or label file is missing");
+  if (!strcmp(cfg->part_method, "natural") &&
+      strcmp(cfg->data_source, "synthetic") != 0)
+    return fs_err_set(err, FS_ECONFIG,
+                      "partition.method: 'natural' needs data with natural "
+                      "groups (data.source = synthetic); use iid, dirichlet, "
+                      "shards or contiguous");
+  if (!strcmp(cfg->model_kind, "logreg") && !strcmp(cfg->data_source, "synthetic") &&
+      cfg->synth_classes != 2)
+    return fs_err_set(err, FS_ECONFIG,
+                      "model.type: logreg is binary but "
+                      "data.synthetic.classes is %lld",
+                      (long long)cfg->synth_classes);
+  return FS_OK;
+}
+
+/* ---- command line --------------------------------------------------------- */
+
+static const char *alias_key(const char *flag) {
+  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+    if (!strcmp(aliases[i].flag, flag))
+      return aliases[i].key;
+  return NULL;
+}
+
+fs_status fs_config_from_args(fs_config *cfg, int argc, char **argv,
+                              fs_cli_action *action, fs_err *err) {
+  fs_config_defaults(cfg);
+  *action = FS_CLI_RUN;
+  /* Pass 1: --help, --version, --config. */
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      *action = FS_CLI_HELP;
+      return FS_OK;
+    }
+    if (!strcmp(a, "--version")) {
+      *action = FS_CLI_VERSION;
+      return FS_OK;
+    }
+  }
+  for (int i = 1; i < argc; i++) {
+    const char *path = NULL;
+    if (!strcmp(argv[i], "--config") || !strcmp(argv[i], "-c")) {
+      if (i + 1 >= argc)
+        return fs_err_set(err, FS_ECONFIG, "%s needs a file name", argv[i]);
+      path = argv[++i];
+    } else if (!strncmp(argv[i], "--config=", 9)) {
+      path = argv[i] + 9;
+    }
+    if (path != NULL) {
+      fs_status st = fs_config_load_yaml(cfg, path, err);
+      if (st != FS_OK)
+        return st;
+    }
+  }
+  /* Pass 2: everything else, in order (later wins). */
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--config") || !strcmp(a, "-c")) {
+      i++;
+      continue;
+    }
+    if (!strncmp(a, "--config=", 9))
+      continue;
+    char keybuf[FS_CFG_STR];
+    const char *value = NULL;
+    if (!strcmp(a, "--set") || !strcmp(a, "-s")) {
+      if (i + 1 >= argc)
+        return fs_err_set(err, FS_ECONFIG, "%s needs KEY=VALUE", a);
+      const char *kv = argv[++i];
+      const char *eq = strchr(kv, '=');
+      if (eq == NULL || eq == kv || (size_t)(eq - kv) >= sizeof keybuf)
+        return fs_err_set(err, FS_ECONFIG,
+                          "--set '%s': expected section.key=value", kv);
+      memcpy(keybuf, kv, (size_t)(eq - kv));
+      keybuf[eq - kv] = '\0';
+      value = eq + 1;
+    } else if (!strncmp(a, "--", 2) && a[2] != '\0') {
+      const char *name = a + 2;
+      const char *eq = strchr(name, '=');
+      size_t nl = eq ? (size_t)(eq - name) : strlen(name);
+      if (nl >= sizeof keybuf)
+        return fs_err_set(err, FS_ECONFIG, "option '%s' is too long", a);
+      memcpy(keybuf, name, nl);
+      keybuf[nl] = '\0';
+      const char *ak = alias_key(keybuf);
+      if (ak != NULL)
+        snprintf(keybuf, sizeof keybuf, "%s", ak);
+      if (find_opt(keybuf) == NULL)
+        return fs_err_set(err, FS_ECONFIG,
+                          "unknown option '%s' (fedsim --help lists them)", a);
+      if (eq != NULL) {
+        value = eq + 1;
+      } else {
+        if (i + 1 >= argc)
+          return fs_err_set(err, FS_ECONFIG, "option '%s' needs a value", a);
+        value = argv[++i];
+      }
+    } else {
+      return fs_err_set(err, FS_ECONFIG,
+                        "unexpected argument '%s' (options start with --)", a);
+    }
+    fs_status st = fs_config_set(cfg, keybuf, value, err);
+    if (st != FS_OK)
+      return st;
+  }
+  return FS_OK;
+}
+
+void fs_config_print_help(void *file) {
+  FILE *f = file;
+  fprintf(f,
+          "Usage: fedsim [--config FILE.yaml] [--set section.key=value ...] "
+          "[--section.key value ...]\n"
+          "       mpirun -n P fedsim ...   (rank 0 is the server, ranks 1..P-1 "
+          "host the virtual clients)\n\n"
+          "Options come from the built-in defaults, then the YAML file, then "
+          "the command line (which wins).\n"
+          "In YAML, each section is a mapping: 'local: {epochs: 2, lr: 0.1}'; "
+          "nested keys such as\n"
+          "data.synthetic.alpha are nested mappings. Lists: 'hidden: [256, "
+          "128]' or --model.hidden 256,128.\n\n"
+          "  -c, --config FILE       read options from a YAML file\n"
+          "  -s, --set KEY=VALUE     set one option\n"
+          "  -h, --help              this help\n"
+          "      --version           version and build\n"
+          "Short forms: ");
+  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+    fprintf(f, "%s--%s (%s)", i ? ", " : "", aliases[i].flag, aliases[i].key);
+  fprintf(f, "\n");
+  const char *section = "";
+  size_t sl = 0;
+  for (size_t i = 0; i < N_OPTIONS; i++) {
+    const opt *o = &options[i];
+    const char *dot = strchr(o->key, '.');
+    size_t l = (size_t)(dot - o->key);
+    if (l != sl || strncmp(section, o->key, l) != 0) {
+      fprintf(f, "\n[%.*s]\n", (int)l, o->key);
+      section = o->key;
+      sl = l;
+    }
+    const char *ty = "";
+    switch (o->type) {
+    case T_INT:
+    case T_UINT:
+      ty = "int";
+      break;
+    case T_FLOAT:
+      ty = "number";
+      break;
+    case T_STR:
+      ty = "text";
+      break;
+    case T_BOOL:
+      ty = "bool";
+      break;
+    case T_CHOICE:
+      ty = o->choices;
+      break;
+    case T_LIST:
+      ty = "list of int";
+      break;
+    }
+    fprintf(f, "  --%-28s %s\n  %-30s   [%s; default: %s]\n", o->key, o->help,
+            "", ty, o->def[0] ? o->def : "\"\"");
+  }
+}
+
+void *fs_config_to_json(const fs_config *cfg) {
+  cJSON *root = cJSON_CreateObject();
+  for (size_t i = 0; i < N_OPTIONS && root != NULL; i++) {
+    const opt *o = &options[i];
+    /* Walk/create nested objects for every dot. */
+    char key[FS_CFG_STR];
+    snprintf(key, sizeof key, "%s", o->key);
+    cJSON *obj = root;
+    char *p = key;
+    for (char *dot = strchr(p, '.'); dot; dot = strchr(p, '.')) {
+      *dot = '\0';
+      cJSON *child = cJSON_GetObjectItemCaseSensitive(obj, p);
+      if (child == NULL)
+        child = cJSON_AddObjectToObject(obj, p);
+      obj = child;
+      p = dot + 1;
+    }
+    const char *base = (const char *)cfg + o->offset;
+    switch (o->type) {
+    case T_INT:
+      cJSON_AddNumberToObject(obj, p,
+                              (double)*(const int64_t *)(const void *)base);
+      break;
+    case T_UINT: {
+      /* Seeds can exceed 2^53: keep them exact as text if so. */
+      uint64_t u = *(const uint64_t *)(const void *)base;
+      if (u < (1ull << 53))
+        cJSON_AddNumberToObject(obj, p, (double)u);
+      else {
+        char b[32];
+        snprintf(b, sizeof b, "%llu", (unsigned long long)u);
+        cJSON_AddStringToObject(obj, p, b);
+      }
+      break;
+    }
+    case T_FLOAT:
+      cJSON_AddNumberToObject(obj, p, *(const double *)(const void *)base);
+      break;
+    case T_BOOL:
+      cJSON_AddBoolToObject(obj, p, *(const int *)(const void *)base);
+      break;
+    case T_STR:
+    case T_CHOICE:
+      cJSON_AddStringToObject(obj, p, base);
+      break;
+    case T_LIST: {
+      cJSON *arr = cJSON_AddArrayToObject(obj, p);
+      for (size_t k = 0; k < cfg->n_hidden; k++)
+        cJSON_AddItemToArray(arr, cJSON_CreateNumber((double)cfg->hidden[k]));
+      break;
+    }
+    }
+  }
+  return root;
+}

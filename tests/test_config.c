@@ -1,5 +1,259 @@
+/*
+ * test_config.c — options from defaults, YAML and the command line: values,
+ * precedence, and an error that names the key for every kind of bad input.
+ */
+#include "config.h"
 #include "fs_test.h"
-START_TEST(placeholder) { ck_assert_int_eq(1, 1); }
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+
+static const char *write_yaml(const char *name, const char *text) {
+  static char path[512];
+  snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(text, f);
+  fclose(f);
+  return path;
+}
+
+static void setup(void) {
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/fs_cfg_XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static fs_status from_args(fs_config *c, fs_err *e, int argc, char **argv) {
+  fs_cli_action a;
+  return fs_config_from_args(c, argc, argv, &a, e);
+}
+
+START_TEST(defaults_are_valid) {
+  fs_config c;
+  fs_config_defaults(&c);
+  fs_err e = {0};
+  ck_assert_int_eq(fs_config_validate(&c, &e), FS_OK);
+  ck_assert_str_eq(c.data_source, "synthetic");
+  ck_assert_int_eq(c.n_hidden, 2);
+  ck_assert_int_eq(c.hidden[0], 256);
+}
 END_TEST
-static Suite *s(void) { Suite *su = suite_create("config"); TCase *tc = tcase_create("core"); tcase_add_test(tc, placeholder); suite_add_tcase(su, tc); return su; }
-FS_TEST_MAIN(s)
+
+START_TEST(yaml_sections_nested_and_lists) {
+  const char *p = write_yaml("a.yaml", "run:\n  seed: 7\n  rounds: 3\n"
+                                       "data:\n  source: fashion-mnist\n"
+                                       "  synthetic: {alpha: 1.5, dim: 12}\n"
+                                       "model:\n  type: mlp\n  hidden: [64, 32, 16]\n"
+                                       "model: {bias: false}\n");
+  fs_config c;
+  fs_config_defaults(&c);
+  fs_err e = {0};
+  ck_assert_int_eq(fs_config_load_yaml(&c, p, &e), FS_OK);
+  ck_assert_uint_eq(c.seed, 7);
+  ck_assert_int_eq(c.rounds, 3);
+  ck_assert_str_eq(c.data_source, "fashion-mnist");
+  ck_assert_double_eq(c.synth_alpha, 1.5);
+  ck_assert_int_eq(c.synth_dim, 12);
+  ck_assert_int_eq(c.n_hidden, 3);
+  ck_assert_int_eq(c.hidden[2], 16);
+  ck_assert_int_eq(c.model_bias, 0);
+}
+END_TEST
+
+START_TEST(command_line_wins_over_file) {
+  const char *p = write_yaml("b.yaml", "run: {rounds: 3, seed: 9}\nlocal: {lr: 0.5}\n");
+  char *argv[] = {"fedsim", "--rounds", "11",     "--set", "local.lr=0.25",
+                  "--config", (char *)p, "--clients.num=50", "--model.hidden",
+                  "8,4"};
+  fs_config c;
+  fs_err e = {0};
+  ck_assert_int_eq(from_args(&c, &e, 10, argv), FS_OK);
+  ck_assert_int_eq(c.rounds, 11);
+  ck_assert_uint_eq(c.seed, 9);
+  ck_assert_double_eq(c.local_lr, 0.25);
+  ck_assert_int_eq(c.clients, 50);
+  ck_assert_int_eq(c.n_hidden, 2);
+  ck_assert_int_eq(c.hidden[1], 4);
+}
+END_TEST
+
+START_TEST(help_and_version_actions) {
+  char *a1[] = {"fedsim", "--rounds", "bad", "--help"};
+  fs_config c;
+  fs_cli_action act;
+  fs_err e = {0};
+  ck_assert_int_eq(fs_config_from_args(&c, 4, a1, &act, &e), FS_OK);
+  ck_assert_int_eq(act, FS_CLI_HELP);
+  char *a2[] = {"fedsim", "--version"};
+  ck_assert_int_eq(fs_config_from_args(&c, 2, a2, &act, &e), FS_OK);
+  ck_assert_int_eq(act, FS_CLI_VERSION);
+}
+END_TEST
+
+START_TEST(help_lists_every_key_in_json) {
+  /* Every option echoed in JSON appears in --help. */
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  fs_config_print_help(f);
+  fclose(f);
+  fs_config c;
+  fs_config_defaults(&c);
+  cJSON *j = fs_config_to_json(&c);
+  int n = 0;
+  cJSON *sec, *item;
+  cJSON_ArrayForEach(sec, j) {
+    cJSON_ArrayForEach(item, sec) {
+      char key[256];
+      if (cJSON_IsObject(item)) {
+        cJSON *sub;
+        cJSON_ArrayForEach(sub, item) {
+          snprintf(key, sizeof key, "--%s.%s.%s", sec->string, item->string,
+                   sub->string);
+          ck_assert_msg(strstr(buf, key) != NULL, "%s missing from help", key);
+          n++;
+        }
+      } else {
+        snprintf(key, sizeof key, "--%s.%s ", sec->string, item->string);
+        ck_assert_msg(strstr(buf, key) != NULL, "%s missing from help", key);
+        n++;
+      }
+    }
+  }
+  ck_assert_int_gt(n, 40);
+  cJSON_Delete(j);
+  free(buf);
+}
+END_TEST
+
+START_TEST(get_round_trips) {
+  fs_config c, d;
+  fs_config_defaults(&c);
+  fs_config_defaults(&d);
+  fs_err e = {0};
+  ck_assert_int_eq(fs_config_set(&c, "local.lr", "0.123456789", &e), FS_OK);
+  ck_assert_int_eq(fs_config_set(&c, "run.seed", "18446744073709551615", &e),
+                   FS_OK);
+  char buf[64];
+  ck_assert_int_eq(fs_config_get(&c, "local.lr", buf, sizeof buf), FS_OK);
+  ck_assert_int_eq(fs_config_set(&d, "local.lr", buf, &e), FS_OK);
+  ck_assert(c.local_lr == d.local_lr);
+  ck_assert_int_eq(fs_config_get(&c, "run.seed", buf, sizeof buf), FS_OK);
+  ck_assert_str_eq(buf, "18446744073709551615");
+  ck_assert_int_eq(fs_config_get(&c, "no.such", buf, sizeof buf), FS_EINVAL);
+}
+END_TEST
+
+/* An error and the words its message must contain. */
+static void expect_set_error(const char *key, const char *value,
+                             const char *needle) {
+  fs_config c;
+  fs_config_defaults(&c);
+  fs_err e = {0};
+  ck_assert_int_eq(fs_config_set(&c, key, value, &e), FS_ECONFIG);
+  ck_assert_msg(strstr(e.msg, needle) != NULL, "'%s' not in '%s'", needle,
+                e.msg);
+}
+
+START_TEST(bad_values_name_the_key) {
+  expect_set_error("run.rounds", "ten", "run.rounds");
+  expect_set_error("run.rounds", "0", "out of range");
+  expect_set_error("run.rounds", "2.5", "not an integer");
+  expect_set_error("local.lr", "nan", "local.lr");
+  expect_set_error("local.lr", "-1", "out of range");
+  expect_set_error("model.type", "cnn", "logreg|softmax|mlp");
+  expect_set_error("model.bias", "maybe", "model.bias");
+  expect_set_error("model.hidden", "", "model.hidden");
+  expect_set_error("model.hidden", "8,0", "out of range");
+  expect_set_error("model.hidden", "1,2,3,4,5,6,7,8,9", "more than");
+  expect_set_error("run.seed", "-3", "run.seed");
+  expect_set_error("run.nosuch", "1", "unknown option 'run.nosuch'");
+}
+END_TEST
+
+static void expect_yaml_error(const char *text, const char *needle) {
+  const char *p = write_yaml("bad.yaml", text);
+  fs_config c;
+  fs_config_defaults(&c);
+  fs_err e = {0};
+  ck_assert_int_eq(fs_config_load_yaml(&c, p, &e), FS_ECONFIG);
+  ck_assert_msg(strstr(e.msg, needle) != NULL, "'%s' not in '%s'", needle,
+                e.msg);
+}
+
+START_TEST(bad_yaml_names_key_and_line) {
+  expect_yaml_error("run:\n  seed: 1\n  roundz: 5\n", "bad.yaml:3");
+  expect_yaml_error("run:\n  seed: 1\n  roundz: 5\n", "run.roundz");
+  expect_yaml_error("colour:\n  x: 1\n", "unknown section 'colour'");
+  expect_yaml_error("run:\n  rounds: [1, 2]\n", "found a list");
+  expect_yaml_error("run:\n  rounds: {a: 1}\n", "found a mapping");
+  expect_yaml_error("run: {rounds: 5\n", "YAML error");
+  expect_yaml_error("- a\n- b\n", "mapping of sections");
+  expect_yaml_error("local:\n  lr: fast\n", "local.lr");
+}
+END_TEST
+
+START_TEST(missing_file_and_cli_errors) {
+  fs_config c;
+  fs_err e = {0};
+  ck_assert_int_eq(fs_config_load_yaml(&c, "/nonexistent/x.yaml", &e), FS_EIO);
+  ck_assert_ptr_nonnull(strstr(e.msg, "/nonexistent/x.yaml"));
+  char *a1[] = {"fedsim", "--rounds"};
+  ck_assert_int_eq(from_args(&c, &e, 2, a1), FS_ECONFIG);
+  ck_assert_ptr_nonnull(strstr(e.msg, "needs a value"));
+  char *a2[] = {"fedsim", "--set", "novalue"};
+  ck_assert_int_eq(from_args(&c, &e, 3, a2), FS_ECONFIG);
+  char *a3[] = {"fedsim", "stray"};
+  ck_assert_int_eq(from_args(&c, &e, 2, a3), FS_ECONFIG);
+  ck_assert_ptr_nonnull(strstr(e.msg, "stray"));
+  char *a4[] = {"fedsim", "--colour", "red"};
+  ck_assert_int_eq(from_args(&c, &e, 3, a4), FS_ECONFIG);
+  ck_assert_ptr_nonnull(strstr(e.msg, "--colour"));
+}
+END_TEST
+
+START_TEST(validate_cross_checks) {
+  fs_config c;
+  fs_config_defaults(&c);
+  fs_err e = {0};
+  c.per_round = c.clients + 1;
+  ck_assert_int_eq(fs_config_validate(&c, &e), FS_ECONFIG);
+  ck_assert_ptr_nonnull(strstr(e.msg, "clients.per_round"));
+  fs_config_defaults(&c);
+  snprintf(c.data_source, sizeof c.data_source, "libsvm");
+  ck_assert_int_eq(fs_config_validate(&c, &e), FS_ECONFIG);
+  ck_assert_ptr_nonnull(strstr(e.msg, "data.path"));
+  fs_config_defaults(&c);
+  snprintf(c.data_source, sizeof c.data_source, "fashion-mnist");
+  snprintf(c.part_method, sizeof c.part_method, "natural");
+  ck_assert_int_eq(fs_config_validate(&c, &e), FS_ECONFIG);
+  ck_assert_ptr_nonnull(strstr(e.msg, "partition.method"));
+}
+END_TEST
+
+static Suite *config_suite(void) {
+  Suite *s = suite_create("config");
+  TCase *core = tcase_create("core");
+  tcase_add_checked_fixture(core, setup, NULL);
+  tcase_add_test(core, defaults_are_valid);
+  tcase_add_test(core, yaml_sections_nested_and_lists);
+  tcase_add_test(core, command_line_wins_over_file);
+  tcase_add_test(core, help_and_version_actions);
+  tcase_add_test(core, help_lists_every_key_in_json);
+  tcase_add_test(core, get_round_trips);
+  suite_add_tcase(s, core);
+  TCase *errs = tcase_create("errors");
+  tcase_add_checked_fixture(errs, setup, NULL);
+  tcase_add_test(errs, bad_values_name_the_key);
+  tcase_add_test(errs, bad_yaml_names_key_and_line);
+  tcase_add_test(errs, missing_file_and_cli_errors);
+  tcase_add_test(errs, validate_cross_checks);
+  suite_add_tcase(s, errs);
+  return s;
+}
+
+FS_TEST_MAIN(config_suite)

@@ -1,0 +1,32 @@
+/*
+ * server.h — the server role (rank 0): owns the global model, samples the
+ * clients of each round, sends them the model, aggregates their updates in
+ * client-id order (synchronous FedAvg), steps the server optimiser, keeps
+ * the virtual clock, evaluates, and writes metrics.csv, summary.json and
+ * model.bin into the run folder.
+ */
+#ifndef FS_SERVER_H
+#define FS_SERVER_H
+
+#include "config.h"
+#include "setup.h"
+#include "transport.h"
+
+typedef struct {
+  const fs_config *cfg;
+  const fs_world *world;
+  fs_transport *t;
+  const char *run_dir;
+  void *build_info; /* cJSON object echoed into summary.json (taken over) */
+} fs_server_args;
+
+/* Run the whole training; tells the workers to stop at the end (also after
+ * an error, where it can). */
+fs_status fs_server_run(const fs_server_args *a, fs_err *err);
+
+/* Sample k of n client ids without replacement for round r (Floyd's
+ * algorithm on the stream (seed, SAMPLE, 0, r)), sorted increasing into out. */
+fs_status fs_sample_clients(uint64_t seed, uint64_t round, uint32_t n,
+                            uint32_t k, uint32_t *out);
+
+#endif

@@ -1,0 +1,111 @@
+/*
+ * config.h — the run configuration: one table of options, read from a
+ * sectioned YAML file (libyaml) and/or the command line, checked, printed by
+ * --help and echoed into summary.json.
+ *
+ * Precedence: built-in defaults < --config FILE < command line. Unknown keys,
+ * wrong types and out-of-range values are FS_ECONFIG errors whose message
+ * names the key (and the file and line for YAML).
+ */
+#ifndef FS_CONFIG_H
+#define FS_CONFIG_H
+
+#include "fs_status.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FS_CFG_STR 256
+#define FS_CFG_MAX_HIDDEN 8
+
+typedef struct {
+  /* run */
+  uint64_t seed;
+  int64_t rounds;
+  char name[FS_CFG_STR];
+  char out_dir[FS_CFG_STR];
+  char progress[FS_CFG_STR]; /* auto | on | off */
+  char clock[FS_CFG_STR];    /* virtual */
+  int save_model;
+  /* data */
+  char data_source[FS_CFG_STR]; /* synthetic | fashion-mnist | libsvm | idx */
+  char data_path[FS_CFG_STR];
+  char data_test_path[FS_CFG_STR];
+  char data_labels_path[FS_CFG_STR];
+  char data_test_labels_path[FS_CFG_STR];
+  char data_dir[FS_CFG_STR];
+  double data_test_fraction;
+  double synth_alpha, synth_beta;
+  int64_t synth_dim, synth_classes, synth_groups, synth_samples;
+  /* partition */
+  char part_method[FS_CFG_STR];
+  double part_alpha;
+  int64_t part_shards;
+  /* clients */
+  int64_t clients;
+  int64_t per_round;
+  /* local training */
+  char local_mode[FS_CFG_STR]; /* epochs | steps | full_gradient */
+  int64_t local_epochs, local_steps, local_batch;
+  double local_lr;
+  /* server */
+  char server_optimizer[FS_CFG_STR]; /* sgd */
+  double server_lr;
+  char server_weighting[FS_CFG_STR]; /* samples | uniform */
+  char strategy[FS_CFG_STR]; /* fedavg */
+  /* model */
+  char model_kind[FS_CFG_STR];
+  int64_t hidden[FS_CFG_MAX_HIDDEN];
+  size_t n_hidden;
+  int model_bias;
+  double model_l2;
+  double model_nonconvex;
+  /* system heterogeneity (virtual clock) */
+  char sys_dist[FS_CFG_STR]; /* constant | uniform | lognormal */
+  double sys_spread;
+  double sys_speed;   /* samples per second */
+  double sys_bw_up;   /* bits per second */
+  double sys_bw_down; /* bits per second */
+  double sys_latency; /* seconds, one way */
+  char sys_trace[FS_CFG_STR];
+  /* evaluation */
+  int64_t eval_every;
+  char eval_grad_norm[FS_CFG_STR]; /* auto | on | off */
+  int64_t eval_grad_norm_max_dim;
+} fs_config;
+
+/* Fill cfg with the built-in defaults. */
+void fs_config_defaults(fs_config *cfg);
+
+/* Apply one "section.key" = value (text). */
+fs_status fs_config_set(fs_config *cfg, const char *key, const char *value,
+                        fs_err *err);
+
+/* Read a YAML file of sections (mappings of keys; a nested mapping adds a
+ * level to the key; a sequence of scalars becomes a list value). */
+fs_status fs_config_load_yaml(fs_config *cfg, const char *path, fs_err *err);
+
+/* Cross-option checks (per_round <= clients, ...). */
+fs_status fs_config_validate(const fs_config *cfg, fs_err *err);
+
+/* What the command line asked for besides options. */
+typedef enum { FS_CLI_RUN = 0, FS_CLI_HELP, FS_CLI_VERSION } fs_cli_action;
+
+/* Parse argv: --config FILE (read first, whatever its position), --set
+ * KEY=VALUE, --KEY VALUE, --KEY=VALUE, the short forms listed by --help,
+ * --help/-h and --version. Starts from the defaults. */
+fs_status fs_config_from_args(fs_config *cfg, int argc, char **argv,
+                              fs_cli_action *action, fs_err *err);
+
+/* Print the option table (sections, keys, types, defaults, help). */
+void fs_config_print_help(void *file /* FILE * */);
+
+/* The resolved configuration as a JSON object of sections (a cJSON *; the
+ * caller owns it). */
+void *fs_config_to_json(const fs_config *cfg);
+
+/* Write a value of the config as text ("section.key"); FS_EINVAL if unknown. */
+fs_status fs_config_get(const fs_config *cfg, const char *key, char *buf,
+                        size_t len);
+
+#endif

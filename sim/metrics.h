@@ -1,0 +1,49 @@
+/*
+ * metrics.h — what a run leaves behind: metrics.csv (one row per
+ * aggregation) and JSON files written atomically (temporary file, fsync,
+ * rename), plus the folder they live in.
+ */
+#ifndef FS_METRICS_H
+#define FS_METRICS_H
+
+#include "fs_status.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define FS_METRICS_COLUMNS                                                     \
+  "round,vtime_s,wall_s,clients,bits_up,bits_down,bits_up_cum,bits_down_cum,"  \
+  "train_loss,test_loss,test_acc,grad_norm_sq"
+
+typedef struct {
+  uint64_t round;
+  double vtime_s; /* virtual clock at the end of the round */
+  double wall_s;  /* wall seconds since the start of training */
+  uint32_t clients;
+  uint64_t bits_up, bits_down;         /* this round, all clients */
+  uint64_t bits_up_cum, bits_down_cum; /* since the start */
+  int has_eval;                        /* losses and accuracy present */
+  double train_loss, test_loss, test_acc;
+  int has_grad;
+  double grad_norm_sq;
+} fs_metrics_row;
+
+typedef struct fs_metrics fs_metrics;
+
+/* Create dir/metrics.csv and write its header. */
+fs_status fs_metrics_open(const char *dir, fs_metrics **out, fs_err *err);
+/* Append one row (flushed, so a killed run keeps its rows). */
+fs_status fs_metrics_write(fs_metrics *m, const fs_metrics_row *row,
+                           fs_err *err);
+/* Format one row as CSV (no newline) into buf. */
+void fs_metrics_format(const fs_metrics_row *row, char *buf, size_t len);
+void fs_metrics_close(fs_metrics *m);
+
+/* mkdir -p. */
+fs_status fs_mkdir_p(const char *path, fs_err *err);
+
+/* Write text to path atomically (path.tmp, fsync, rename). */
+fs_status fs_write_file_atomic(const char *path, const void *data, size_t len,
+                               fs_err *err);
+
+#endif

@@ -1,0 +1,215 @@
+/*
+ * setup.c — data, partition, model shape and profiles from a configuration.
+ *
+ * When a source has no test file, data.test_fraction of the rows are held
+ * out with a seeded shuffle (stream FS_RNG_SPLIT), so every rank holds the
+ * same split.
+ */
+#include "setup.h"
+
+#include "fs_rng.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Move a random share of ds's rows into test (both owned afterwards). */
+static fs_status split_off(fs_dataset *ds, double frac, uint64_t seed,
+                           fs_dataset *test, fs_err *err) {
+  size_t nt = (size_t)((double)ds->n * frac + 0.5);
+  if (nt == 0 || nt >= ds->n)
+    return fs_err_set(err, FS_ECONFIG,
+                      "data.test_fraction: %g of %zu rows leaves an empty "
+                      "training or test set",
+                      frac, ds->n);
+  uint32_t *perm = malloc(ds->n * sizeof *perm);
+  fs_dataset tr = *ds, te = *ds;
+  tr.n = ds->n - nt;
+  te.n = nt;
+  tr.x = malloc(tr.n * ds->dim * sizeof(float));
+  tr.y = malloc(tr.n * sizeof(int32_t));
+  te.x = malloc(te.n * ds->dim * sizeof(float));
+  te.y = malloc(te.n * sizeof(int32_t));
+  tr.group = te.group = NULL;
+  tr.groups = te.groups = 0;
+  tr.label_values = te.label_values = NULL;
+  if (ds->label_values) {
+    tr.label_values = malloc(ds->classes * sizeof(double));
+    te.label_values = malloc(ds->classes * sizeof(double));
+  }
+  if (!perm || !tr.x || !tr.y || !te.x || !te.y ||
+      (ds->label_values && (!tr.label_values || !te.label_values))) {
+    free(perm);
+    fs_dataset_free(&tr);
+    fs_dataset_free(&te);
+    return fs_err_set(err, FS_ENOMEM, "data: out of memory splitting rows");
+  }
+  if (ds->label_values) {
+    memcpy(tr.label_values, ds->label_values, ds->classes * sizeof(double));
+    memcpy(te.label_values, ds->label_values, ds->classes * sizeof(double));
+  }
+  for (size_t i = 0; i < ds->n; i++)
+    perm[i] = (uint32_t)i;
+  fs_rng r;
+  fs_rng_init(&r, seed, FS_RNG_SPLIT, 0, 0);
+  fs_rng_shuffle_u32(&r, perm, ds->n);
+  /* Keep each side in increasing row order (contiguous splits stay so). */
+  size_t ti = 0, ri = 0;
+  unsigned char *is_test = calloc(ds->n, 1);
+  if (is_test == NULL) {
+    free(perm);
+    fs_dataset_free(&tr);
+    fs_dataset_free(&te);
+    return fs_err_set(err, FS_ENOMEM, "data: out of memory splitting rows");
+  }
+  for (size_t i = 0; i < nt; i++)
+    is_test[perm[i]] = 1;
+  for (size_t i = 0; i < ds->n; i++) {
+    fs_dataset *dst = is_test[i] ? &te : &tr;
+    size_t k = is_test[i] ? ti++ : ri++;
+    memcpy(dst->x + k * ds->dim, ds->x + i * ds->dim, ds->dim * sizeof(float));
+    dst->y[k] = ds->y[i];
+  }
+  free(is_test);
+  free(perm);
+  fs_dataset_free(ds);
+  *ds = tr;
+  *test = te;
+  return FS_OK;
+}
+
+static fs_status load_data(const fs_config *cfg, fs_world *w, fs_err *err) {
+  const char *src = cfg->data_source;
+  fs_status st;
+  if (!strcmp(src, "synthetic")) {
+    fs_synth_spec s = {.alpha = cfg->synth_alpha,
+                       .beta = cfg->synth_beta,
+                       .dim = (size_t)cfg->synth_dim,
+                       .classes = (size_t)cfg->synth_classes,
+                       .groups = (size_t)cfg->synth_groups,
+                       .samples = (size_t)cfg->synth_samples,
+                       .test_fraction = cfg->data_test_fraction,
+                       .seed = cfg->seed};
+    snprintf(w->data_desc, sizeof w->data_desc,
+             "synthetic(%g, %g), %zu groups", s.alpha, s.beta, s.groups);
+    return fs_data_synthetic(&s, &w->train, &w->test, err);
+  }
+  if (!strcmp(src, "fashion-mnist")) {
+    snprintf(w->data_desc, sizeof w->data_desc, "fashion-mnist (%s)",
+             cfg->data_dir);
+    st = fs_data_load_fashion_mnist(cfg->data_dir, 1, &w->train, err);
+    if (st == FS_OK)
+      st = fs_data_load_fashion_mnist(cfg->data_dir, 0, &w->test, err);
+    return st;
+  }
+  if (!strcmp(src, "libsvm")) {
+    snprintf(w->data_desc, sizeof w->data_desc, "libsvm (%s)", cfg->data_path);
+    st = fs_data_load_libsvm(cfg->data_path, 0, NULL, &w->train, err);
+    if (st != FS_OK)
+      return st;
+    if (cfg->data_test_path[0])
+      return fs_data_load_libsvm(cfg->data_test_path, 0, &w->train, &w->test,
+                                 err);
+    return split_off(&w->train, cfg->data_test_fraction, cfg->seed, &w->test,
+                     err);
+  }
+  if (!strcmp(src, "idx")) {
+    snprintf(w->data_desc, sizeof w->data_desc, "idx (%s)", cfg->data_path);
+    st = fs_data_load_idx(cfg->data_path, cfg->data_labels_path, &w->train,
+                          err);
+    if (st != FS_OK)
+      return st;
+    if (cfg->data_test_path[0])
+      return fs_data_load_idx(cfg->data_test_path, cfg->data_test_labels_path,
+                              &w->test, err);
+    return split_off(&w->train, cfg->data_test_fraction, cfg->seed, &w->test,
+                     err);
+  }
+  return fs_err_set(err, FS_ECONFIG, "data.source: unknown '%s'", src);
+}
+
+fs_status fs_world_build(const fs_config *cfg, fs_world *w, fs_err *err) {
+  memset(w, 0, sizeof *w);
+  fs_status st = load_data(cfg, w, err);
+  if (st != FS_OK)
+    goto fail;
+  if (w->test.dim != w->train.dim || w->test.classes > w->train.classes) {
+    if (w->test.classes > w->train.classes && w->test.dim == w->train.dim) {
+      /* The test set may show a class the training rows lack: widen. */
+      w->train.classes = w->test.classes;
+    } else {
+      st = fs_err_set(err, FS_EFORMAT,
+                      "data: test set has %zu features, training set %zu",
+                      w->test.dim, w->train.dim);
+      goto fail;
+    }
+  }
+  if (w->test.classes < w->train.classes)
+    w->test.classes = w->train.classes;
+
+  fs_part_spec ps = {.alpha = cfg->part_alpha,
+                     .shards_per_client = (size_t)cfg->part_shards,
+                     .seed = cfg->seed};
+  const char *pm = cfg->part_method;
+  if (!strcmp(pm, "auto"))
+    pm = w->train.group != NULL ? "natural" : "iid";
+  if (fs_part_method_parse(pm, &ps.method) != FS_OK) {
+    st = fs_err_set(err, FS_ECONFIG, "partition.method: unknown '%s'", pm);
+    goto fail;
+  }
+  st = fs_partition_make(&w->train, (size_t)cfg->clients, &ps, &w->part, err);
+  if (st != FS_OK)
+    goto fail;
+
+  fs_model_spec *m = &w->mspec;
+  memset(m, 0, sizeof *m);
+  if (fs_model_kind_parse(cfg->model_kind, &m->kind) != FS_OK) {
+    st = fs_err_set(err, FS_ECONFIG, "model.type: unknown '%s'",
+                    cfg->model_kind);
+    goto fail;
+  }
+  m->in_dim = w->train.dim;
+  m->classes = w->train.classes;
+  if (m->kind == FS_MODEL_LOGREG && m->classes != 2) {
+    st = fs_err_set(err, FS_ECONFIG,
+                    "model.type: logreg is binary, the data has %zu classes",
+                    m->classes);
+    goto fail;
+  }
+  if (m->kind == FS_MODEL_MLP) {
+    m->n_hidden = cfg->n_hidden;
+    for (size_t i = 0; i < cfg->n_hidden; i++)
+      m->hidden[i] = (size_t)cfg->hidden[i];
+  }
+  m->bias = cfg->model_bias;
+  m->l2 = cfg->model_l2;
+  m->nonconvex_lambda = cfg->model_nonconvex;
+
+  fs_profile_spec prs = {.spread = cfg->sys_spread,
+                         .mean = {cfg->sys_speed, cfg->sys_bw_up,
+                                  cfg->sys_bw_down, cfg->sys_latency},
+                         .seed = cfg->seed};
+  if (fs_dist_parse(cfg->sys_dist, &prs.dist) != FS_OK) {
+    st = fs_err_set(err, FS_ECONFIG, "system.dist: unknown '%s'",
+                    cfg->sys_dist);
+    goto fail;
+  }
+  st = fs_profiles_new(&prs, cfg->sys_trace, (size_t)cfg->clients,
+                       &w->profiles, err);
+  if (st != FS_OK)
+    goto fail;
+  return FS_OK;
+fail:
+  fs_world_free(w);
+  return st;
+}
+
+void fs_world_free(fs_world *w) {
+  if (w == NULL)
+    return;
+  fs_dataset_free(&w->train);
+  fs_dataset_free(&w->test);
+  fs_partition_free(&w->part);
+  fs_profiles_free(w->profiles);
+  memset(w, 0, sizeof *w);
+}
