@@ -25,11 +25,11 @@
 #include <zlib.h>
 
 /* Sane limits on what a file may claim (beyond them: FS_EFORMAT). */
-#define FS__IDX_MAX_PIXELS (1u << 24)   /* pixels per image */
+#define FS__IDX_MAX_PIXELS (1u << 24)    /* pixels per image */
 #define FS__MAX_ROWS ((size_t)INT32_MAX) /* rows of any data set */
-#define FS__LIBSVM_MAX_DIM (1ul << 24)  /* feature index when dim is 0 */
-#define FS__LIBSVM_MAX_LINE (1ul << 28) /* bytes in one LIBSVM line */
-#define FS__SYNTH_MIN_GROUP 10          /* rows per generated group */
+#define FS__LIBSVM_MAX_DIM (1ul << 24)   /* feature index when dim is 0 */
+#define FS__LIBSVM_MAX_LINE (1ul << 28)  /* bytes in one LIBSVM line */
+#define FS__SYNTH_MIN_GROUP 10           /* rows per generated group */
 #define FS__SYNTH_MAX_DIM (1ul << 20)
 #define FS__SYNTH_MAX_CLASSES (1ul << 16)
 
@@ -266,14 +266,14 @@ fs_status fs_data_load_idx(const char *images_path, const char *labels_path,
       (st = idx_header(fl, labels_path, 1, ldim, err)) != FS_OK)
     goto done;
   if (idim[0] != ldim[0]) {
-    st = fs_err_set(err, FS_EFORMAT,
-                    "files %s and %s: %u images but %u labels", images_path,
-                    labels_path, (unsigned)idim[0], (unsigned)ldim[0]);
+    st = fs_err_set(err, FS_EFORMAT, "files %s and %s: %u images but %u labels",
+                    images_path, labels_path, (unsigned)idim[0],
+                    (unsigned)ldim[0]);
     goto done;
   }
   if (idim[0] == 0 || idim[0] > FS__MAX_ROWS) {
-    st = fs_err_set(err, FS_EFORMAT, "file %s: bad image count %u",
-                    images_path, (unsigned)idim[0]);
+    st = fs_err_set(err, FS_EFORMAT, "file %s: bad image count %u", images_path,
+                    (unsigned)idim[0]);
     goto done;
   }
   if (idim[1] == 0 || idim[2] == 0 ||
@@ -313,7 +313,8 @@ fs_status fs_data_load_fashion_mnist(const char *dir, int train,
   char ipath[4096], lpath[4096];
   int a = snprintf(ipath, sizeof ipath, "%s/%s-images-idx3-ubyte.gz", dir, pre);
   int b = snprintf(lpath, sizeof lpath, "%s/%s-labels-idx1-ubyte.gz", dir, pre);
-  if (a < 0 || b < 0 || (size_t)a >= sizeof ipath || (size_t)b >= sizeof lpath) {
+  if (a < 0 || b < 0 || (size_t)a >= sizeof ipath ||
+      (size_t)b >= sizeof lpath) {
     memset(out, 0, sizeof *out);
     return fs_err_set(err, FS_EINVAL, "data directory name too long: %s", dir);
   }
@@ -344,8 +345,8 @@ static fs_status lr_next(line_reader *lr, size_t line_no, size_t *len_out,
       if (lr->eof)
         break;
       size_t got = 0;
-      fs_status st = gz_read(lr->f, lr->path, lr->buf, sizeof lr->buf, &got,
-                             err);
+      fs_status st =
+          gz_read(lr->f, lr->path, lr->buf, sizeof lr->buf, &got, err);
       if (st != FS_OK)
         return st;
       if (got < sizeof lr->buf)
@@ -402,11 +403,11 @@ static int cmp_double(const void *a, const void *b) {
 /* Sparse rows as they are read. */
 typedef struct {
   size_t n, cap_rows;
-  double *label;  /* n */
-  size_t *start;  /* n + 1 */
+  double *label; /* n */
+  size_t *start; /* n + 1 */
   size_t cap_start, nnz, cap_idx, cap_val;
-  uint32_t *idx;  /* nnz, 1-based */
-  float *val;     /* nnz */
+  uint32_t *idx; /* nnz, 1-based */
+  float *val;    /* nnz */
   size_t max_idx;
 } sparse_rows;
 
@@ -434,9 +435,8 @@ static fs_status parse_libsvm_line(char *s, const char *path, size_t line_no,
     return fs_err_set(err, FS_EFORMAT,
                       "file %s line %zu: label is not a finite number", path,
                       line_no);
-  if (like != NULL &&
-      bsearch(&label, like->label_values, like->classes, sizeof(double),
-              cmp_double) == NULL)
+  if (like != NULL && bsearch(&label, like->label_values, like->classes,
+                              sizeof(double), cmp_double) == NULL)
     return fs_err_set(err, FS_EFORMAT,
                       "file %s line %zu: label %g is not a label of the "
                       "training set",
@@ -491,8 +491,8 @@ static fs_status parse_libsvm_line(char *s, const char *path, size_t line_no,
     char *v = e + 1;
     if (*v == '\0' || is_space(*v))
       return fs_err_set(err, FS_EFORMAT,
-                        "file %s line %zu: missing value for feature %lu",
-                        path, line_no, idx);
+                        "file %s line %zu: missing value for feature %lu", path,
+                        line_no, idx);
     errno = 0;
     double val = strtod(v, &e);
     if (e == v || (*e != '\0' && !is_space(*e)))
@@ -537,8 +537,7 @@ fs_status fs_data_load_libsvm(const char *path, size_t dim,
   if (like != NULL) {
     if (like->label_values == NULL || like->classes == 0 || like->dim == 0) {
       st = fs_err_set(err, FS_EINVAL,
-                      "file %s: the reference data set has no label map",
-                      path);
+                      "file %s: the reference data set has no label map", path);
       goto done;
     }
     if (dim != 0 && dim != like->dim) {
@@ -745,8 +744,10 @@ fs_status fs_data_synthetic(const fs_synth_spec *spec, fs_dataset *train,
                       spec->samples, G, FS__SYNTH_MIN_GROUP);
   if (spec->samples > FS__MAX_ROWS ||
       spec->samples > SIZE_MAX / sizeof(float) / D)
-    return fs_err_set(err, FS_ECONFIG, "synthetic data: %zu samples is too "
-                      "many", spec->samples);
+    return fs_err_set(err, FS_ECONFIG,
+                      "synthetic data: %zu samples is too "
+                      "many",
+                      spec->samples);
   if (!(spec->test_fraction >= 0.0 && spec->test_fraction < 1.0))
     return fs_err_set(err, FS_ECONFIG,
                       "synthetic data: test fraction %g not in [0, 1)",

@@ -204,8 +204,7 @@ fs_status fs_partition_make(const fs_dataset *ds, size_t clients,
     return fs_err_set(err, FS_ECONFIG, "partition: %zu clients is too many",
                       clients);
   if (ds->n > UINT32_MAX)
-    return fs_err_set(err, FS_ERANGE, "partition: %zu rows is too many",
-                      ds->n);
+    return fs_err_set(err, FS_ERANGE, "partition: %zu rows is too many", ds->n);
   for (size_t i = 0; i < ds->n; i++)
     if (ds->y[i] < 0 || (size_t)ds->y[i] >= ds->classes)
       return fs_err_set(err, FS_EINVAL,
@@ -244,8 +243,8 @@ fs_status fs_partition_make(const fs_dataset *ds, size_t clients,
                         "groups");
     for (size_t i = 0; i < ds->n; i++)
       if (ds->group[i] < 0)
-        return fs_err_set(err, FS_EINVAL, "partition: row %zu has group %d",
-                          i, (int)ds->group[i]);
+        return fs_err_set(err, FS_EINVAL, "partition: row %zu has group %d", i,
+                          (int)ds->group[i]);
     break;
   default:
     return fs_err_set(err, FS_ECONFIG, "partition: unknown method %d",

@@ -23,6 +23,11 @@ expect_error() {
 help=$("$FEDSIM" --help) || bad "--help exits non-zero"
 n=$(grep -c '^  --[a-z_]*\.[a-z_.]* ' <<<"$help")
 [ "$n" -ge 40 ] && ok "--help lists $n options" || bad "--help lists only $n options"
+if diff -q <(sed -n '/^```$/,/^```$/p' "$SRCDIR/docs/options.md" | sed '1d;$d') <("$FEDSIM" --help) >/dev/null; then
+  ok "docs/options.md matches --help"
+else
+  bad "docs/options.md is out of date: run scripts/gen-options-doc.sh"
+fi
 "$FEDSIM" --version | grep -q '^fedsim ' && ok "--version" || bad "--version"
 
 expect_error unknown-option "unknown option '--colour'" --colour red

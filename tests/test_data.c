@@ -97,8 +97,8 @@ static const unsigned char small_labels[3] = {0, 2, 1};
 
 /* IDX images: header (16 bytes) + pixels; returns the length. */
 static size_t make_images(unsigned char *buf, uint32_t magic, uint32_t n,
-                          uint32_t rows, uint32_t cols,
-                          const unsigned char *px, size_t npx) {
+                          uint32_t rows, uint32_t cols, const unsigned char *px,
+                          size_t npx) {
   put_be32(buf, magic);
   put_be32(buf + 4, n);
   put_be32(buf + 8, rows);
@@ -144,8 +144,9 @@ static int shared_data_present(const char *what) {
   snprintf(p, sizeof p, "%s/libsvm/%s", FS_SHARED_DATA_DIR, what);
   if (stat(p, &st) == 0)
     return 1;
-  fprintf(stderr, "SKIP: %s not found (shared data folder %s absent); "
-                  "LIBSVM real-data check not run\n",
+  fprintf(stderr,
+          "SKIP: %s not found (shared data folder %s absent); "
+          "LIBSVM real-data check not run\n",
           p, FS_SHARED_DATA_DIR);
   return 0;
 }
@@ -182,7 +183,8 @@ static fs_synth_spec leaf_spec(void) {
   return s;
 }
 
-/* ---- core ------------------------------------------------------------------ */
+/* ---- core ------------------------------------------------------------------
+ */
 
 START_TEST(idx_small_plain) {
   const char *img = tpath(0, "img"), *lab = tpath(1, "lab");
@@ -483,7 +485,8 @@ START_TEST(free_null_and_twice) {
 }
 END_TEST
 
-/* ---- limits ---------------------------------------------------------------- */
+/* ---- limits ----------------------------------------------------------------
+ */
 
 START_TEST(idx_one_pixel_label_255) {
   unsigned char b[32];
@@ -579,8 +582,8 @@ START_TEST(libsvm_many_classes) {
   char text[4096];
   size_t len = 0;
   for (int i = 0; i < 200; i++)
-    len += (size_t)sprintf(text + len, "%g 1:%d\n", (i * 37 % 200) * 0.5 - 3,
-                           i);
+    len +=
+        (size_t)sprintf(text + len, "%g 1:%d\n", (i * 37 % 200) * 0.5 - 3, i);
   write_file(p, text, len);
   fs_dataset ds;
   ck_assert_int_eq(fs_data_load_libsvm(p, 0, NULL, &ds, NULL), FS_OK);
@@ -620,14 +623,15 @@ START_TEST(synthetic_minimum_sizes) {
 }
 END_TEST
 
-/* ---- errors ---------------------------------------------------------------- */
+/* ---- errors ----------------------------------------------------------------
+ */
 
 static void expect_fail(fs_status got, fs_status want, const fs_err *err,
                         const char *needle, const fs_dataset *ds) {
-  ck_assert_msg(got == want, "status %s, expected %s (%s)",
-                fs_status_name(got), fs_status_name(want), err->msg);
-  ck_assert_msg(strstr(err->msg, needle) != NULL,
-                "message \"%s\" lacks \"%s\"", err->msg, needle);
+  ck_assert_msg(got == want, "status %s, expected %s (%s)", fs_status_name(got),
+                fs_status_name(want), err->msg);
+  ck_assert_msg(strstr(err->msg, needle) != NULL, "message \"%s\" lacks \"%s\"",
+                err->msg, needle);
   ck_assert_ptr_null(ds->x);
   ck_assert_ptr_null(ds->y);
   ck_assert_ptr_null(ds->label_values);
@@ -648,7 +652,7 @@ START_TEST(idx_missing_file) {
 END_TEST
 
 START_TEST(idx_bad_headers) {
-  unsigned char b[64], l[16];
+  unsigned char b[64] = {0}, l[16] = {0};
   const char *img = tpath(0, "img"), *lab = tpath(1, "lab");
   size_t ln = make_labels(l, 0x801, 3, small_labels, 3);
   fs_dataset ds;
@@ -689,7 +693,7 @@ START_TEST(idx_bad_headers) {
 END_TEST
 
 START_TEST(idx_truncated_payload) {
-  unsigned char b[64], l[16];
+  unsigned char b[64] = {0}, l[16] = {0};
   const char *img = tpath(0, "img.gz"), *lab = tpath(1, "lab.gz");
   write_gz(lab, l, make_labels(l, 0x801, 3, small_labels, 3));
   /* 3 images claimed, 2.5 present. */
@@ -712,15 +716,17 @@ END_TEST
 /* A header that claims two billion images must fail on the bytes present,
  * not try to allocate for the claim. */
 START_TEST(idx_huge_claim) {
-  unsigned char b[64], l[16];
+  unsigned char b[64] = {0}, l[16] = {0};
   const char *img = tpath(0, "img"), *lab = tpath(1, "lab");
-  write_file(img, b, make_images(b, 0x803, 0x7fffffff, 28, 28, small_pixels, 12));
+  write_file(img, b,
+             make_images(b, 0x803, 0x7fffffff, 28, 28, small_pixels, 12));
   write_file(lab, l, make_labels(l, 0x801, 0x7fffffff, small_labels, 3));
   fs_dataset ds;
   fs_err err = {0};
   expect_fail(fs_data_load_idx(img, lab, &ds, &err), FS_ETRUNC, &err,
               "expected 2147483647 items", &ds);
-  write_file(img, b, make_images(b, 0x803, 0xffffffff, 28, 28, small_pixels, 12));
+  write_file(img, b,
+             make_images(b, 0x803, 0xffffffff, 28, 28, small_pixels, 12));
   write_file(lab, l, make_labels(l, 0x801, 0xffffffff, small_labels, 3));
   expect_fail(fs_data_load_idx(img, lab, &ds, &err), FS_EFORMAT, &err,
               "bad image count", &ds);
@@ -728,7 +734,7 @@ START_TEST(idx_huge_claim) {
 END_TEST
 
 START_TEST(idx_trailing_bytes) {
-  unsigned char b[64], l[16];
+  unsigned char b[64] = {0}, l[16] = {0};
   const char *img = tpath(0, "img"), *lab = tpath(1, "lab");
   write_file(img, b, make_images(b, 0x803, 3, 2, 2, small_pixels, 12) + 1);
   write_file(lab, l, make_labels(l, 0x801, 3, small_labels, 3));
@@ -788,8 +794,8 @@ START_TEST(idx_corrupt_gzip) {
     ck_assert_ptr_null(ds.x);
   }
   /* gzip magic followed by garbage. */
-  const unsigned char junk[] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3,
-                                0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  const unsigned char junk[] = {0x1f, 0x8b, 8,    0,    0,    0,    0,    0,
+                                0,    3,    0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
   write_file(bad, junk, sizeof junk);
   fs_dataset ds;
   fs_err err = {0};
@@ -846,8 +852,7 @@ START_TEST(libsvm_bad_lines) {
     ck_assert_msg(s == FS_EFORMAT, "case %zu: %s (%s)", k, fs_status_name(s),
                   err.msg);
     ck_assert_msg(strstr(err.msg, cases[k].needle) != NULL,
-                  "case %zu: \"%s\" lacks \"%s\"", k, err.msg,
-                  cases[k].needle);
+                  "case %zu: \"%s\" lacks \"%s\"", k, err.msg, cases[k].needle);
     ck_assert_msg(strstr(err.msg, p) != NULL, "case %zu: %s", k, err.msg);
     ck_assert_ptr_null(ds.x);
   }
@@ -880,8 +885,8 @@ START_TEST(libsvm_io_errors) {
   fs_dataset ds;
   fs_err err = {0};
   const char *nope = tpath(0, "missing.svm");
-  expect_fail(fs_data_load_libsvm(nope, 0, NULL, &ds, &err), FS_EIO, &err,
-              nope, &ds);
+  expect_fail(fs_data_load_libsvm(nope, 0, NULL, &ds, &err), FS_EIO, &err, nope,
+              &ds);
   /* A gzip file cut short: its lines end early and the stream is flagged. */
   const char *gz = tpath(1, "cut.svm.gz"), *cut = tpath(2, "cut2.svm.gz");
   char text[8192];
@@ -898,8 +903,8 @@ START_TEST(libsvm_io_errors) {
   bytes[glen / 2] ^= 0x55;
   write_file(cut, bytes, glen);
   s = fs_data_load_libsvm(cut, 0, NULL, &ds, &err);
-  ck_assert_msg(s == FS_EFORMAT || s == FS_ETRUNC, "%s: %s",
-                fs_status_name(s), err.msg);
+  ck_assert_msg(s == FS_EFORMAT || s == FS_ETRUNC, "%s: %s", fs_status_name(s),
+                err.msg);
   ck_assert(strstr(err.msg, cut) != NULL);
   free(bytes);
 }
@@ -912,21 +917,39 @@ START_TEST(synthetic_bad_specs) {
   struct {
     size_t field; /* which field to spoil */
     const char *needle;
-  } cases[] = {{0, "samples for"},   {1, "group count"}, {2, "class count"},
-               {3, "dimension"},     {4, "test fraction"}, {5, "test fraction"},
-               {6, "alpha"},         {7, "beta"},        {8, "alpha"}};
+  } cases[] = {{0, "samples for"}, {1, "group count"},   {2, "class count"},
+               {3, "dimension"},   {4, "test fraction"}, {5, "test fraction"},
+               {6, "alpha"},       {7, "beta"},          {8, "alpha"}};
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
     sp = leaf_spec();
     switch (cases[k].field) {
-    case 0: sp.samples = 10 * sp.groups - 1; break;
-    case 1: sp.groups = 0; break;
-    case 2: sp.classes = 1; break;
-    case 3: sp.dim = 0; break;
-    case 4: sp.test_fraction = 1.0; break;
-    case 5: sp.test_fraction = NAN; break;
-    case 6: sp.alpha = -1.0; break;
-    case 7: sp.beta = INFINITY; break;
-    default: sp.alpha = NAN; break;
+    case 0:
+      sp.samples = 10 * sp.groups - 1;
+      break;
+    case 1:
+      sp.groups = 0;
+      break;
+    case 2:
+      sp.classes = 1;
+      break;
+    case 3:
+      sp.dim = 0;
+      break;
+    case 4:
+      sp.test_fraction = 1.0;
+      break;
+    case 5:
+      sp.test_fraction = NAN;
+      break;
+    case 6:
+      sp.alpha = -1.0;
+      break;
+    case 7:
+      sp.beta = INFINITY;
+      break;
+    default:
+      sp.alpha = NAN;
+      break;
     }
     fs_status s = fs_data_synthetic(&sp, &tr, &te, &err);
     ck_assert_msg(s == FS_ECONFIG, "case %zu: %s", k, fs_status_name(s));

@@ -41,8 +41,8 @@ static fs_dataset make_ds(size_t n, size_t classes, size_t groups) {
 }
 
 static fs_part_spec spec_of(fs_part_method m, uint64_t seed) {
-  fs_part_spec s = {.method = m, .alpha = 0.5, .shards_per_client = 2,
-                    .seed = seed};
+  fs_part_spec s = {
+      .method = m, .alpha = 0.5, .shards_per_client = 2, .seed = seed};
   return s;
 }
 
@@ -112,7 +112,8 @@ static double label_skew(const fs_dataset *ds, const fs_partition *p) {
   return tv;
 }
 
-/* ---- core ------------------------------------------------------------------ */
+/* ---- core ------------------------------------------------------------------
+ */
 
 START_TEST(every_row_once) {
   fs_dataset ds = make_ds(1003, 10, 37);
@@ -275,7 +276,8 @@ START_TEST(method_names) {
 }
 END_TEST
 
-/* ---- limits ---------------------------------------------------------------- */
+/* ---- limits ----------------------------------------------------------------
+ */
 
 START_TEST(ten_thousand_clients) {
   fs_dataset ds = make_ds(60000, 10, 10000);
@@ -329,7 +331,8 @@ START_TEST(tiny_alpha_and_tight_fits) {
 }
 END_TEST
 
-/* ---- errors ---------------------------------------------------------------- */
+/* ---- errors ----------------------------------------------------------------
+ */
 
 START_TEST(bad_configs) {
   fs_dataset ds = make_ds(100, 4, 0);
@@ -352,15 +355,16 @@ START_TEST(bad_configs) {
       {(fs_part_method)42, 10, 0.5, 1, "unknown method"},
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-    fs_part_spec sp = {.method = cases[k].m, .alpha = cases[k].alpha,
-                       .shards_per_client = cases[k].k, .seed = 1};
+    fs_part_spec sp = {.method = cases[k].m,
+                       .alpha = cases[k].alpha,
+                       .shards_per_client = cases[k].k,
+                       .seed = 1};
     fs_partition p;
     fs_err err = {0};
     fs_status s = fs_partition_make(&ds, cases[k].clients, &sp, &p, &err);
     ck_assert_msg(s == FS_ECONFIG, "case %zu: %s", k, fs_status_name(s));
     ck_assert_msg(strstr(err.msg, cases[k].needle) != NULL,
-                  "case %zu: \"%s\" lacks \"%s\"", k, err.msg,
-                  cases[k].needle);
+                  "case %zu: \"%s\" lacks \"%s\"", k, err.msg, cases[k].needle);
     ck_assert_ptr_null(p.rows);
     ck_assert_ptr_null(p.offset);
   }

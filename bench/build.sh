@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Build the bench programs into build/bench/ against build/libfedsim.a (run
+# meson/ninja first: scripts/setup.sh). No change to the project's meson
+# files is needed; bench/meson.build does the same if the top-level
+# meson.build gets `subdir('bench')`.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+out="$root/build/bench"
+ninja -C "$root/build" >/dev/null
+mkdir -p "$out"
+cc=${CC:-cc}
+flags="-std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE"
+inc="-I$root -I$root/include -I$root/proto -I$root/compress -I$root/sim -I$root/client -I$root/server -I$root/build"
+deps="$(pkg-config --cflags --libs ompi-c openblas libsodium yaml-0.1 zlib libcjson) -lm"
+# shellcheck disable=SC2086
+$cc $flags $inc -o "$out/bench_local" "$root/bench/bench_local.c" "$root/build/libfedsim.a" $deps
+# shellcheck disable=SC2086
+$cc $flags -o "$out/bench_sgemm" "$root/bench/bench_sgemm.c" $(pkg-config --cflags --libs openblas)
+echo "bench: built $out/bench_local $out/bench_sgemm"
