@@ -235,13 +235,13 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
 
   fs_update_meta meta = {.num_samples = (uint32_t)(k->off[li + 1] - k->off[li]),
                          .train_loss = loss};
-  fs_frame_header oh = {.type = FS_MSG_UPDATE,
-                        .encoding = FS_ENC_DENSE_F32,
-                        .round = h.round,
-                        .client = h.client,
-                        .model_version = h.model_version,
-                        .body_len = (uint32_t)(FS_UPDATE_META_BYTES +
-                                               fs_dense_size(k->dim))};
+  fs_frame_header oh = {
+      .type = FS_MSG_UPDATE,
+      .encoding = FS_ENC_DENSE_F32,
+      .round = h.round,
+      .client = h.client,
+      .model_version = h.model_version,
+      .body_len = (uint32_t)(FS_UPDATE_META_BYTES + fs_dense_size(k->dim))};
   fs_frame_header_encode(&oh, k->out);
   fs_update_meta_encode(&meta, k->out + FS_FRAME_HEADER_BYTES);
   fs_dense_encode(k->grad, k->dim,
@@ -255,7 +255,8 @@ fs_status fs_worker_run(fs_worker *k, fs_err *err) {
     int src = -1, stop = 0;
     const uint8_t *buf;
     size_t len;
-    fs_status st = fs_transport_recv(k->t, FS_ROLE_WORKER, &src, &buf, &len, err);
+    fs_status st =
+        fs_transport_recv(k->t, FS_ROLE_WORKER, &src, &buf, &len, err);
     if (st != FS_OK)
       return st;
     st = fs_worker_handle(k, buf, len, &stop, err);

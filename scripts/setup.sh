@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(build-essential pkg-config meson ninja-build
           libopenmpi-dev openmpi-bin libopenblas-dev libsodium-dev
           libyaml-dev libcjson-dev zlib1g-dev check
-          dataset-fashion-mnist python3-matplotlib)
+          dataset-fashion-mnist python3-matplotlib clang-format git)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

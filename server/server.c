@@ -91,14 +91,14 @@ typedef struct {
   float *x, *grad;
   double *acc;
   uint32_t *sel;
-  uint8_t *hdrs;   /* K headers */
-  uint8_t *body;   /* shared TRAIN body */
-  float **slot;    /* K decoded updates (NULL until arrived) */
-  uint8_t *state;  /* K: 0 waiting, 1 arrived, 2 folded */
-  double *slot_w;  /* K: weight (num_samples), 0 when rejected */
-  double *job_s;   /* K: virtual seconds of the job */
+  uint8_t *hdrs;    /* K headers */
+  uint8_t *body;    /* shared TRAIN body */
+  float **slot;     /* K decoded updates (NULL until arrived) */
+  uint8_t *state;   /* K: 0 waiting, 1 arrived, 2 folded */
+  double *slot_w;   /* K: weight (num_samples), 0 when rejected */
+  double *job_s;    /* K: virtual seconds of the job */
   uint64_t *up_len; /* K: bytes of the UPDATE frame received */
-  float **pool;    /* free update buffers */
+  float **pool;     /* free update buffers */
   size_t npool;
   uint64_t rejected;
   double loss_sum, loss_w; /* clients' reported training losses this round */
@@ -195,8 +195,7 @@ static fs_status receive_update(srv *s, uint32_t K, uint32_t round,
   fs_frame_header h;
   if ((st = fs_frame_header_decode(buf, len, &h, err)) != FS_OK)
     return st;
-  if (h.type != FS_MSG_UPDATE || h.round != round ||
-      h.model_version != version)
+  if (h.type != FS_MSG_UPDATE || h.round != round || h.model_version != version)
     return fs_err_set(err, FS_EFORMAT,
                       "server: unexpected frame (type %u, round %u, version "
                       "%u) while waiting for updates of round %u",
@@ -227,9 +226,10 @@ static fs_status receive_update(srv *s, uint32_t K, uint32_t round,
   }
   if (st == FS_ENUMERIC) {
     if (s->rejected == 0)
-      fprintf(stderr, "fedsim: warning: rejected the update of client %u in "
-                      "round %u: %s (rejected updates are counted in "
-                      "summary.json)\n",
+      fprintf(stderr,
+              "fedsim: warning: rejected the update of client %u in "
+              "round %u: %s (rejected updates are counted in "
+              "summary.json)\n",
               h.client, round, e2.msg);
     s->rejected++;
     if (u)
@@ -311,9 +311,13 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
 
   /* Round 0: the initial model. */
   evaluate(s, gn, &ev);
-  fs_metrics_row row = {.round = 0, .has_eval = 1, .train_loss = ev.train_loss,
-                        .test_loss = ev.test_loss, .test_acc = ev.test_acc,
-                        .has_grad = gn, .grad_norm_sq = ev.grad_norm_sq};
+  fs_metrics_row row = {.round = 0,
+                        .has_eval = 1,
+                        .train_loss = ev.train_loss,
+                        .test_loss = ev.test_loss,
+                        .test_acc = ev.test_acc,
+                        .has_grad = gn,
+                        .grad_norm_sq = ev.grad_norm_sq};
   if ((st = fs_metrics_write(mw, &row, err)) != FS_OK)
     goto out;
   best_acc = ev.test_acc;
@@ -321,7 +325,8 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
 
   for (int64_t r = 1; r <= cfg->rounds; r++) {
     uint32_t round = (uint32_t)r, version = (uint32_t)(r - 1);
-    if ((st = fs_sample_clients(cfg->seed, (uint64_t)r, N, K, s->sel)) != FS_OK) {
+    if ((st = fs_sample_clients(cfg->seed, (uint64_t)r, N, K, s->sel)) !=
+        FS_OK) {
       st = fs_err_set(err, st, "server: cannot sample clients");
       goto out;
     }
@@ -363,7 +368,8 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     }
     for (uint32_t i = 0; i < K; i++)
       up_bits += 8ull * s->up_len[i];
-    uint64_t down_bits = (uint64_t)K * 8ull * (FS_FRAME_HEADER_BYTES + body_len);
+    uint64_t down_bits =
+        (uint64_t)K * 8ull * (FS_FRAME_HEADER_BYTES + body_len);
     if (wsum > 0.0) {
       double scale = cfg->server_lr / wsum;
       for (size_t j = 0; j < s->dim; j++)
@@ -397,8 +403,9 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
         best_round = (uint64_t)r;
       }
       if (!isfinite(ev.train_loss))
-        fprintf(stderr, "fedsim: warning: training loss is %g at round %lld: "
-                        "the run diverged (lower local.lr or server.lr)\n",
+        fprintf(stderr,
+                "fedsim: warning: training loss is %g at round %lld: "
+                "the run diverged (lower local.lr or server.lr)\n",
                 ev.train_loss, (long long)r);
     }
     row.wall_s = fs_transport_wtime() - t0;
@@ -409,8 +416,9 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
       char ub[32], db[32];
       human_bits((double)up_cum, ub, sizeof ub);
       human_bits((double)down_cum, db, sizeof db);
-      fprintf(stdout, "%sround %lld/%lld  acc %.4f  loss %.4f  up %s  down %s  "
-                      "vtime %.1fs  wall %.1fs%s",
+      fprintf(stdout,
+              "%sround %lld/%lld  acc %.4f  loss %.4f  up %s  down %s  "
+              "vtime %.1fs  wall %.1fs%s",
               progress ? "\r\033[K" : "", (long long)r, (long long)cfg->rounds,
               ev.test_acc, ev.test_loss, ub, db, vtime, row.wall_s,
               progress && r < cfg->rounds ? "" : "\n");
@@ -517,8 +525,9 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   s.pool = calloc(K, sizeof *s.pool);
   if (!s.x || !s.grad || !s.acc || !s.sel || !s.hdrs || !s.body || !s.slot ||
       !s.state || !s.slot_w || !s.job_s || !s.up_len || !s.pool) {
-    st = fs_err_set(err, FS_ENOMEM, "server: out of memory (model of %zu "
-                                    "parameters, %zu clients per round)",
+    st = fs_err_set(err, FS_ENOMEM,
+                    "server: out of memory (model of %zu "
+                    "parameters, %zu clients per round)",
                     s.dim, K);
     cJSON_Delete((cJSON *)a->build_info);
   } else {

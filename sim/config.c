@@ -16,7 +16,15 @@
 #include <string.h>
 #include <yaml.h>
 
-typedef enum { T_INT, T_UINT, T_FLOAT, T_STR, T_BOOL, T_CHOICE, T_LIST } opt_type;
+typedef enum {
+  T_INT,
+  T_UINT,
+  T_FLOAT,
+  T_STR,
+  T_BOOL,
+  T_CHOICE,
+  T_LIST
+} opt_type;
 
 typedef struct {
   const char *key;
@@ -48,8 +56,7 @@ static const opt options[] = {
      "write the final model to model.bin in the run folder"},
 
     {"data.source", T_CHOICE, OFF(data_source), "synthetic", 0, 0,
-     "synthetic|fashion-mnist|libsvm|idx",
-     "where the data comes from"},
+     "synthetic|fashion-mnist|libsvm|idx", "where the data comes from"},
     {"data.path", T_STR, OFF(data_path), "", 0, 0, NULL,
      "libsvm: training file; idx: training image file"},
     {"data.test_path", T_STR, OFF(data_test_path), "", 0, 0, NULL,
@@ -57,8 +64,8 @@ static const opt options[] = {
      "data.test_fraction of the training rows)"},
     {"data.labels_path", T_STR, OFF(data_labels_path), "", 0, 0, NULL,
      "idx: training label file"},
-    {"data.test_labels_path", T_STR, OFF(data_test_labels_path), "", 0, 0,
-     NULL, "idx: test label file"},
+    {"data.test_labels_path", T_STR, OFF(data_test_labels_path), "", 0, 0, NULL,
+     "idx: test label file"},
     {"data.dir", T_STR, OFF(data_dir), "/usr/share/datasets/fashion-mnist", 0,
      0, NULL, "fashion-mnist: folder of the four gzip IDX files"},
     {"data.test_fraction", T_FLOAT, OFF(data_test_fraction), "0.2", 0, 0.9,
@@ -78,7 +85,8 @@ static const opt options[] = {
 
     {"partition.method", T_CHOICE, OFF(part_method), "auto", 0, 0,
      "auto|iid|dirichlet|shards|contiguous|natural",
-     "how rows are split over clients (auto: natural for synthetic data, else iid)"},
+     "how rows are split over clients (auto: natural for synthetic data, else "
+     "iid)"},
     {"partition.alpha", T_FLOAT, OFF(part_alpha), "0.5", 1e-6, 1e6, NULL,
      "Dirichlet concentration over labels (small: very skewed)"},
     {"partition.shards", T_INT, OFF(part_shards), "2", 1, 1e6, NULL,
@@ -119,8 +127,8 @@ static const opt options[] = {
      "layers have a bias"},
     {"model.l2", T_FLOAT, OFF(model_l2), "0", 0, 1e6, NULL,
      "L2 regulariser (l2/2)*||w||^2"},
-    {"model.nonconvex_lambda", T_FLOAT, OFF(model_nonconvex), "0", 0, 1e6,
-     NULL, "non-convex regulariser lambda*sum w^2/(1+w^2) (EF21 objective)"},
+    {"model.nonconvex_lambda", T_FLOAT, OFF(model_nonconvex), "0", 0, 1e6, NULL,
+     "non-convex regulariser lambda*sum w^2/(1+w^2) (EF21 objective)"},
 
     {"system.dist", T_CHOICE, OFF(sys_dist), "lognormal", 0, 0,
      "constant|uniform|lognormal",
@@ -151,11 +159,11 @@ static const opt options[] = {
 /* Command-line short forms. */
 static const struct {
   const char *flag, *key;
-} aliases[] = {{"seed", "run.seed"},        {"rounds", "run.rounds"},
-               {"out", "run.out_dir"},      {"name", "run.name"},
-               {"clients", "clients.num"},  {"per-round", "clients.per_round"},
-               {"data", "data.source"},     {"model", "model.type"},
-               {"epochs", "local.epochs"},  {"lr", "local.lr"},
+} aliases[] = {{"seed", "run.seed"},         {"rounds", "run.rounds"},
+               {"out", "run.out_dir"},       {"name", "run.name"},
+               {"clients", "clients.num"},   {"per-round", "clients.per_round"},
+               {"data", "data.source"},      {"model", "model.type"},
+               {"epochs", "local.epochs"},   {"lr", "local.lr"},
                {"batch", "local.batch_size"}};
 
 static const opt *find_opt(const char *key) {
@@ -188,8 +196,7 @@ static fs_status parse_int(const opt *o, const char *v, int64_t *out,
   double d = strtod(v, &end);
   if (end == v || *end != '\0' || errno == ERANGE || !isfinite(d) ||
       d != floor(d))
-    return fs_err_set(err, FS_ECONFIG, "%s: '%s' is not an integer", o->key,
-                      v);
+    return fs_err_set(err, FS_ECONFIG, "%s: '%s' is not an integer", o->key, v);
   if (d < o->min || d > o->max)
     return fs_err_set(err, FS_ECONFIG, "%s: %s is out of range [%.0f, %.0f]",
                       o->key, v, o->min, o->max);
@@ -253,8 +260,8 @@ static fs_status set_opt(fs_config *cfg, const opt *o, const char *v,
   }
   case T_CHOICE:
     if (!choice_ok(o->choices, v))
-      return fs_err_set(err, FS_ECONFIG, "%s: '%s' is not one of %s", o->key,
-                        v, o->choices);
+      return fs_err_set(err, FS_ECONFIG, "%s: '%s' is not one of %s", o->key, v,
+                        o->choices);
     /* fall through */
   case T_STR:
     if (strlen(v) >= FS_CFG_STR)
@@ -328,7 +335,8 @@ fs_status fs_config_get(const fs_config *cfg, const char *key, char *buf,
     snprintf(buf, len, "%.17g", *(const double *)(const void *)base);
     break;
   case T_BOOL:
-    snprintf(buf, len, "%s", *(const int *)(const void *)base ? "true" : "false");
+    snprintf(buf, len, "%s",
+             *(const int *)(const void *)base ? "true" : "false");
     break;
   case T_STR:
   case T_CHOICE:
@@ -357,8 +365,8 @@ typedef struct {
 
 static fs_status yaml_next(yaml_ctx *c, yaml_event_t *ev) {
   if (!yaml_parser_parse(&c->parser, ev))
-    return fs_err_set(c->err, FS_ECONFIG, "%s:%zu:%zu: YAML error: %s",
-                      c->path, c->parser.problem_mark.line + 1,
+    return fs_err_set(c->err, FS_ECONFIG, "%s:%zu:%zu: YAML error: %s", c->path,
+                      c->parser.problem_mark.line + 1,
                       c->parser.problem_mark.column + 1,
                       c->parser.problem ? c->parser.problem : "unknown");
   return FS_OK;
@@ -389,8 +397,8 @@ static fs_status yaml_mapping(yaml_ctx *c, const char *prefix) {
     if (kev.type != YAML_SCALAR_EVENT) {
       size_t line = kev.start_mark.line + 1;
       yaml_event_delete(&kev);
-      return fs_err_set(c->err, FS_ECONFIG, "%s:%zu: a key must be a plain name",
-                        c->path, line);
+      return fs_err_set(c->err, FS_ECONFIG,
+                        "%s:%zu: a key must be a plain name", c->path, line);
     }
     char key[FS_CFG_STR];
     int n = snprintf(key, sizeof key, "%s%s%s", prefix, prefix[0] ? "." : "",
@@ -426,7 +434,8 @@ static fs_status yaml_value(yaml_ctx *c, const char *key, yaml_event_t *ev) {
     size_t kl = strlen(key);
     int known = 0;
     for (size_t i = 0; i < N_OPTIONS && !known; i++)
-      known = strncmp(options[i].key, key, kl) == 0 && options[i].key[kl] == '.';
+      known =
+          strncmp(options[i].key, key, kl) == 0 && options[i].key[kl] == '.';
     if (!known)
       return fs_err_set(c->err, FS_ECONFIG,
                         "%s:%zu: unknown section '%s' (fedsim --help lists "
@@ -452,8 +461,8 @@ static fs_status yaml_value(yaml_ctx *c, const char *key, yaml_event_t *ev) {
                           "%s:%zu: %s: a list may hold only plain values",
                           c->path, line, key);
       }
-      int n = snprintf(list + used, sizeof list - used, "%s%s",
-                       used ? "," : "", (const char *)iev.data.scalar.value);
+      int n = snprintf(list + used, sizeof list - used, "%s%s", used ? "," : "",
+                       (const char *)iev.data.scalar.value);
       yaml_event_delete(&iev);
       if (n < 0 || used + (size_t)n >= sizeof list)
         return fs_err_set(c->err, FS_ECONFIG, "%s:%zu: %s: list too long",
@@ -545,8 +554,8 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
                       "partition.method: 'natural' needs data with natural "
                       "groups (data.source = synthetic); use iid, dirichlet, "
                       "shards or contiguous");
-  if (!strcmp(cfg->model_kind, "logreg") && !strcmp(cfg->data_source, "synthetic") &&
-      cfg->synth_classes != 2)
+  if (!strcmp(cfg->model_kind, "logreg") &&
+      !strcmp(cfg->data_source, "synthetic") && cfg->synth_classes != 2)
     return fs_err_set(err, FS_ECONFIG,
                       "model.type: logreg is binary but "
                       "data.synthetic.classes is %lld",
@@ -554,7 +563,8 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
   return FS_OK;
 }
 
-/* ---- command line --------------------------------------------------------- */
+/* ---- command line ---------------------------------------------------------
+ */
 
 static const char *alias_key(const char *flag) {
   for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)

@@ -52,7 +52,7 @@ typedef struct {
   char server_optimizer[FS_CFG_STR]; /* sgd */
   double server_lr;
   char server_weighting[FS_CFG_STR]; /* samples | uniform */
-  char strategy[FS_CFG_STR]; /* fedavg */
+  char strategy[FS_CFG_STR];         /* fedavg */
   /* model */
   char model_kind[FS_CFG_STR];
   int64_t hidden[FS_CFG_MAX_HIDDEN];

@@ -17,15 +17,15 @@
 #include <stdint.h>
 
 typedef struct {
-  size_t n;              /* rows */
-  size_t dim;            /* features per row */
-  size_t classes;        /* labels are 0..classes-1 */
-  float *x;              /* n*dim, row-major; owned */
-  int32_t *y;            /* n labels; owned */
-  double *label_values;  /* classes entries: the original label of each class
-                            (LIBSVM), or NULL; owned */
-  int32_t *group;        /* n natural-group ids (synthetic data), or NULL */
-  size_t groups;         /* number of natural groups (0 if group == NULL) */
+  size_t n;             /* rows */
+  size_t dim;           /* features per row */
+  size_t classes;       /* labels are 0..classes-1 */
+  float *x;             /* n*dim, row-major; owned */
+  int32_t *y;           /* n labels; owned */
+  double *label_values; /* classes entries: the original label of each class
+                           (LIBSVM), or NULL; owned */
+  int32_t *group;       /* n natural-group ids (synthetic data), or NULL */
+  size_t groups;        /* number of natural groups (0 if group == NULL) */
 } fs_dataset;
 
 /* Free the arrays of ds and zero it. NULL does nothing. */

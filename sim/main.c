@@ -125,8 +125,11 @@ int main(int argc, char **argv) {
            (long long)cfg.per_round, cfg.model_kind, fs_transport_size(t),
            fs_transport_size(t) > 1 ? "s" : "", run_dir);
     fflush(stdout);
-    fs_server_args a = {.cfg = &cfg, .world = &world, .t = t,
-                        .run_dir = run_dir, .build_info = build_info()};
+    fs_server_args a = {.cfg = &cfg,
+                        .world = &world,
+                        .t = t,
+                        .run_dir = run_dir,
+                        .build_info = build_info()};
     st = fs_server_run(&a, &err);
     if (st != FS_OK) {
       fprintf(stderr, "fedsim: %s\n", fs_err_msg(&err, st));

@@ -16,7 +16,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { FS_MODEL_LOGREG = 0, FS_MODEL_SOFTMAX, FS_MODEL_MLP } fs_model_kind;
+typedef enum {
+  FS_MODEL_LOGREG = 0,
+  FS_MODEL_SOFTMAX,
+  FS_MODEL_MLP
+} fs_model_kind;
 
 #define FS_MODEL_MAX_HIDDEN 8
 
@@ -26,8 +30,8 @@ typedef struct {
   size_t classes;  /* 2 for logreg; >= 2 otherwise */
   size_t n_hidden; /* MLP hidden layers */
   size_t hidden[FS_MODEL_MAX_HIDDEN];
-  int bias;        /* 1: each layer has a bias vector */
-  double l2;       /* adds (l2/2)*||w||^2 */
+  int bias;                /* 1: each layer has a bias vector */
+  double l2;               /* adds (l2/2)*||w||^2 */
   double nonconvex_lambda; /* adds lambda * sum w^2/(1+w^2) (EF21 objective) */
 } fs_model_spec;
 

@@ -33,7 +33,8 @@ typedef struct {
 
 typedef struct {
   size_t clients;
-  size_t *offset; /* clients + 1 entries; client c owns rows[offset[c] .. offset[c+1]) */
+  size_t *offset; /* clients + 1 entries; client c owns rows[offset[c] ..
+                     offset[c+1]) */
   uint32_t *rows; /* offset[clients] row indices into the data set; owned */
 } fs_partition;
 

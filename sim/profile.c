@@ -43,7 +43,8 @@ static double draw(const fs_profile_spec *s, fs_rng *r, double mean) {
     return v > mean * 1e-3 ? v : mean * 1e-3;
   }
   case FS_DIST_LOGNORMAL:
-    return mean * exp(s->spread * fs_rng_normal(r) - 0.5 * s->spread * s->spread);
+    return mean *
+           exp(s->spread * fs_rng_normal(r) - 0.5 * s->spread * s->spread);
   }
   return mean;
 }
@@ -51,7 +52,8 @@ static double draw(const fs_profile_spec *s, fs_rng *r, double mean) {
 static fs_status load_trace(fs_profiles *p, const char *path, fs_err *err) {
   FILE *f = fopen(path, "r");
   if (f == NULL)
-    return fs_err_set(err, FS_EIO, "%s: cannot open: %s", path, strerror(errno));
+    return fs_err_set(err, FS_EIO, "%s: cannot open: %s", path,
+                      strerror(errno));
   fs_status st = FS_OK;
   unsigned char *seen = calloc(p->clients ? p->clients : 1, 1);
   p->table = calloc(p->clients ? p->clients : 1, sizeof *p->table);
@@ -97,8 +99,8 @@ static fs_status load_trace(fs_profiles *p, const char *path, fs_err *err) {
         end++;
       if (k < 4) {
         if (*end != ',') {
-          st = fs_err_set(err, FS_EFORMAT, "%s:%zu: expected 5 fields",
-                          path, lineno);
+          st = fs_err_set(err, FS_EFORMAT, "%s:%zu: expected 5 fields", path,
+                          lineno);
           goto out;
         }
         end++;
@@ -110,9 +112,8 @@ static fs_status load_trace(fs_profiles *p, const char *path, fs_err *err) {
       q = end;
     }
     if (v[0] < 0 || v[0] != floor(v[0]) || v[0] >= (double)p->clients) {
-      st = fs_err_set(err, FS_EFORMAT,
-                      "%s:%zu: client id %g is not in 0..%zu", path, lineno,
-                      v[0], p->clients - 1);
+      st = fs_err_set(err, FS_EFORMAT, "%s:%zu: client id %g is not in 0..%zu",
+                      path, lineno, v[0], p->clients - 1);
       goto out;
     }
     if (!(v[1] > 0 && v[2] > 0 && v[3] > 0 && v[4] >= 0)) {
@@ -123,8 +124,8 @@ static fs_status load_trace(fs_profiles *p, const char *path, fs_err *err) {
     }
     size_t c = (size_t)v[0];
     if (seen[c]) {
-      st = fs_err_set(err, FS_EFORMAT, "%s:%zu: client %zu appears twice",
-                      path, lineno, c);
+      st = fs_err_set(err, FS_EFORMAT, "%s:%zu: client %zu appears twice", path,
+                      lineno, c);
       goto out;
     }
     seen[c] = 1;

@@ -23,7 +23,11 @@ typedef struct {
   double latency; /* seconds, one way */
 } fs_profile;
 
-typedef enum { FS_DIST_CONSTANT = 0, FS_DIST_UNIFORM, FS_DIST_LOGNORMAL } fs_dist;
+typedef enum {
+  FS_DIST_CONSTANT = 0,
+  FS_DIST_UNIFORM,
+  FS_DIST_LOGNORMAL
+} fs_dist;
 
 typedef struct {
   fs_dist dist;

@@ -90,8 +90,8 @@ static fs_status load_data(const fs_config *cfg, fs_world *w, fs_err *err) {
                        .samples = (size_t)cfg->synth_samples,
                        .test_fraction = cfg->data_test_fraction,
                        .seed = cfg->seed};
-    snprintf(w->data_desc, sizeof w->data_desc,
-             "synthetic(%g, %g), %zu groups", s.alpha, s.beta, s.groups);
+    snprintf(w->data_desc, sizeof w->data_desc, "synthetic(%g, %g), %zu groups",
+             s.alpha, s.beta, s.groups);
     return fs_data_synthetic(&s, &w->train, &w->test, err);
   }
   if (!strcmp(src, "fashion-mnist")) {
@@ -115,8 +115,8 @@ static fs_status load_data(const fs_config *cfg, fs_world *w, fs_err *err) {
   }
   if (!strcmp(src, "idx")) {
     snprintf(w->data_desc, sizeof w->data_desc, "idx (%s)", cfg->data_path);
-    st = fs_data_load_idx(cfg->data_path, cfg->data_labels_path, &w->train,
-                          err);
+    st =
+        fs_data_load_idx(cfg->data_path, cfg->data_labels_path, &w->train, err);
     if (st != FS_OK)
       return st;
     if (cfg->data_test_path[0])
@@ -190,12 +190,12 @@ fs_status fs_world_build(const fs_config *cfg, fs_world *w, fs_err *err) {
                                   cfg->sys_bw_down, cfg->sys_latency},
                          .seed = cfg->seed};
   if (fs_dist_parse(cfg->sys_dist, &prs.dist) != FS_OK) {
-    st = fs_err_set(err, FS_ECONFIG, "system.dist: unknown '%s'",
-                    cfg->sys_dist);
+    st =
+        fs_err_set(err, FS_ECONFIG, "system.dist: unknown '%s'", cfg->sys_dist);
     goto fail;
   }
-  st = fs_profiles_new(&prs, cfg->sys_trace, (size_t)cfg->clients,
-                       &w->profiles, err);
+  st = fs_profiles_new(&prs, cfg->sys_trace, (size_t)cfg->clients, &w->profiles,
+                       err);
   if (st != FS_OK)
     goto fail;
   return FS_OK;

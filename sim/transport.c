@@ -238,8 +238,8 @@ static fs_status mpi_try_recv(fs_transport *t, fs_role to, int *src,
                               const uint8_t **buf, size_t *len, fs_err *err) {
   int flag = 0;
   MPI_Status status;
-  int rc = MPI_Iprobe(MPI_ANY_SOURCE, FS_TAG_FRAME, MPI_COMM_WORLD, &flag,
-                      &status);
+  int rc =
+      MPI_Iprobe(MPI_ANY_SOURCE, FS_TAG_FRAME, MPI_COMM_WORLD, &flag, &status);
   if (rc != MPI_SUCCESS)
     return mpi_err(err, rc, "MPI_Iprobe");
   *buf = NULL;

@@ -44,11 +44,12 @@ START_TEST(defaults_are_valid) {
 END_TEST
 
 START_TEST(yaml_sections_nested_and_lists) {
-  const char *p = write_yaml("a.yaml", "run:\n  seed: 7\n  rounds: 3\n"
-                                       "data:\n  source: fashion-mnist\n"
-                                       "  synthetic: {alpha: 1.5, dim: 12}\n"
-                                       "model:\n  type: mlp\n  hidden: [64, 32, 16]\n"
-                                       "model: {bias: false}\n");
+  const char *p =
+      write_yaml("a.yaml", "run:\n  seed: 7\n  rounds: 3\n"
+                           "data:\n  source: fashion-mnist\n"
+                           "  synthetic: {alpha: 1.5, dim: 12}\n"
+                           "model:\n  type: mlp\n  hidden: [64, 32, 16]\n"
+                           "model: {bias: false}\n");
   fs_config c;
   fs_config_defaults(&c);
   fs_err e = {0};
@@ -65,10 +66,11 @@ START_TEST(yaml_sections_nested_and_lists) {
 END_TEST
 
 START_TEST(command_line_wins_over_file) {
-  const char *p = write_yaml("b.yaml", "run: {rounds: 3, seed: 9}\nlocal: {lr: 0.5}\n");
-  char *argv[] = {"fedsim", "--rounds", "11",     "--set", "local.lr=0.25",
-                  "--config", (char *)p, "--clients.num=50", "--model.hidden",
-                  "8,4"};
+  const char *p =
+      write_yaml("b.yaml", "run: {rounds: 3, seed: 9}\nlocal: {lr: 0.5}\n");
+  char *argv[] = {"fedsim",         "--rounds", "11",      "--set",
+                  "local.lr=0.25",  "--config", (char *)p, "--clients.num=50",
+                  "--model.hidden", "8,4"};
   fs_config c;
   fs_err e = {0};
   ck_assert_int_eq(from_args(&c, &e, 10, argv), FS_OK);

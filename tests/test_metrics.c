@@ -11,8 +11,13 @@
 #include <sys/stat.h>
 
 START_TEST(row_format_has_every_column) {
-  fs_metrics_row r = {.round = 3, .vtime_s = 1.5, .clients = 10, .bits_up = 8,
-                      .bits_down = 16, .bits_up_cum = 24, .bits_down_cum = 48};
+  fs_metrics_row r = {.round = 3,
+                      .vtime_s = 1.5,
+                      .clients = 10,
+                      .bits_up = 8,
+                      .bits_down = 16,
+                      .bits_up_cum = 24,
+                      .bits_down_cum = 48};
   char buf[512];
   fs_metrics_format(&r, buf, sizeof buf);
   int commas = 0;
@@ -65,8 +70,8 @@ START_TEST(unwritable_places_are_errors) {
   fs_metrics *m = NULL;
   ck_assert_int_eq(fs_metrics_open("/nonexistent/dir", &m, &e), FS_EIO);
   ck_assert_ptr_null(m);
-  ck_assert_int_eq(
-      fs_write_file_atomic("/nonexistent/dir/x.json", "{}", 2, &e), FS_EIO);
+  ck_assert_int_eq(fs_write_file_atomic("/nonexistent/dir/x.json", "{}", 2, &e),
+                   FS_EIO);
   ck_assert_int_eq(fs_mkdir_p("/dev/null", &e), FS_EIO);
 }
 END_TEST

@@ -10,8 +10,8 @@
 #include <string.h>
 
 static fs_profile_spec spec(fs_dist d, double spread) {
-  fs_profile_spec s = {.dist = d, .spread = spread,
-                       .mean = {1000.0, 1e6, 1e7, 0.01}, .seed = 4};
+  fs_profile_spec s = {
+      .dist = d, .spread = spread, .mean = {1000.0, 1e6, 1e7, 0.01}, .seed = 4};
   return s;
 }
 
@@ -61,7 +61,8 @@ START_TEST(uniform_stays_in_range) {
 END_TEST
 
 START_TEST(job_seconds_adds_up) {
-  fs_profile pr = {.speed = 100, .bw_up = 1000, .bw_down = 2000, .latency = 0.5};
+  fs_profile pr = {
+      .speed = 100, .bw_up = 1000, .bw_down = 2000, .latency = 0.5};
   /* 0.5 + 4000/2000 + 300/100 + 0.5 + 1000/1000 = 7 */
   ck_assert_double_eq_tol(fs_job_seconds(&pr, 4000, 300, 1000), 7.0, 1e-12);
 }
