@@ -13,9 +13,11 @@ Runs with Debian's /usr/bin/python3 and python3-matplotlib.
 
 import argparse
 import csv
+import importlib.util
 import json
 import math
 import os
+import re
 import sys
 
 COLUMNS = ["round", "vtime_s", "wall_s", "clients", "bits_up", "bits_down",
@@ -29,7 +31,7 @@ REQUIRED = COLUMNS[:8]
 COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00",
            "#56B4E9", "#000000", "#F0E442"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
-MAX_MARKERS = 25  # per line; more evaluated rows than this: every k-th one
+MAX_MARKERS = 50  # per line; with more evaluated rows, markers are thinned (thin_marks)
 
 
 class UserError(Exception):
@@ -105,13 +107,23 @@ class Run:
                 model += f" ({int(m['parameters']):,} parameters)"
         d = s.get("data", {})
         if d.get("source"):
-            data = str(d["source"])
+            data = short_source(str(d["source"]))
         c = cfg.get("clients", {})
         if c.get("num") is not None:
             clients = f"{c['num']} clients"
             if c.get("per_round") is not None:
                 clients += f", {c['per_round']} per round"
         return model, data, clients
+
+
+def short_source(src):
+    """'libsvm (/data/a9a.txt)' -> 'libsvm (a9a.txt)';
+    'fashion-mnist (/usr/share/datasets/fashion-mnist)' -> 'fashion-mnist'."""
+    m = re.fullmatch(r"(fashion-mnist|libsvm|idx) \((.*)\)", src)
+    if not m:
+        return src
+    kind, base = m.group(1), os.path.basename(m.group(2).rstrip("/"))
+    return kind if base in ("", kind) else f"{kind} ({base})"
 
 
 def read_metrics(path):
@@ -144,8 +156,10 @@ def read_metrics(path):
     header = [h.strip() for h in table[0]]
     unknown = [h for h in header if h not in COLUMNS]
     if unknown:
-        raise UserError(f"{path}: unknown column(s) {', '.join(repr(u) for u in unknown)} "
-                        f"in the header; expected: {','.join(COLUMNS)}")
+        # Newer fedsim versions add columns (epsilon, staleness, ...): plot
+        # what this script knows and say what it leaves out.
+        warn(f"{path}: ignoring column(s) {', '.join(repr(u) for u in unknown)} "
+             f"that this script does not plot")
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         raise UserError(f"{path}: header lacks column(s) {', '.join(missing)}; "
@@ -153,7 +167,7 @@ def read_metrics(path):
     dup = sorted({h for h in header if header.count(h) > 1})
     if dup:
         raise UserError(f"{path}: column(s) {', '.join(dup)} appear twice in the header")
-    index = {h: i for i, h in enumerate(header)}
+    index = {h: i for i, h in enumerate(header) if h in COLUMNS}
     rows = []
     body = table[1:]
     for n, fields in enumerate(body, start=2):
@@ -254,16 +268,11 @@ def si_prefix(v):
     return 1, ""
 
 
-def fmt_num(v):
-    s = f"{v:.3g}"
-    return s
-
-
 def bits_tick(v, _pos=None):
     if v == 0:
         return "0"
     scale, p = si_prefix(v)
-    return f"{fmt_num(v / scale)} {p}bit"
+    return f"{v / scale:.3g} {p}bit"
 
 
 def time_unit(tmax):
@@ -311,7 +320,9 @@ class Plotter:
             "grid.color": "0.88",
             "grid.linewidth": 0.7,
             "axes.axisbelow": True,
-            "legend.frameon": False,
+            "legend.frameon": True,
+            "legend.framealpha": 0.85,
+            "legend.edgecolor": "none",
             "legend.fontsize": 9,
             "lines.linewidth": 1.8,
             "lines.markersize": 5,
@@ -364,7 +375,7 @@ class Plotter:
             ax.xaxis.set_major_formatter(t.FuncFormatter(bits_tick))
             lo = min((lo for lo, _ in finals), default=1)
             hi = max((hi for _, hi in finals), default=10)
-            if hi < 100 * lo:  # under two decades: label 1, 2, 5 too
+            if hi < 1000 * lo:  # under three decades: label 1, 2, 5 too
                 ax.xaxis.set_major_locator(t.LogLocator(base=10, subs=(1, 2, 5)))
                 ax.xaxis.set_minor_formatter(t.NullFormatter())
             ax.set_xlabel(XAXES[xname] + " (log scale)")
@@ -372,8 +383,22 @@ class Plotter:
         hi = max((hi for _, hi in finals), default=1)
         scale, p = si_prefix(hi)
         ax.set_xlabel(f"{XAXES[xname]} ({p}bit)")
-        ax.set_xlim(left=0)
         return (lambda x: x / scale), False
+
+    def log_y(self, ax):
+        """Log y axis; under three decades, ticks read 0.3, 0.5, 1, not 3e-1."""
+        ax.set_yscale("log")
+        lo, hi = ax.get_ylim()
+        if lo > 0 and hi < 1000 * lo:
+            t = self.ticker
+
+            class Plain(t.LogFormatter):
+                def _num_to_string(self, x, vmin, vmax):
+                    return f"{x:.3g}"
+
+            ax.yaxis.set_major_formatter(Plain())
+            ax.yaxis.set_minor_formatter(Plain(labelOnlyBase=False,
+                                               minor_thresholds=(3, 1)))
 
     def plot_line(self, ax, i, xs, ys, xf, logx, label, dashed=False, marker=True):
         colour, mk = self.style(i)
@@ -381,10 +406,11 @@ class Plotter:
         if not pts:
             return None
         px, py = zip(*pts)
-        every = max(1, math.ceil(len(px) / MAX_MARKERS))
-        kw = dict(color=colour, label=label)
+        marks = thin_marks(px, logx)
+        # clip_on=False: the round-0 marker sits on the y axis, drawn whole.
+        kw = dict(color=colour, label=label, clip_on=False)
         if marker:
-            kw.update(marker=mk, markevery=every, markeredgecolor="white",
+            kw.update(marker=mk, markevery=marks, markeredgecolor="white",
                       markeredgewidth=0.6)
         if dashed:
             kw.update(linestyle=(0, (4, 2)), linewidth=1.4, alpha=0.85)
@@ -404,11 +430,11 @@ class Plotter:
                            f"{r.label}  ({final:.1%} final)")
         ax.set_ylabel("test accuracy")
         ax.yaxis.set_major_formatter(self.ticker.PercentFormatter(decimals=0))
-        ax.legend(loc="lower right")
+        ax.legend(loc="best")
         self.save(fig, f"acc_vs_{xname}")
 
     def loss(self, xname):
-        used = [(i, r) for i, r in self.runs_for(xname, "test_loss")]
+        used = self.runs_for(xname, "test_loss")
         if not used:
             return
         fig, ax = self.new(f"Loss vs. {XTITLE[xname]}")
@@ -423,7 +449,7 @@ class Plotter:
                 if math.isfinite(v) and v > 0:
                     lo, hi = min(lo, v), max(hi, v)
         if lo < math.inf and hi > 30 * lo:
-            ax.set_yscale("log")
+            self.log_y(ax)
             ax.set_ylabel("loss (log scale)")
         else:
             ax.set_ylabel("loss")
@@ -433,24 +459,27 @@ class Plotter:
         handles += [Line2D([], [], color="0.3", marker="o", markersize=4),
                     Line2D([], [], color="0.3", linestyle=(0, (4, 2)), linewidth=1.4)]
         labels += ["test loss", "train loss"]
-        ax.legend(handles, labels, loc="upper right")
+        ax.legend(handles, labels, loc="best")
         self.save(fig, f"loss_vs_{xname}")
 
     def grad_norm(self, xname):
         used = self.runs_for(xname, "grad_norm_sq")
         if not used:
             return
-        fig, ax = self.new(r"Squared gradient norm $\|\nabla f(x)\|^2$ vs. " + XTITLE[xname])
+        fig, ax = self.new(r"Squared gradient norm $\Vert\nabla f(x)\Vert^2$ vs. " + XTITLE[xname])
         xf, logx = self.set_x(ax, xname, used)
         for i, r in used:
             xs, ys = r.series(xname, "grad_norm_sq")
             self.plot_line(ax, i, xs, ys, xf, logx, r.label)
-        ax.set_yscale("log")
-        ax.set_ylabel(r"$\|\nabla f(x)\|^2$ on the training set (log scale)")
-        ax.legend(loc="upper right")
+        self.log_y(ax)
+        ax.set_ylabel(r"$\Vert\nabla f(x)\Vert^2$ on the training set (log scale)")
+        ax.legend(loc="best")
         self.save(fig, f"gradnorm_vs_{xname}")
 
     def save(self, fig, stem):
+        for ax in fig.axes:
+            if ax.get_xscale() == "linear":
+                ax.set_xlim(left=0)
         path = os.path.join(self.out, f"{stem}.{self.fmt}")
         meta = {"Creator": "fedsim scripts/plot.py"}
         if self.fmt == "png":
@@ -464,6 +493,23 @@ class Plotter:
         finally:
             self.plt.close(fig)
         self.written.append(path)
+
+
+def thin_marks(xs, logx):
+    """Indices of the points that get a marker: all of them, or on a long
+    run about MAX_MARKERS spread evenly along the x axis as drawn (log or
+    not), always with the first and the last."""
+    n = len(xs)
+    if n <= MAX_MARKERS:
+        return list(range(n))
+    t = [math.log10(x) for x in xs] if logx else list(xs)
+    step = (t[-1] - t[0]) / MAX_MARKERS
+    marks = [0]
+    for i in range(1, n - 1):
+        if t[i] - t[marks[-1]] >= step and t[-1] - t[i] >= step / 2:
+            marks.append(i)
+    marks.append(n - 1)
+    return marks
 
 
 def subtitle(runs):
@@ -481,7 +527,14 @@ def subtitle(runs):
             parts.append(["various models", "various data", "various client counts"][k])
         else:
             parts.append(" / ".join(vals))
-    return "  ·  ".join(parts)
+    # One line if it fits the figure, else break between parts.
+    lines = []
+    for p in parts:
+        if lines and len(lines[-1]) + 5 + len(p) <= 105:
+            lines[-1] += "  ·  " + p
+        else:
+            lines.append(p)
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- main
@@ -520,9 +573,7 @@ def main(argv):
         raise UserError(f"{out}: cannot create folder: {e.strerror or e}")
     if not os.path.isdir(out):
         raise UserError(f"{out}: not a folder")
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("matplotlib") is None:
         print("plot.py: needs matplotlib: apt-get install python3-matplotlib, "
               "and run the script with /usr/bin/python3", file=sys.stderr)
         return 1
@@ -549,3 +600,6 @@ if __name__ == "__main__":
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:  # e.g. piped into head
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

@@ -79,6 +79,16 @@ else
   bad "default run failed: $(cat "$work/good.log")"
 fi
 
+# The range of N: one client, and 10,000 clients on a small data set.
+for N in 1 10000; do
+  K=$(( N < 10 ? N : 10 ))
+  if "$FEDSIM" --clients $N --per-round $K --partition.method iid --data.synthetic.samples 30000 \
+       --rounds 2 --out "$work/n$N" --run.progress off > "$work/n$N.log" 2>&1 \
+     && [ "$(wc -l < "$work/n$N/metrics.csv")" -eq 4 ]; then
+    ok "N=$N clients ($K per round) runs"
+  else bad "N=$N: $(tail -2 "$work/n$N.log")"; fi
+done
+
 # Every ready configuration in examples/ loads (checked with 0 rounds work:
 # parse only, via --help-free dry run of one round on tiny settings).
 for y in "$SRCDIR"/examples/*.yaml; do
