@@ -12,9 +12,12 @@
  */
 #include "client.h"
 
+#include "compress.h"
+#include "ef.h"
 #include "frame.h"
 #include "fs_rng.h"
 #include "model.h"
+#include "payload.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -36,12 +39,45 @@ struct fs_worker {
   uint32_t *perm;
   size_t perm_cap;
   uint8_t *out; /* UPDATE frame */
+  size_t out_cap;
   double busy;
+  /* Compression and error feedback. */
+  fs_comp_spec comp;
+  int ef;                  /* EF_NONE, EF_14, EF_21, EF_21W */
+  float **efst;            /* per hosted client: e (EF14) or g (EF21), lazily */
+  fs_payload pl;           /* the compressed update */
+  float *tmp;              /* scratch for error feedback */
+  const fs_smoothness *sm; /* L_i for EF21-W */
+  size_t nglobal;          /* clients in the run */
 };
+
+enum { EF_NONE = 0, EF_14, EF_21, EF_21W };
+
+fs_status fs_worker_comp_spec(const fs_config *cfg, size_t dim,
+                              fs_comp_spec *spec, fs_err *err) {
+  memset(spec, 0, sizeof *spec);
+  if (fs_comp_kind_parse(cfg->comp_up, &spec->kind) != FS_OK)
+    return fs_err_set(err, FS_ECONFIG, "compress.up: unknown '%s'",
+                      cfg->comp_up);
+  spec->k = (uint32_t)cfg->comp_up_k;
+  spec->ratio = cfg->comp_up_ratio;
+  spec->levels = (uint32_t)cfg->comp_levels;
+  spec->block = (uint32_t)cfg->comp_block;
+  fs_err e2 = {0};
+  fs_status st = fs_comp_check(spec, (uint32_t)dim, &e2);
+  if (st != FS_OK)
+    return fs_err_set(err, st,
+                      "compress.up: %s (the model has %zu "
+                      "parameters)",
+                      e2.msg, dim);
+  return FS_OK;
+}
 
 uint64_t fs_local_work_samples(const fs_config *cfg, size_t rows) {
   if (!strcmp(cfg->local_mode, "steps"))
     return (uint64_t)cfg->local_steps * (uint64_t)cfg->local_batch;
+  if (!strcmp(cfg->local_mode, "stochastic_gradient"))
+    return rows < (size_t)cfg->local_batch ? rows : (uint64_t)cfg->local_batch;
   if (!strcmp(cfg->local_mode, "full_gradient"))
     return rows;
   return (uint64_t)cfg->local_epochs * rows;
@@ -112,7 +148,27 @@ fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
   k->perm = malloc(k->perm_cap * sizeof(uint32_t));
   k->out = malloc(FS_FRAME_HEADER_BYTES + FS_UPDATE_META_BYTES +
                   fs_dense_size(k->dim));
-  if (!k->w || !k->w0 || !k->grad || !k->bx || !k->by || !k->perm || !k->out) {
+  k->out_cap =
+      FS_FRAME_HEADER_BYTES + FS_UPDATE_META_BYTES + fs_dense_size(k->dim);
+  k->tmp = malloc(k->dim * sizeof(float));
+  k->efst = calloc(k->nclients ? k->nclients : 1, sizeof *k->efst);
+  k->ef = !strcmp(cfg->ef_method, "ef14")    ? EF_14
+          : !strcmp(cfg->ef_method, "ef21")  ? EF_21
+          : !strcmp(cfg->ef_method, "ef21w") ? EF_21W
+                                             : EF_NONE;
+  k->nglobal = N;
+  k->sm = w->has_smooth ? &w->smooth : NULL;
+  if (k->ef == EF_21W && k->sm == NULL) {
+    st = fs_err_set(err, FS_ECONFIG,
+                    "ef.method: ef21w needs the clients' "
+                    "smoothness constants (logreg)");
+    goto fail;
+  }
+  st = fs_worker_comp_spec(cfg, k->dim, &k->comp, err);
+  if (st != FS_OK)
+    goto fail;
+  if (!k->w || !k->w0 || !k->grad || !k->bx || !k->by || !k->perm || !k->out ||
+      !k->tmp || !k->efst) {
     st = fs_err_set(err, FS_ENOMEM, "worker: out of memory");
     goto fail;
   }
@@ -137,6 +193,11 @@ void fs_worker_free(fs_worker *k) {
   free(k->by);
   free(k->perm);
   free(k->out);
+  free(k->tmp);
+  for (size_t i = 0; k->efst && i < k->nclients; i++)
+    free(k->efst[i]);
+  free(k->efst);
+  fs_payload_free(&k->pl);
   free(k);
 }
 
@@ -174,6 +235,22 @@ static double local_work(fs_worker *k, uint32_t client, uint32_t round,
   for (size_t i = 0; i < n; i++)
     k->perm[i] = (uint32_t)i;
   size_t B = (size_t)cfg->local_batch;
+  if (!strcmp(cfg->local_mode, "stochastic_gradient")) {
+    /* One gradient on B rows drawn without replacement (EF21-SGD). */
+    size_t b = B < n ? B : n;
+    for (size_t i = 0; i < b; i++) {
+      size_t j = i + (size_t)fs_rng_below(&r, n - i);
+      uint32_t t = k->perm[i];
+      k->perm[i] = k->perm[j];
+      k->perm[j] = t;
+    }
+    for (size_t i = 0; i < b; i++) {
+      memcpy(k->bx + i * k->in_dim, X + (size_t)k->perm[i] * k->in_dim,
+             k->in_dim * sizeof(float));
+      k->by[i] = Y[k->perm[i]];
+    }
+    return fs_model_loss_grad(k->model, k->w, k->bx, k->by, b, k->grad);
+  }
   double loss_sum = 0.0;
   size_t seen = 0;
   if (!strcmp(cfg->local_mode, "steps")) {
@@ -201,6 +278,39 @@ static double local_work(fs_worker *k, uint32_t client, uint32_t round,
   for (size_t j = 0; j < k->dim; j++)
     k->grad[j] = k->w0[j] - k->w[j];
   return seen ? loss_sum / (double)seen : 0.0;
+}
+
+/* Turn the update in k->grad into the payload k->pl, through the error
+ * feedback of the client (state allocated on its first participation). */
+static fs_status compress_update(fs_worker *k, uint32_t client, uint32_t round,
+                                 size_t li) {
+  fs_rng cr;
+  fs_rng_init(&cr, k->cfg->seed, FS_RNG_COMPRESS, client, round);
+  uint32_t d = (uint32_t)k->dim;
+  if (k->ef == EF_NONE)
+    return fs_compress(&k->comp, k->grad, d, &cr, &k->pl);
+  int first = k->efst[li] == NULL;
+  if (first) {
+    k->efst[li] = calloc(k->dim, sizeof(float));
+    if (k->efst[li] == NULL)
+      return FS_ENOMEM;
+  }
+  if (k->ef == EF_14)
+    return fs_ef14_step(&k->comp, k->efst[li], k->grad, d, &cr, &k->pl, k->tmp);
+  if (k->ef == EF_21W) {
+    /* t = grad_i / (n w_i), w_i = L_i / sum_j L_j. */
+    double wi = k->sm->Li[client] / (k->sm->L_am * (double)k->nglobal);
+    float sc = (float)(1.0 / ((double)k->nglobal * wi));
+    for (size_t j = 0; j < k->dim; j++)
+      k->grad[j] *= sc;
+  }
+  if (first) {
+    /* EF21 starts from g_i^0 = the first target, sent uncompressed. */
+    fs_comp_spec id = {.kind = FS_C_IDENTITY};
+    memcpy(k->efst[li], k->grad, k->dim * sizeof(float));
+    return fs_compress(&id, k->grad, d, &cr, &k->pl);
+  }
+  return fs_ef21_step(&k->comp, k->efst[li], k->grad, d, &cr, &k->pl, k->tmp);
 }
 
 fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
@@ -233,20 +343,34 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
   double loss = local_work(k, h.client, h.round, li);
   k->busy += fs_transport_wtime() - t0;
 
+  st = compress_update(k, h.client, h.round, li);
+  if (st != FS_OK)
+    return fs_err_set(err, st, "worker %d: out of memory compressing", k->rank);
   fs_update_meta meta = {.num_samples = (uint32_t)(k->off[li + 1] - k->off[li]),
                          .train_loss = loss};
-  fs_frame_header oh = {
-      .type = FS_MSG_UPDATE,
-      .encoding = FS_ENC_DENSE_F32,
-      .round = h.round,
-      .client = h.client,
-      .model_version = h.model_version,
-      .body_len = (uint32_t)(FS_UPDATE_META_BYTES + fs_dense_size(k->dim))};
+  size_t plen = fs_payload_encoded_size(&k->pl, NULL);
+  size_t need = FS_FRAME_HEADER_BYTES + FS_UPDATE_META_BYTES + plen;
+  if (need > UINT32_MAX)
+    return fs_err_set(err, FS_ERANGE, "worker %d: update of %zu bytes", k->rank,
+                      need);
+  if (need > k->out_cap) {
+    uint8_t *b = realloc(k->out, need);
+    if (b == NULL)
+      return fs_err_set(err, FS_ENOMEM, "worker %d: out of memory", k->rank);
+    k->out = b;
+    k->out_cap = need;
+  }
+  fs_frame_header oh = {.type = FS_MSG_UPDATE,
+                        .encoding = (uint8_t)fs_payload_encoding(k->pl.kind),
+                        .round = h.round,
+                        .client = h.client,
+                        .model_version = h.model_version,
+                        .body_len = (uint32_t)(FS_UPDATE_META_BYTES + plen)};
   fs_frame_header_encode(&oh, k->out);
   fs_update_meta_encode(&meta, k->out + FS_FRAME_HEADER_BYTES);
-  fs_dense_encode(k->grad, k->dim,
-                  k->out + FS_FRAME_HEADER_BYTES + FS_UPDATE_META_BYTES);
-  fs_iov iov = {k->out, FS_FRAME_HEADER_BYTES + oh.body_len};
+  fs_payload_encode(&k->pl,
+                    k->out + FS_FRAME_HEADER_BYTES + FS_UPDATE_META_BYTES);
+  fs_iov iov = {k->out, need};
   return fs_transport_send(k->t, FS_ROLE_WORKER, 0, &iov, 1, err);
 }
 

@@ -56,6 +56,8 @@ void fs_payload_to_dense(const fs_payload *p, float *out);
 void fs_payload_axpy(const fs_payload *p, double w, double *acc);
 /* y[j] += (vector of p)[j] in float; O(nnz) for SPARSE and RANDK. */
 void fs_payload_add_to(const fs_payload *p, float *y);
+/* y[j] -= (vector of p)[j] in float (EF14's e <- u - c). */
+void fs_payload_sub_from(const fs_payload *p, float *y);
 /* Free p's arrays and zero it; NULL does nothing. */
 void fs_payload_free(fs_payload *p);
 

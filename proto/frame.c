@@ -1,7 +1,8 @@
 /*
  * frame.c — version 1 of the fedsim wire format: the 28-byte frame header,
  * the DENSE_F32 vector encoding and the metadata at the head of an UPDATE
- * body (layout in frame.h, user documentation in docs/wire-format.md).
+ * body (layout in frame.h, user documentation in docs/wire-format.md). The
+ * compressed vector encodings live in payload.c.
  *
  * Encoders trust their caller (a wrong size is a programmer mistake and
  * aborts). Decoders trust nothing: every length is checked against the bytes
@@ -75,6 +76,18 @@ const char *fs_encoding_name(unsigned encoding) {
     return "NONE";
   case FS_ENC_DENSE_F32:
     return "DENSE_F32";
+  case FS_ENC_SPARSE:
+    return "SPARSE";
+  case FS_ENC_RANDK:
+    return "RANDK";
+  case FS_ENC_QSGD:
+    return "QSGD";
+  case FS_ENC_SIGN:
+    return "SIGN";
+  case FS_ENC_NATURAL:
+    return "NATURAL";
+  case FS_ENC_BLOCK8:
+    return "BLOCK8";
   default:
     return "unknown";
   }
@@ -123,7 +136,7 @@ fs_status fs_frame_header_decode(const uint8_t *buf, size_t len,
       v.type != FS_MSG_SHUTDOWN)
     return fs_err_set(err, FS_EFORMAT, "frame: unknown message type %u",
                       (unsigned)v.type);
-  if (v.encoding != FS_ENC_NONE && v.encoding != FS_ENC_DENSE_F32)
+  if (v.encoding > FS_ENC_MAX)
     return fs_err_set(err, FS_EFORMAT, "frame: unknown encoding %u",
                       (unsigned)v.encoding);
   if (v.flags != 0)
@@ -135,12 +148,14 @@ fs_status fs_frame_header_decode(const uint8_t *buf, size_t len,
                       "frame: reserved field 0x%08lx (must be 0)",
                       (unsigned long)reserved);
 
-  unsigned want_enc =
-      v.type == FS_MSG_SHUTDOWN ? FS_ENC_NONE : FS_ENC_DENSE_F32;
-  if (v.encoding != want_enc)
-    return fs_err_set(err, FS_EFORMAT, "frame: %s needs encoding %s, got %s",
-                      fs_msg_type_name(v.type), fs_encoding_name(want_enc),
+  if (v.type == FS_MSG_SHUTDOWN && v.encoding != FS_ENC_NONE)
+    return fs_err_set(err, FS_EFORMAT,
+                      "frame: SHUTDOWN needs encoding NONE, got %s",
                       fs_encoding_name(v.encoding));
+  if (v.type != FS_MSG_SHUTDOWN && v.encoding == FS_ENC_NONE)
+    return fs_err_set(err, FS_EFORMAT,
+                      "frame: %s needs a vector encoding, got NONE",
+                      fs_msg_type_name(v.type));
   if (v.type == FS_MSG_SHUTDOWN && v.body_len != 0)
     return fs_err_set(err, FS_EFORMAT,
                       "frame: SHUTDOWN body length %lu (must be 0)",

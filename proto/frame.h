@@ -17,10 +17,12 @@
  *    24    4 reserved (0)
  *
  * Bodies by type:
- *   TRAIN    (server -> client): vector (the model)
+ *   TRAIN    (server -> client): vector (the model or a compressed model)
  *   UPDATE   (client -> server): u32 num_samples, f64 train_loss, vector
  *   SHUTDOWN (server -> worker): empty
  * A vector in encoding DENSE_F32 is u32 count, then count IEEE-754 float32.
+ * The other vector encodings (SPARSE ... BLOCK8) are compressed payloads,
+ * written and read by payload.h; every one of them starts with u32 dim.
  *
  * Decoders never trust their input: every length is checked against the
  * bytes present, and any mismatch returns a status with a message.
@@ -43,7 +45,21 @@ typedef enum {
   FS_MSG_SHUTDOWN = 3
 } fs_msg_type;
 
-typedef enum { FS_ENC_NONE = 0, FS_ENC_DENSE_F32 = 1 } fs_encoding;
+/* How the vector in a body is coded. DENSE_F32 is also the payload kind
+ * DENSE; the others are the payload kinds of the same name (payload.h). */
+typedef enum {
+  FS_ENC_NONE = 0,
+  FS_ENC_DENSE_F32 = 1,
+  FS_ENC_SPARSE = 2,
+  FS_ENC_RANDK = 3,
+  FS_ENC_QSGD = 4,
+  FS_ENC_SIGN = 5,
+  FS_ENC_NATURAL = 6,
+  FS_ENC_BLOCK8 = 7
+} fs_encoding;
+
+/* The largest encoding number this build knows; larger ones are rejected. */
+#define FS_ENC_MAX FS_ENC_BLOCK8
 
 typedef struct {
   uint8_t type;     /* fs_msg_type */
@@ -60,8 +76,8 @@ typedef struct {
   double train_loss;
 } fs_update_meta;
 
-/* Name of a message type or encoding ("TRAIN", "DENSE_F32"; "unknown" for
- * values version 1 does not define); never NULL. */
+/* Name of a message type or encoding ("TRAIN", "DENSE_F32", "SPARSE";
+ * "unknown" for values version 1 does not define); never NULL. */
 const char *fs_msg_type_name(unsigned type);
 const char *fs_encoding_name(unsigned encoding);
 
@@ -72,12 +88,13 @@ void fs_frame_header_encode(const fs_frame_header *h, uint8_t *out);
 
 /* Parse and check a whole frame of len bytes: magic, version, known type and
  * encoding, zero flags and reserved, and body_len == len - header.
- * TRAIN and UPDATE must use DENSE_F32; SHUTDOWN must use NONE with an empty
- * body. The body itself (buf + FS_FRAME_HEADER_BYTES, body_len bytes) is
- * checked by the body decoders below. *h is written only on success.
- * Errors: FS_ETRUNC (shorter than the header, or body_len larger than the
- * bytes that follow), FS_EVERSION (version != FS_PROTO_VERSION), FS_EFORMAT
- * (everything else, including bytes beyond body_len). */
+ * TRAIN and UPDATE must use a vector encoding (DENSE_F32 ... BLOCK8, any of
+ * them); SHUTDOWN must use NONE with an empty body. The body itself (buf +
+ * FS_FRAME_HEADER_BYTES, body_len bytes) is checked by the body decoders below.
+ * *h is written only on success. Errors: FS_ETRUNC (shorter than the header, or
+ * body_len larger than the bytes that follow), FS_EVERSION (version !=
+ * FS_PROTO_VERSION), FS_EFORMAT (everything else, including bytes beyond
+ * body_len). */
 fs_status fs_frame_header_decode(const uint8_t *buf, size_t len,
                                  fs_frame_header *h, fs_err *err);
 

@@ -22,7 +22,9 @@ import sys
 
 COLUMNS = ["round", "vtime_s", "wall_s", "clients", "bits_up", "bits_down",
            "bits_up_cum", "bits_down_cum", "train_loss", "test_loss",
-           "test_acc", "grad_norm_sq"]
+           "test_acc", "grad_norm_sq", "bits_up_paper_cum"]
+# Columns added after the first version: older run folders lack them.
+OPTIONAL = ["bits_up_paper_cum"]
 # Columns every row must fill; the others may be empty (rows not evaluated,
 # or no gradient norm at all).
 REQUIRED = COLUMNS[:8]
@@ -160,7 +162,7 @@ def read_metrics(path):
         # what this script knows and say what it leaves out.
         warn(f"{path}: ignoring column(s) {', '.join(repr(u) for u in unknown)} "
              f"that this script does not plot")
-    missing = [c for c in COLUMNS if c not in header]
+    missing = [c for c in COLUMNS if c not in header and c not in OPTIONAL]
     if missing:
         raise UserError(f"{path}: header lacks column(s) {', '.join(missing)}; "
                         f"expected: {','.join(COLUMNS)}")

@@ -14,4 +14,5 @@ ninja -C build-asan >/dev/null
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
 export ASAN_OPTIONS="detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
-meson test -C build-asan --print-errorlogs "$@"
+# The cluster test runs once, in the release build (scripts/test.sh).
+meson test -C build-asan --print-errorlogs --no-suite cluster "$@"

@@ -23,7 +23,8 @@ typedef enum {
   T_STR,
   T_BOOL,
   T_CHOICE,
-  T_LIST
+  T_LIST,
+  T_FLIST
 } opt_type;
 
 typedef struct {
@@ -69,7 +70,9 @@ static const opt options[] = {
     {"data.dir", T_STR, OFF(data_dir), "/usr/share/datasets/fashion-mnist", 0,
      0, NULL, "fashion-mnist: folder of the four gzip IDX files"},
     {"data.test_fraction", T_FLOAT, OFF(data_test_fraction), "0.2", 0, 0.9,
-     NULL, "share of rows held out for testing when there is no test file"},
+     NULL,
+     "share of rows held out for testing when there is no test file (0: "
+     "test on the training rows)"},
     {"data.synthetic.alpha", T_FLOAT, OFF(synth_alpha), "0.5", 0, 100, NULL,
      "Synthetic(alpha, beta): how much the clients' models differ"},
     {"data.synthetic.beta", T_FLOAT, OFF(synth_beta), "0.5", 0, 100, NULL,
@@ -98,8 +101,9 @@ static const opt options[] = {
      "clients sampled per round (without replacement)"},
 
     {"local.mode", T_CHOICE, OFF(local_mode), "epochs", 0, 0,
-     "epochs|steps|full_gradient",
-     "local work: E epochs of minibatch SGD, S steps, or one full gradient"},
+     "epochs|steps|full_gradient|stochastic_gradient",
+     "local work: E epochs of minibatch SGD, S steps, one full gradient, or "
+     "one minibatch gradient (EF21-SGD)"},
     {"local.epochs", T_INT, OFF(local_epochs), "1", 1, 1e6, NULL,
      "local epochs E"},
     {"local.steps", T_INT, OFF(local_steps), "10", 1, 1e9, NULL,
@@ -147,8 +151,40 @@ static const opt options[] = {
      "CSV of per-client profiles (client,speed,bw_up,bw_down,latency); "
      "overrides the distribution"},
 
+    {"compress.up", T_CHOICE, OFF(comp_up), "identity", 0, 0,
+     "identity|topk|randk|qsgd|sign|natural|block8",
+     "uplink compressor applied to each client's update"},
+    {"compress.up_k", T_INT, OFF(comp_up_k), "0", 0, 1e9, NULL,
+     "topk/randk: entries kept (0: use compress.up_ratio)"},
+    {"compress.up_ratio", T_FLOAT, OFF(comp_up_ratio), "0.01", 1e-9, 1, NULL,
+     "topk/randk: share of entries kept when compress.up_k is 0"},
+    {"compress.levels", T_INT, OFF(comp_levels), "16", 1, 127, NULL,
+     "qsgd: quantisation levels s"},
+    {"compress.block", T_INT, OFF(comp_block), "256", 1, 1e9, NULL,
+     "block8: block length"},
+    {"ef.method", T_CHOICE, OFF(ef_method), "none", 0, 0,
+     "none|ef14|ef21|ef21w",
+     "error feedback: none, classic EF (EF14), EF21, weighted EF21-W"},
+    {"ef.stepsize", T_CHOICE, OFF(ef_stepsize), "fixed", 0, 0, "fixed|theory",
+     "theory: server.lr = ef.factor * the EF21 step size from L and L_i "
+     "(logreg, full or stochastic gradients)"},
+    {"ef.factor", T_FLOAT, OFF(ef_factor), "1", 1e-9, 1e9, NULL,
+     "multiplier on the theoretical step size"},
+    {"ef.l_tilde", T_CHOICE, OFF(ef_l_tilde), "qm", 0, 0, "qm|am",
+     "L~ in the step size: quadratic mean of L_i (EF21) or arithmetic mean "
+     "(Error Feedback Reloaded; always am for ef21w)"},
+
     {"eval.every", T_INT, OFF(eval_every), "1", 1, 1e9, NULL,
      "evaluate every k rounds (and after the last)"},
+    {"eval.objective", T_CHOICE, OFF(eval_objective), "pooled", 0, 0,
+     "pooled|clients",
+     "train_loss and grad_norm_sq of the pooled rows, or of mean_i f_i "
+     "(every client weighted equally, as in the EF21 papers)"},
+    {"eval.targets", T_FLIST, OFF(eval_targets), "", 0, 1, NULL,
+     "test-accuracy targets: summary.json reports the bits per client at "
+     "which each was first reached"},
+    {"eval.grad_targets", T_FLIST, OFF(eval_grad_targets), "", 0, 1e300, NULL,
+     "||grad f||^2 thresholds, reported like eval.targets"},
     {"eval.grad_norm", T_CHOICE, OFF(eval_grad_norm), "auto", 0, 0,
      "auto|on|off", "compute ||grad f(x)||^2 on the training set"},
     {"eval.grad_norm_max_dim", T_INT, OFF(eval_grad_norm_max_dim), "20000", 0,
@@ -269,6 +305,32 @@ static fs_status set_opt(fs_config *cfg, const opt *o, const char *v,
                         o->key, FS_CFG_STR - 1);
     snprintf(base, FS_CFG_STR, "%s", v);
     return FS_OK;
+  case T_FLIST: {
+    fs_cfg_flist tmp = {0};
+    char buf[FS_CFG_STR];
+    if (strlen(v) >= sizeof buf)
+      return fs_err_set(err, FS_ECONFIG, "%s: list too long", o->key);
+    snprintf(buf, sizeof buf, "%s", v);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ", []", &save); tok;
+         tok = strtok_r(NULL, ", []", &save)) {
+      if (tmp.n == FS_CFG_MAX_LIST)
+        return fs_err_set(err, FS_ECONFIG, "%s: more than %d entries", o->key,
+                          FS_CFG_MAX_LIST);
+      errno = 0;
+      char *end = NULL;
+      double d = strtod(tok, &end);
+      if (end == tok || *end != '\0' || errno == ERANGE || !isfinite(d))
+        return fs_err_set(err, FS_ECONFIG, "%s: '%s' is not a finite number",
+                          o->key, tok);
+      if (d < o->min || d > o->max)
+        return fs_err_set(err, FS_ECONFIG, "%s: %s is out of range [%g, %g]",
+                          o->key, tok, o->min, o->max);
+      tmp.v[tmp.n++] = d;
+    }
+    *(fs_cfg_flist *)(void *)base = tmp;
+    return FS_OK;
+  }
   case T_LIST: {
     int64_t tmp[FS_CFG_MAX_HIDDEN];
     size_t n = 0;
@@ -342,6 +404,15 @@ fs_status fs_config_get(const fs_config *cfg, const char *key, char *buf,
   case T_CHOICE:
     snprintf(buf, len, "%s", base);
     break;
+  case T_FLIST: {
+    const fs_cfg_flist *l = (const fs_cfg_flist *)(const void *)base;
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < l->n && used < len; i++)
+      used += (size_t)snprintf(buf + used, len - used, "%s%.17g", i ? "," : "",
+                               l->v[i]);
+    break;
+  }
   case T_LIST: {
     size_t used = 0;
     buf[0] = '\0';
@@ -470,7 +541,7 @@ static fs_status yaml_value(yaml_ctx *c, const char *key, yaml_event_t *ev) {
       used += (size_t)n;
     }
     const opt *o = find_opt(key);
-    if (o != NULL && o->type != T_LIST)
+    if (o != NULL && o->type != T_LIST && o->type != T_FLIST)
       return fs_err_set(c->err, FS_ECONFIG,
                         "%s:%zu: %s: expected a single value, found a list",
                         c->path, line, key);
@@ -560,6 +631,19 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
                       "model.type: logreg is binary but "
                       "data.synthetic.classes is %lld",
                       (long long)cfg->synth_classes);
+  int ef21 = !strncmp(cfg->ef_method, "ef21", 4);
+  if (!strcmp(cfg->ef_stepsize, "theory") &&
+      (strcmp(cfg->model_kind, "logreg") != 0 ||
+       (strcmp(cfg->local_mode, "full_gradient") != 0 &&
+        strcmp(cfg->local_mode, "stochastic_gradient") != 0)))
+    return fs_err_set(err, FS_ECONFIG,
+                      "ef.stepsize: 'theory' needs model.type logreg and "
+                      "local.mode full_gradient or stochastic_gradient");
+  if (!strcmp(cfg->ef_method, "ef21w") && strcmp(cfg->model_kind, "logreg"))
+    return fs_err_set(err, FS_ECONFIG,
+                      "ef.method: ef21w needs the L_i of logreg clients "
+                      "(model.type logreg)");
+  (void)ef21;
   return FS_OK;
 }
 
@@ -711,6 +795,9 @@ void fs_config_print_help(void *file) {
     case T_LIST:
       ty = "list of int";
       break;
+    case T_FLIST:
+      ty = "list of numbers";
+      break;
     }
     fprintf(f, "  --%-28s %s\n  %-30s   [%s; default: %s]\n", o->key, o->help,
             "", ty, o->def[0] ? o->def : "\"\"");
@@ -762,6 +849,13 @@ void *fs_config_to_json(const fs_config *cfg) {
     case T_CHOICE:
       cJSON_AddStringToObject(obj, p, base);
       break;
+    case T_FLIST: {
+      const fs_cfg_flist *l = (const fs_cfg_flist *)(const void *)base;
+      cJSON *arr = cJSON_AddArrayToObject(obj, p);
+      for (size_t k = 0; k < l->n; k++)
+        cJSON_AddItemToArray(arr, cJSON_CreateNumber(l->v[k]));
+      break;
+    }
     case T_LIST: {
       cJSON *arr = cJSON_AddArrayToObject(obj, p);
       for (size_t k = 0; k < cfg->n_hidden; k++)

@@ -18,6 +18,13 @@
 #define FS_CFG_STR 256
 #define FS_CFG_MAX_HIDDEN 8
 
+#define FS_CFG_MAX_LIST 16
+
+typedef struct {
+  size_t n;
+  double v[FS_CFG_MAX_LIST];
+} fs_cfg_flist;
+
 typedef struct {
   /* run */
   uint64_t seed;
@@ -68,8 +75,21 @@ typedef struct {
   double sys_bw_down; /* bits per second */
   double sys_latency; /* seconds, one way */
   char sys_trace[FS_CFG_STR];
+  /* compression and error feedback */
+  char comp_up[FS_CFG_STR];
+  int64_t comp_up_k;
+  double comp_up_ratio;
+  int64_t comp_levels;
+  int64_t comp_block;
+  char ef_method[FS_CFG_STR];   /* none | ef14 | ef21 | ef21w */
+  char ef_stepsize[FS_CFG_STR]; /* fixed | theory */
+  double ef_factor;
+  char ef_l_tilde[FS_CFG_STR]; /* qm | am */
   /* evaluation */
   int64_t eval_every;
+  char eval_objective[FS_CFG_STR]; /* pooled | clients */
+  fs_cfg_flist eval_targets;       /* test-accuracy targets */
+  fs_cfg_flist eval_grad_targets;  /* ||grad f||^2 thresholds */
   char eval_grad_norm[FS_CFG_STR]; /* auto | on | off */
   int64_t eval_grad_norm_max_dim;
 } fs_config;

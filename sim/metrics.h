@@ -13,7 +13,7 @@
 
 #define FS_METRICS_COLUMNS                                                     \
   "round,vtime_s,wall_s,clients,bits_up,bits_down,bits_up_cum,bits_down_cum,"  \
-  "train_loss,test_loss,test_acc,grad_norm_sq"
+  "train_loss,test_loss,test_acc,grad_norm_sq,bits_up_paper_cum"
 
 typedef struct {
   uint64_t round;
@@ -26,6 +26,7 @@ typedef struct {
   double train_loss, test_loss, test_acc;
   int has_grad;
   double grad_norm_sq;
+  uint64_t bits_up_paper_cum; /* uplink bits in the EF21 papers' convention */
 } fs_metrics_row;
 
 typedef struct fs_metrics fs_metrics;

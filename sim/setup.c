@@ -9,6 +9,7 @@
 
 #include "fs_rng.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,25 @@
 /* Move a random share of ds's rows into test (both owned afterwards). */
 static fs_status split_off(fs_dataset *ds, double frac, uint64_t seed,
                            fs_dataset *test, fs_err *err) {
+  if (frac == 0.0) {
+    /* No held-out rows: evaluate on a copy of the training set (the EF21
+     * experiments train and measure on all rows). */
+    *test = *ds;
+    test->x = malloc(ds->n * ds->dim * sizeof(float));
+    test->y = malloc(ds->n * sizeof(int32_t));
+    test->label_values = NULL;
+    test->group = NULL;
+    test->groups = 0;
+    if (test->x == NULL || test->y == NULL) {
+      free(test->x);
+      free(test->y);
+      memset(test, 0, sizeof *test);
+      return fs_err_set(err, FS_ENOMEM, "data: out of memory");
+    }
+    memcpy(test->x, ds->x, ds->n * ds->dim * sizeof(float));
+    memcpy(test->y, ds->y, ds->n * sizeof(int32_t));
+    return FS_OK;
+  }
   size_t nt = (size_t)((double)ds->n * frac + 0.5);
   if (nt == 0 || nt >= ds->n)
     return fs_err_set(err, FS_ECONFIG,
@@ -128,6 +148,45 @@ static fs_status load_data(const fs_config *cfg, fs_world *w, fs_err *err) {
   return fs_err_set(err, FS_ECONFIG, "data.source: unknown '%s'", src);
 }
 
+/* L of the pooled objective and L_i of every client (rows gathered). */
+static fs_status smoothness(fs_world *w, const fs_config *cfg, fs_err *err) {
+  fs_smoothness *sm = &w->smooth;
+  size_t N = w->part.clients, d = w->train.dim, maxrows = 0;
+  for (size_t c = 0; c < N; c++) {
+    size_t n = w->part.offset[c + 1] - w->part.offset[c];
+    if (n > maxrows)
+      maxrows = n;
+  }
+  sm->Li = malloc(N * sizeof *sm->Li);
+  float *buf = malloc((maxrows ? maxrows : 1) * d * sizeof(float));
+  if (sm->Li == NULL || buf == NULL) {
+    free(buf);
+    return fs_err_set(err, FS_ENOMEM, "smoothness: out of memory");
+  }
+  sm->n = N;
+  double lam = cfg->model_nonconvex;
+  fs_status st = fs_logreg_smoothness(w->train.x, w->train.n, d,
+                                      cfg->model_bias, lam, &sm->L, err);
+  double s1 = 0.0, s2 = 0.0;
+  for (size_t c = 0; c < N && st == FS_OK; c++) {
+    size_t n = w->part.offset[c + 1] - w->part.offset[c];
+    for (size_t j = 0; j < n; j++)
+      memcpy(buf + j * d,
+             w->train.x + (size_t)w->part.rows[w->part.offset[c] + j] * d,
+             d * sizeof(float));
+    st = fs_logreg_smoothness(buf, n, d, cfg->model_bias, lam, &sm->Li[c], err);
+    s1 += sm->Li[c];
+    s2 += sm->Li[c] * sm->Li[c];
+  }
+  free(buf);
+  if (st != FS_OK)
+    return st;
+  sm->L_am = s1 / (double)N;
+  sm->L_qm = sqrt(s2 / (double)N);
+  w->has_smooth = 1;
+  return FS_OK;
+}
+
 fs_status fs_world_build(const fs_config *cfg, fs_world *w, fs_err *err) {
   memset(w, 0, sizeof *w);
   fs_status st = load_data(cfg, w, err);
@@ -198,6 +257,12 @@ fs_status fs_world_build(const fs_config *cfg, fs_world *w, fs_err *err) {
                        err);
   if (st != FS_OK)
     goto fail;
+  if (m->kind == FS_MODEL_LOGREG && (!strcmp(cfg->ef_method, "ef21w") ||
+                                     !strcmp(cfg->ef_stepsize, "theory"))) {
+    st = smoothness(w, cfg, err);
+    if (st != FS_OK)
+      goto fail;
+  }
   return FS_OK;
 fail:
   fs_world_free(w);
@@ -211,5 +276,6 @@ void fs_world_free(fs_world *w) {
   fs_dataset_free(&w->test);
   fs_partition_free(&w->part);
   fs_profiles_free(w->profiles);
+  free(w->smooth.Li);
   memset(w, 0, sizeof *w);
 }

@@ -12,13 +12,16 @@
 #include "model.h"
 #include "partition.h"
 #include "profile.h"
+#include "smooth.h"
 
 typedef struct {
   fs_dataset train, test;
   fs_partition part;
   fs_model_spec mspec;
   fs_profiles *profiles;
-  char data_desc[320]; /* "fashion-mnist (/usr/share/...)" */
+  int has_smooth;       /* smooth is filled (logreg with ef21w or theory) */
+  fs_smoothness smooth; /* L, L_QM, L_AM and every client's L_i */
+  char data_desc[320];  /* "fashion-mnist (/usr/share/...)" */
 } fs_world;
 
 /* Load the data, split the training rows and fill the model spec. On error

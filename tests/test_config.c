@@ -49,7 +49,8 @@ START_TEST(yaml_sections_nested_and_lists) {
                            "data:\n  source: fashion-mnist\n"
                            "  synthetic: {alpha: 1.5, dim: 12}\n"
                            "model:\n  type: mlp\n  hidden: [64, 32, 16]\n"
-                           "model: {bias: false}\n");
+                           "model: {bias: false}\n"
+                           "eval: {targets: [0.8, 0.85]}\n");
   fs_config c;
   fs_config_defaults(&c);
   fs_err e = {0};
@@ -62,6 +63,8 @@ START_TEST(yaml_sections_nested_and_lists) {
   ck_assert_int_eq(c.n_hidden, 3);
   ck_assert_int_eq(c.hidden[2], 16);
   ck_assert_int_eq(c.model_bias, 0);
+  ck_assert_int_eq(c.eval_targets.n, 2);
+  ck_assert_double_eq(c.eval_targets.v[1], 0.85);
 }
 END_TEST
 

@@ -23,14 +23,16 @@ START_TEST(row_format_has_every_column) {
   int commas = 0;
   for (char *p = buf; *p; p++)
     commas += *p == ',';
-  ck_assert_int_eq(commas, 11);
-  ck_assert_str_eq(buf, "3,1.5,0.000000,10,8,16,24,48,,,,");
+  ck_assert_int_eq(commas, 12);
+  ck_assert_str_eq(buf, "3,1.5,0.000000,10,8,16,24,48,,,,,0");
   r.has_eval = 1;
   r.test_acc = 0.5;
   r.has_grad = 1;
   r.grad_norm_sq = 0.25;
   fs_metrics_format(&r, buf, sizeof buf);
-  ck_assert_str_eq(buf, "3,1.5,0.000000,10,8,16,24,48,0,0,0.5,0.25");
+  r.bits_up_paper_cum = 7;
+  fs_metrics_format(&r, buf, sizeof buf);
+  ck_assert_str_eq(buf, "3,1.5,0.000000,10,8,16,24,48,0,0,0.5,0.25,7");
 }
 END_TEST
 

@@ -3,7 +3,9 @@
  * bytes of a known frame, every rejection with its status and message, and
  * a corruption sweep (flip every byte of valid frames to every other value,
  * truncate and extend them) in which decoding must give a status or a frame
- * that re-encodes to exactly the bytes it came from.
+ * that re-encodes to exactly the bytes it came from. Bodies in the
+ * compressed encodings (SPARSE ... BLOCK8) are decoded with payload.h here
+ * and tested in depth in test_payload.c.
  *
  * The byte-by-byte path that big-endian hosts take is compiled in here a
  * second time (frame.c with FS__HOST_IS_WIRE 0 and its public names given
@@ -14,6 +16,7 @@
 #include "frame.h"
 #include "fs_rng.h"
 #include "fs_status.h"
+#include "payload.h"
 
 #include <float.h>
 #include <math.h>
@@ -121,12 +124,34 @@ static double f64_from_bits(uint64_t u) {
 }
 
 /* Decode a whole frame the way a receiver does: header, then the body by
- * type, with a model of n_expect parameters. On FS_OK fills the outputs. */
+ * type, with a model of n_expect parameters. On FS_OK fills the outputs:
+ * vec for DENSE_F32, pl (and coding, for SPARSE) for the other encodings.
+ * pl's arrays are grown in place: zero pl first, free them afterwards. */
 typedef struct {
   fs_frame_header h;
   fs_update_meta meta;
   float vec[8];
+  fs_payload pl;
+  fs_index_coding coding;
 } decoded_frame;
+
+static void free_payload(fs_payload *p) {
+  free(p->idx);
+  free(p->val);
+  free(p->codes);
+  free(p->absmax);
+  memset(p, 0, sizeof *p);
+}
+
+static fs_status decode_vector(const uint8_t *body, size_t len, size_t n,
+                               decoded_frame *out, fs_err *err) {
+  if (out->h.encoding == FS_ENC_DENSE_F32)
+    return fs_dense_decode(body, len, out->vec, n, err);
+  if (out->h.encoding == FS_ENC_SPARSE && len > 8)
+    out->coding = (fs_index_coding)body[8];
+  return fs_payload_decode(body, len, (fs_encoding)out->h.encoding, (uint32_t)n,
+                           &out->pl, err);
+}
 
 static fs_status decode_frame(const uint8_t *buf, size_t len, size_t n_expect,
                               decoded_frame *out, fs_err *err) {
@@ -137,14 +162,13 @@ static fs_status decode_frame(const uint8_t *buf, size_t len, size_t n_expect,
   size_t body_len = out->h.body_len;
   switch (out->h.type) {
   case FS_MSG_TRAIN:
-    return fs_dense_decode(body, body_len, out->vec, n_expect, err);
+    return decode_vector(body, body_len, n_expect, out, err);
   case FS_MSG_UPDATE:
     st = fs_update_meta_decode(body, body_len, &out->meta, err);
     if (st != FS_OK)
       return st;
-    return fs_dense_decode(body + FS_UPDATE_META_BYTES,
-                           body_len - FS_UPDATE_META_BYTES, out->vec, n_expect,
-                           err);
+    return decode_vector(body + FS_UPDATE_META_BYTES,
+                         body_len - FS_UPDATE_META_BYTES, n_expect, out, err);
   default:
     return FS_OK;
   }
@@ -153,11 +177,16 @@ static fs_status decode_frame(const uint8_t *buf, size_t len, size_t n_expect,
 /* Encode d back into bytes (returns the length, at most cap). */
 static size_t encode_frame(const decoded_frame *d, size_t n, uint8_t *buf,
                            size_t cap) {
-  size_t body = 0;
-  if (d->h.type == FS_MSG_TRAIN)
-    body = fs_dense_size(n);
-  else if (d->h.type == FS_MSG_UPDATE)
-    body = fs_update_body_size(n);
+  int dense = d->h.encoding == FS_ENC_DENSE_F32;
+  size_t vec = 0;
+  if (d->h.type != FS_MSG_SHUTDOWN)
+    vec = dense ? fs_dense_size(n)
+          : d->h.encoding == FS_ENC_SPARSE
+              ? fs_payload_sparse_size(&d->pl, d->coding)
+              : fs_payload_encoded_size(&d->pl, NULL);
+  size_t body = vec;
+  if (d->h.type == FS_MSG_UPDATE)
+    body += FS_UPDATE_META_BYTES;
   ck_assert_uint_le(FS_FRAME_HEADER_BYTES + body, cap);
   fs_frame_header h = d->h;
   h.body_len = (uint32_t)body;
@@ -167,8 +196,14 @@ static size_t encode_frame(const decoded_frame *d, size_t n, uint8_t *buf,
     fs_update_meta_encode(&d->meta, p);
     p += FS_UPDATE_META_BYTES;
   }
-  if (d->h.type != FS_MSG_SHUTDOWN)
-    fs_dense_encode(d->vec, n, p);
+  if (d->h.type != FS_MSG_SHUTDOWN) {
+    if (dense)
+      fs_dense_encode(d->vec, n, p);
+    else if (d->h.encoding == FS_ENC_SPARSE)
+      fs_payload_encode_sparse(&d->pl, d->coding, p);
+    else
+      fs_payload_encode(&d->pl, p);
+  }
   return FS_FRAME_HEADER_BYTES + body;
 }
 
@@ -317,7 +352,31 @@ START_TEST(names) {
   ck_assert_str_eq(fs_msg_type_name(0), "unknown");
   ck_assert_str_eq(fs_encoding_name(FS_ENC_NONE), "NONE");
   ck_assert_str_eq(fs_encoding_name(FS_ENC_DENSE_F32), "DENSE_F32");
+  ck_assert_str_eq(fs_encoding_name(FS_ENC_SPARSE), "SPARSE");
+  ck_assert_str_eq(fs_encoding_name(FS_ENC_RANDK), "RANDK");
+  ck_assert_str_eq(fs_encoding_name(FS_ENC_QSGD), "QSGD");
+  ck_assert_str_eq(fs_encoding_name(FS_ENC_SIGN), "SIGN");
+  ck_assert_str_eq(fs_encoding_name(FS_ENC_NATURAL), "NATURAL");
+  ck_assert_str_eq(fs_encoding_name(FS_ENC_BLOCK8), "BLOCK8");
+  ck_assert_str_eq(fs_encoding_name(FS_ENC_MAX + 1), "unknown");
   ck_assert_str_eq(fs_encoding_name(200), "unknown");
+}
+END_TEST
+
+/* TRAIN and UPDATE take any vector encoding; the header does not look at
+ * the body, so a zero body of any length passes it. */
+START_TEST(header_vector_encodings) {
+  for (unsigned enc = FS_ENC_DENSE_F32; enc <= FS_ENC_MAX; enc++) {
+    for (uint8_t type = FS_MSG_TRAIN; type <= FS_MSG_UPDATE; type++) {
+      uint8_t buf[FS_FRAME_HEADER_BYTES + 16];
+      fs_frame_header h = hdr_of(type, (uint8_t)enc, 16), out;
+      size_t len = make_frame(&h, buf, sizeof buf);
+      fs_err err = {0};
+      ck_assert_int_eq(fs_frame_header_decode(buf, len, &out, &err), FS_OK);
+      expect_header_eq(&out, &h);
+      ck_assert_int_eq(fsfb_frame_header_decode(buf, len, &out, &err), FS_OK);
+    }
+  }
 }
 END_TEST
 
@@ -448,6 +507,7 @@ static fs_status check_one(const uint8_t *src, size_t len, size_t n) {
   if (len > 0)
     memcpy(buf, src, len);
   decoded_frame d;
+  memset(&d, 0, sizeof d);
   fs_err err = {0};
   fs_status st = decode_frame(buf, len, n, &d, &err);
   ck_assert_msg(allowed_status(st), "status %d", (int)st);
@@ -462,9 +522,12 @@ static fs_status check_one(const uint8_t *src, size_t len, size_t n) {
     else
       ck_assert(d.h.type == FS_MSG_TRAIN || d.h.type == FS_MSG_UPDATE);
     if (d.h.type != FS_MSG_SHUTDOWN) {
-      ck_assert_uint_eq(d.h.encoding, FS_ENC_DENSE_F32);
-      for (size_t i = 0; i < n; i++)
-        ck_assert(isfinite(d.vec[i]));
+      ck_assert(d.h.encoding >= FS_ENC_DENSE_F32 && d.h.encoding <= FS_ENC_MAX);
+      if (d.h.encoding == FS_ENC_DENSE_F32)
+        for (size_t i = 0; i < n; i++)
+          ck_assert(isfinite(d.vec[i]));
+      else
+        ck_assert_uint_eq(d.pl.dim, n);
     }
     if (d.h.type == FS_MSG_UPDATE)
       ck_assert(isfinite(d.meta.train_loss));
@@ -473,6 +536,7 @@ static fs_status check_one(const uint8_t *src, size_t len, size_t n) {
     ck_assert_uint_eq(len2, len);
     ck_assert_mem_eq(again, buf, len);
   }
+  free_payload(&d.pl);
   free(buf);
   return st;
 }
@@ -612,8 +676,14 @@ END_TEST
 START_TEST(err_unknown_encoding) {
   uint8_t buf[sizeof golden_update];
   memcpy(buf, golden_update, sizeof buf);
-  buf[6] = 2;
-  expect_header_error(buf, sizeof buf, FS_EFORMAT, "frame: unknown encoding 2");
+  for (unsigned enc = FS_ENC_MAX + 1; enc < 256; enc++) {
+    buf[6] = (uint8_t)enc;
+    char want[64];
+    snprintf(want, sizeof want, "frame: unknown encoding %u", enc);
+    expect_header_error(buf, sizeof buf, FS_EFORMAT, want);
+  }
+  buf[6] = 8;
+  expect_header_error(buf, sizeof buf, FS_EFORMAT, "frame: unknown encoding 8");
   buf[6] = 0xff;
   expect_header_error(buf, sizeof buf, FS_EFORMAT,
                       "frame: unknown encoding 255");
@@ -646,15 +716,19 @@ START_TEST(err_type_encoding_pairs) {
   fs_frame_header h = hdr_of(FS_MSG_TRAIN, FS_ENC_NONE, 16);
   size_t len = make_frame(&h, buf, sizeof buf);
   expect_header_error(buf, len, FS_EFORMAT,
-                      "frame: TRAIN needs encoding DENSE_F32, got NONE");
+                      "frame: TRAIN needs a vector encoding, got NONE");
   h = hdr_of(FS_MSG_UPDATE, FS_ENC_NONE, 16);
   len = make_frame(&h, buf, sizeof buf);
   expect_header_error(buf, len, FS_EFORMAT,
-                      "frame: UPDATE needs encoding DENSE_F32, got NONE");
+                      "frame: UPDATE needs a vector encoding, got NONE");
   h = hdr_of(FS_MSG_SHUTDOWN, FS_ENC_DENSE_F32, 0);
   len = make_frame(&h, buf, sizeof buf);
   expect_header_error(buf, len, FS_EFORMAT,
                       "frame: SHUTDOWN needs encoding NONE, got DENSE_F32");
+  h = hdr_of(FS_MSG_SHUTDOWN, FS_ENC_BLOCK8, 0);
+  len = make_frame(&h, buf, sizeof buf);
+  expect_header_error(buf, len, FS_EFORMAT,
+                      "frame: SHUTDOWN needs encoding NONE, got BLOCK8");
 }
 END_TEST
 
@@ -805,6 +879,7 @@ static Suite *proto_suite(void) {
   tcase_add_test(core, dense_roundtrip_large);
   tcase_add_test(core, meta_roundtrip);
   tcase_add_test(core, names);
+  tcase_add_test(core, header_vector_encodings);
   tcase_add_test(core, fallback_matches);
   suite_add_tcase(s, core);
 
