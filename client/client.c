@@ -14,6 +14,7 @@
 
 #include "compress.h"
 #include "ef.h"
+#include "ef21bc.h"
 #include "frame.h"
 #include "fs_rng.h"
 #include "model.h"
@@ -49,29 +50,15 @@ struct fs_worker {
   float *tmp;              /* scratch for error feedback */
   const fs_smoothness *sm; /* L_i for EF21-W */
   size_t nglobal;          /* clients in the run */
+  /* EF21-BC: the model every worker rebuilds from the compressed downlink. */
+  int bc;
+  double bc_lr;
+  float *bc_x, *bc_b;
+  uint32_t bc_round;
+  fs_payload dm;
 };
 
 enum { EF_NONE = 0, EF_14, EF_21, EF_21W };
-
-fs_status fs_worker_comp_spec(const fs_config *cfg, size_t dim,
-                              fs_comp_spec *spec, fs_err *err) {
-  memset(spec, 0, sizeof *spec);
-  if (fs_comp_kind_parse(cfg->comp_up, &spec->kind) != FS_OK)
-    return fs_err_set(err, FS_ECONFIG, "compress.up: unknown '%s'",
-                      cfg->comp_up);
-  spec->k = (uint32_t)cfg->comp_up_k;
-  spec->ratio = cfg->comp_up_ratio;
-  spec->levels = (uint32_t)cfg->comp_levels;
-  spec->block = (uint32_t)cfg->comp_block;
-  fs_err e2 = {0};
-  fs_status st = fs_comp_check(spec, (uint32_t)dim, &e2);
-  if (st != FS_OK)
-    return fs_err_set(err, st,
-                      "compress.up: %s (the model has %zu "
-                      "parameters)",
-                      e2.msg, dim);
-  return FS_OK;
-}
 
 uint64_t fs_local_work_samples(const fs_config *cfg, size_t rows) {
   if (!strcmp(cfg->local_mode, "steps"))
@@ -164,9 +151,21 @@ fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
                     "smoothness constants (logreg)");
     goto fail;
   }
-  st = fs_worker_comp_spec(cfg, k->dim, &k->comp, err);
+  st = fs_comp_spec_from_config(cfg, 0, k->dim, &k->comp, err);
   if (st != FS_OK)
     goto fail;
+  k->bc = strcmp(cfg->comp_down, "identity") != 0;
+  if (k->bc) {
+    st = fs_server_step_size(cfg, w, k->dim, &k->bc_lr, err);
+    if (st != FS_OK)
+      goto fail;
+    k->bc_x = calloc(k->dim, sizeof(float));
+    k->bc_b = calloc(k->dim, sizeof(float));
+    if (k->bc_x == NULL || k->bc_b == NULL) {
+      st = fs_err_set(err, FS_ENOMEM, "worker: out of memory");
+      goto fail;
+    }
+  }
   if (!k->w || !k->w0 || !k->grad || !k->bx || !k->by || !k->perm || !k->out ||
       !k->tmp || !k->efst) {
     st = fs_err_set(err, FS_ENOMEM, "worker: out of memory");
@@ -198,6 +197,9 @@ void fs_worker_free(fs_worker *k) {
     free(k->efst[i]);
   free(k->efst);
   fs_payload_free(&k->pl);
+  fs_payload_free(&k->dm);
+  free(k->bc_x);
+  free(k->bc_b);
   free(k);
 }
 
@@ -280,6 +282,43 @@ static double local_work(fs_worker *k, uint32_t client, uint32_t round,
   return seen ? loss_sum / (double)seen : 0.0;
 }
 
+/* Put the model of a TRAIN frame into k->w: a dense model, or (EF21-BC)
+ * the compressed m = C(g - b), applied once per round to the worker's own
+ * copy of x and b exactly as the server applies it. */
+static fs_status receive_model(fs_worker *k, const fs_frame_header *h,
+                               const uint8_t *body, fs_err *err) {
+  if (h->encoding == FS_ENC_DENSE_F32) {
+    fs_status st = fs_dense_decode(body, h->body_len, k->w, k->dim, err);
+    if (st == FS_OK && k->bc) {
+      memcpy(k->bc_x, k->w, k->dim * sizeof(float));
+      memset(k->bc_b, 0, k->dim * sizeof(float));
+      k->bc_round = h->round;
+    }
+    return st;
+  }
+  if (!k->bc)
+    return fs_err_set(err, FS_EFORMAT,
+                      "worker %d: compressed model frame, but the run has no "
+                      "compressed downlink",
+                      k->rank);
+  if (h->round != k->bc_round) {
+    if (h->round != k->bc_round + 1)
+      return fs_err_set(err, FS_EFORMAT,
+                        "worker %d: EF21-BC frame of round %u after round %u "
+                        "(a broadcast was missed)",
+                        k->rank, h->round, k->bc_round);
+    fs_status st =
+        fs_payload_decode(body, h->body_len, (fs_encoding)h->encoding,
+                          (uint32_t)k->dim, &k->dm, err);
+    if (st != FS_OK)
+      return st;
+    fs_ef21bc_apply(k->bc_x, k->bc_b, &k->dm, k->bc_lr, k->dim);
+    k->bc_round = h->round;
+  }
+  memcpy(k->w, k->bc_x, k->dim * sizeof(float));
+  return FS_OK;
+}
+
 /* Turn the update in k->grad into the payload k->pl, through the error
  * feedback of the client (state allocated on its first participation). */
 static fs_status compress_update(fs_worker *k, uint32_t client, uint32_t round,
@@ -334,8 +373,7 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
                       "worker %d: client %u does not live here", k->rank,
                       h.client);
   size_t li = h.client / W;
-  st = fs_dense_decode(frame + FS_FRAME_HEADER_BYTES, h.body_len, k->w, k->dim,
-                       err);
+  st = receive_model(k, &h, frame + FS_FRAME_HEADER_BYTES, err);
   if (st != FS_OK)
     return st;
   memcpy(k->w0, k->w, k->dim * sizeof(float));

@@ -33,10 +33,6 @@ fs_status fs_worker_pump(void *worker, fs_err *err);
  * S*batch, or n_c for a full gradient. */
 uint64_t fs_local_work_samples(const fs_config *cfg, size_t rows);
 
-/* The uplink compressor of the configuration, checked against dim. */
-fs_status fs_worker_comp_spec(const fs_config *cfg, size_t dim,
-                              fs_comp_spec *spec, fs_err *err);
-
 /* Seconds this worker spent in local training. */
 double fs_worker_busy_seconds(const fs_worker *k);
 

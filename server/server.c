@@ -25,6 +25,7 @@
 
 #include "client.h"
 #include "compress.h"
+#include "ef21bc.h"
 #include "frame.h"
 #include "fs_build.h"
 #include "fs_rng.h"
@@ -106,6 +107,12 @@ typedef struct {
   int ef21;    /* 1 for ef21 / ef21w */
   double lr;   /* server step (server.lr, or the theory step size) */
   fs_comp_spec comp;
+  int bc;            /* EF21-BC: compressed downlink */
+  fs_comp_spec down; /* its compressor */
+  float *b, *dtmp;   /* EF21-BC: b, and g - b */
+  fs_payload m;      /* EF21-BC: C(g - b), next round's downlink */
+  uint8_t *mbody;    /* its encoding */
+  size_t mcap;
   uint32_t *sel;
   uint8_t *hdrs;     /* K headers */
   uint8_t *body;     /* shared TRAIN body */
@@ -119,6 +126,7 @@ typedef struct {
   uint8_t *seen; /* N bits: client has sent before */
   uint64_t rejected;
   uint64_t paper_bits;     /* this round, EF21 papers' convention */
+  size_t down_body_len;    /* this round's TRAIN body */
   double ideal_bits;       /* since the start: ideal encoding of each message */
   double loss_sum, loss_w; /* clients' reported training losses this round */
 } srv;
@@ -332,29 +340,51 @@ static fs_status receive_update(srv *s, uint32_t round, uint32_t version,
   /* Virtual duration of this job, from the real frame sizes. */
   size_t rows = s->w->part.offset[h.client + 1] - s->w->part.offset[h.client];
   fs_profile pr = fs_profiles_get(s->w->profiles, h.client);
-  uint64_t down_bits = 8ull * (FS_FRAME_HEADER_BYTES + fs_dense_size(s->dim));
+  uint64_t down_bits = 8ull * (FS_FRAME_HEADER_BYTES + s->down_body_len);
   s->job_s[i] = fs_job_seconds(&pr, down_bits,
                                fs_local_work_samples(s->cfg, rows), 8ull * len);
   return FS_OK;
 }
 
 /* Apply the folded round to the model (see the file comment). */
-static void server_step(srv *s) {
+static fs_status server_step(srv *s, uint32_t round) {
+  if (s->bc) {
+    for (size_t j = 0; j < s->dim; j++) {
+      s->g[j] += s->acc[j];
+      s->dtmp[j] = (float)(s->g[j] - (double)s->b[j]);
+    }
+    fs_rng r;
+    fs_rng_init(&r, s->cfg->seed, FS_RNG_COMPRESS, UINT32_MAX, round);
+    if (fs_compress(&s->down, s->dtmp, (uint32_t)s->dim, &r, &s->m) != FS_OK)
+      return FS_ENOMEM;
+    fs_ef21bc_apply(s->x, s->b, &s->m, s->lr, s->dim);
+    size_t need = fs_payload_encoded_size(&s->m, NULL);
+    if (need > s->mcap) {
+      uint8_t *nb = realloc(s->mbody, need);
+      if (nb == NULL)
+        return FS_ENOMEM;
+      s->mbody = nb;
+      s->mcap = need;
+    }
+    fs_payload_encode(&s->m, s->mbody);
+    return FS_OK;
+  }
   if (s->ef21) {
     for (size_t j = 0; j < s->dim; j++) {
       s->g[j] += s->acc[j];
       s->x[j] = (float)((double)s->x[j] - s->lr * s->g[j]);
     }
-    return;
+    return FS_OK;
   }
   double wsum = 0.0;
   for (uint32_t i = 0; i < s->K; i++)
     wsum += s->slot_w[i];
   if (wsum <= 0.0)
-    return;
+    return FS_OK;
   double scale = s->lr / wsum;
   for (size_t j = 0; j < s->dim; j++)
     s->x[j] = (float)((double)s->x[j] - scale * s->acc[j]);
+  return FS_OK;
 }
 
 static fs_status shutdown_workers(fs_transport *t, fs_err *err) {
@@ -489,17 +519,28 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
       st = fs_err_set(err, st, "server: cannot sample clients");
       goto out;
     }
-    fs_dense_encode(s->x, s->dim, s->body);
+    /* The downlink body: the model, or with EF21-BC after the first round
+     * the compressed C(g - b) of the previous round. */
+    const uint8_t *body = s->body;
+    uint8_t enc = FS_ENC_DENSE_F32;
+    body_len = fs_dense_size(s->dim);
+    if (s->bc && r > 1) {
+      body = s->mbody;
+      body_len = fs_payload_encoded_size(&s->m, NULL);
+      enc = (uint8_t)fs_payload_encoding(s->m.kind);
+    } else {
+      fs_dense_encode(s->x, s->dim, s->body);
+    }
     for (uint32_t i = 0; i < K; i++) {
       fs_frame_header h = {.type = FS_MSG_TRAIN,
-                           .encoding = FS_ENC_DENSE_F32,
+                           .encoding = enc,
                            .round = round,
                            .client = s->sel[i],
                            .model_version = version,
                            .body_len = (uint32_t)body_len};
       uint8_t *hb = s->hdrs + (size_t)i * FS_FRAME_HEADER_BYTES;
       fs_frame_header_encode(&h, hb);
-      fs_iov iov[2] = {{hb, FS_FRAME_HEADER_BYTES}, {s->body, body_len}};
+      fs_iov iov[2] = {{hb, FS_FRAME_HEADER_BYTES}, {body, body_len}};
       st = fs_transport_post(s->t, FS_ROLE_SERVER,
                              fs_transport_worker_of(s->t, s->sel[i]), iov, 2,
                              err);
@@ -508,6 +549,7 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
       s->state[i] = 0;
       s->slot[i] = NULL;
     }
+    s->down_body_len = body_len;
     memset(s->acc, 0, s->dim * sizeof(double));
     s->loss_sum = s->loss_w = 0.0;
     s->paper_bits = 0;
@@ -519,7 +561,10 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     }
     if ((st = fs_transport_flush(s->t, err)) != FS_OK)
       goto out;
-    server_step(s);
+    if (server_step(s, round) != FS_OK) {
+      st = fs_err_set(err, FS_ENOMEM, "server: out of memory");
+      goto out;
+    }
     double round_s = 0.0;
     uint64_t up_bits = 0;
     for (uint32_t i = 0; i < K; i++) {
@@ -688,28 +733,6 @@ out:
   return st;
 }
 
-/* server.lr, or ef.factor times the EF21 step size from L and L_i. */
-static fs_status server_lr(srv *s, fs_err *err) {
-  const fs_config *cfg = s->cfg;
-  s->lr = cfg->server_lr;
-  if (strcmp(cfg->ef_stepsize, "theory") != 0)
-    return FS_OK;
-  if (!s->w->has_smooth)
-    return fs_err_set(err, FS_ECONFIG,
-                      "ef.stepsize: theory needs the logreg model");
-  if (s->comp.kind != FS_C_TOPK && s->comp.kind != FS_C_IDENTITY)
-    return fs_err_set(err, FS_ECONFIG,
-                      "ef.stepsize: theory is defined for compress.up topk "
-                      "or identity, not %s",
-                      cfg->comp_up);
-  double alpha = (double)fs_comp_k(&s->comp, (uint32_t)s->dim) / (double)s->dim;
-  const fs_smoothness *sm = &s->w->smooth;
-  int am = !strcmp(cfg->ef_l_tilde, "am") || !strcmp(cfg->ef_method, "ef21w");
-  s->lr =
-      cfg->ef_factor * fs_ef21_gamma(sm->L, am ? sm->L_am : sm->L_qm, alpha);
-  return FS_OK;
-}
-
 fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   const fs_config *cfg = a->cfg;
   srv s = {.cfg = cfg, .w = a->world, .t = a->t};
@@ -719,10 +742,13 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   fs_status st = fs_model_new(&a->world->mspec, 1024, &s.model, err);
   if (st == FS_OK) {
     s.dim = fs_model_dim(s.model);
-    st = fs_worker_comp_spec(cfg, s.dim, &s.comp, err);
+    st = fs_comp_spec_from_config(cfg, 0, s.dim, &s.comp, err);
   }
   if (st == FS_OK)
-    st = server_lr(&s, err);
+    st = fs_server_step_size(cfg, a->world, s.dim, &s.lr, err);
+  s.bc = strcmp(cfg->comp_down, "identity") != 0;
+  if (st == FS_OK && s.bc)
+    st = fs_comp_spec_from_config(cfg, 1, s.dim, &s.down, err);
   if (st != FS_OK) {
     fs_model_free(s.model);
     cJSON_Delete((cJSON *)a->build_info);
@@ -754,9 +780,11 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   s.up_len = calloc(K, sizeof *s.up_len);
   s.pool = calloc(K, sizeof *s.pool);
   s.seen = calloc((s.N + 7) / 8, 1);
+  s.b = calloc(s.bc ? s.dim : 1, sizeof(float));
+  s.dtmp = calloc(s.bc ? s.dim : 1, sizeof(float));
   if (!s.x || !s.grad || !s.gtmp || !s.acc || !s.g || !s.cbuf || !s.cy ||
       !s.sel || !s.hdrs || !s.body || !s.slot || !s.state || !s.slot_w ||
-      !s.job_s || !s.up_len || !s.pool || !s.seen) {
+      !s.job_s || !s.up_len || !s.pool || !s.seen || !s.b || !s.dtmp) {
     st = fs_err_set(err, FS_ENOMEM,
                     "server: out of memory (model of %zu "
                     "parameters, %zu clients per round)",
@@ -797,6 +825,10 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   free(s.job_s);
   free(s.up_len);
   free(s.seen);
+  free(s.b);
+  free(s.dtmp);
+  free(s.mbody);
+  fs_payload_free(&s.m);
   fs_model_free(s.model);
   return st;
 }

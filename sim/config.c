@@ -162,6 +162,17 @@ static const opt options[] = {
      "qsgd: quantisation levels s"},
     {"compress.block", T_INT, OFF(comp_block), "256", 1, 1e9, NULL,
      "block8: block length"},
+    {"compress.down", T_CHOICE, OFF(comp_down), "identity", 0, 0,
+     "identity|topk|randk|qsgd|sign|natural|block8",
+     "downlink compressor: other than identity, the server sends C(g - b) "
+     "instead of the model (EF21-BC; needs ef21/ef21w and every client in "
+     "every round)"},
+    {"compress.down_k", T_INT, OFF(comp_down_k), "0", 0, 1e9, NULL,
+     "downlink topk/randk: entries kept (0: use compress.down_ratio)"},
+    {"compress.down_ratio", T_FLOAT, OFF(comp_down_ratio), "0.01", 1e-9, 1,
+     NULL,
+     "downlink topk/randk: share of entries kept when compress.down_k "
+     "is 0"},
     {"ef.method", T_CHOICE, OFF(ef_method), "none", 0, 0,
      "none|ef14|ef21|ef21w",
      "error feedback: none, classic EF (EF14), EF21, weighted EF21-W"},
@@ -643,7 +654,12 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
     return fs_err_set(err, FS_ECONFIG,
                       "ef.method: ef21w needs the L_i of logreg clients "
                       "(model.type logreg)");
-  (void)ef21;
+  if (strcmp(cfg->comp_down, "identity") != 0 &&
+      (!ef21 || cfg->per_round != cfg->clients))
+    return fs_err_set(err, FS_ECONFIG,
+                      "compress.down: a compressed downlink is EF21-BC: it "
+                      "needs ef.method ef21 or ef21w and clients.per_round = "
+                      "clients.num (every client follows every broadcast)");
   return FS_OK;
 }
 

@@ -81,7 +81,10 @@ typedef struct {
   double comp_up_ratio;
   int64_t comp_levels;
   int64_t comp_block;
-  char ef_method[FS_CFG_STR];   /* none | ef14 | ef21 | ef21w */
+  char comp_down[FS_CFG_STR]; /* EF21-BC downlink compressor */
+  int64_t comp_down_k;
+  double comp_down_ratio;
+  char ef_method[FS_CFG_STR]; /* none | ef14 | ef21 | ef21w */
   char ef_stepsize[FS_CFG_STR]; /* fixed | theory */
   double ef_factor;
   char ef_l_tilde[FS_CFG_STR]; /* qm | am */

@@ -279,3 +279,47 @@ void fs_world_free(fs_world *w) {
   free(w->smooth.Li);
   memset(w, 0, sizeof *w);
 }
+
+fs_status fs_comp_spec_from_config(const fs_config *cfg, int downlink,
+                                   size_t dim, fs_comp_spec *spec,
+                                   fs_err *err) {
+  const char *key = downlink ? "compress.down" : "compress.up";
+  const char *name = downlink ? cfg->comp_down : cfg->comp_up;
+  memset(spec, 0, sizeof *spec);
+  if (fs_comp_kind_parse(name, &spec->kind) != FS_OK)
+    return fs_err_set(err, FS_ECONFIG, "%s: unknown '%s'", key, name);
+  spec->k = (uint32_t)(downlink ? cfg->comp_down_k : cfg->comp_up_k);
+  spec->ratio = downlink ? cfg->comp_down_ratio : cfg->comp_up_ratio;
+  spec->levels = (uint32_t)cfg->comp_levels;
+  spec->block = (uint32_t)cfg->comp_block;
+  fs_err e2 = {0};
+  fs_status st = fs_comp_check(spec, (uint32_t)dim, &e2);
+  if (st != FS_OK)
+    return fs_err_set(err, st, "%s: %s (the model has %zu parameters)", key,
+                      e2.msg, dim);
+  return FS_OK;
+}
+
+fs_status fs_server_step_size(const fs_config *cfg, const fs_world *w,
+                              size_t dim, double *lr, fs_err *err) {
+  *lr = cfg->server_lr;
+  if (strcmp(cfg->ef_stepsize, "theory") != 0)
+    return FS_OK;
+  if (!w->has_smooth)
+    return fs_err_set(err, FS_ECONFIG,
+                      "ef.stepsize: theory needs the logreg model");
+  fs_comp_spec up;
+  fs_status st = fs_comp_spec_from_config(cfg, 0, dim, &up, err);
+  if (st != FS_OK)
+    return st;
+  if (up.kind != FS_C_TOPK && up.kind != FS_C_IDENTITY)
+    return fs_err_set(err, FS_ECONFIG,
+                      "ef.stepsize: theory is defined for compress.up topk "
+                      "or identity, not %s",
+                      cfg->comp_up);
+  double alpha = (double)fs_comp_k(&up, (uint32_t)dim) / (double)dim;
+  const fs_smoothness *sm = &w->smooth;
+  int am = !strcmp(cfg->ef_l_tilde, "am") || !strcmp(cfg->ef_method, "ef21w");
+  *lr = cfg->ef_factor * fs_ef21_gamma(sm->L, am ? sm->L_am : sm->L_qm, alpha);
+  return FS_OK;
+}

@@ -7,6 +7,7 @@
 #ifndef FS_SETUP_H
 #define FS_SETUP_H
 
+#include "compress.h"
 #include "config.h"
 #include "data.h"
 #include "model.h"
@@ -28,5 +29,17 @@ typedef struct {
  * nothing is left allocated. */
 fs_status fs_world_build(const fs_config *cfg, fs_world *w, fs_err *err);
 void fs_world_free(fs_world *w);
+
+/* The uplink (downlink = 0) or downlink (1) compressor of the configuration,
+ * checked against the model's dim. */
+fs_status fs_comp_spec_from_config(const fs_config *cfg, int downlink,
+                                   size_t dim, fs_comp_spec *spec, fs_err *err);
+
+/* The server's step: server.lr, or with ef.stepsize = theory, ef.factor
+ * times the EF21 step size from L and L_QM (or L_AM for ef.l_tilde = am and
+ * for ef21w) for TopK with alpha = k/d. Server and workers (EF21-BC) call
+ * this to get the same number. */
+fs_status fs_server_step_size(const fs_config *cfg, const fs_world *w,
+                              size_t dim, double *lr, fs_err *err);
 
 #endif
