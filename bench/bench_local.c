@@ -39,8 +39,6 @@
 #include <sys/resource.h>
 #include <time.h>
 
-char *openblas_get_corename(void);
-
 typedef struct {
   const char *mode;
   double seconds;
@@ -71,8 +69,7 @@ static void wait_until(double unix_t) {
               -left);
     return;
   }
-  struct timespec d = {(time_t)left,
-                       (long)((left - floor(left)) * 1e9)};
+  struct timespec d = {(time_t)left, (long)((left - floor(left)) * 1e9)};
   nanosleep(&d, NULL);
 }
 
@@ -242,7 +239,8 @@ static fs_status run_model(const fs_config *cfg, const fs_world *w,
     }
     if (i >= o->warmup && now_s() - t0 >= o->seconds)
       break;
-    size_t c = (size_t)i % N, a = w->part.offset[c], n = w->part.offset[c + 1] - a;
+    size_t c = (size_t)i % N, a = w->part.offset[c],
+           n = w->part.offset[c + 1] - a;
     for (int64_t e = 0; e < cfg->local_epochs; e++)
       for (size_t from = 0; from < n; from += B) {
         size_t b = n - from < B ? n - from : B;

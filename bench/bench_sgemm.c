@@ -3,7 +3,8 @@
  * floor of local training: a large square product (the kernel's peak) and
  * the exact calls fs_model_loss_grad makes for one minibatch (sim/model.c:
  * forward Z = A W^T, weight gradient dW = dZ^T A (beta = 0: a batch is
- * one chunk), and dA = dZ W for every layer but the first), row-major, same transposes.
+ * one chunk), and dA = dZ W for every layer but the first), row-major, same
+ * transposes.
  *
  * Usage: bench_sgemm [--size S] [--widths 784,256,128,10] [--rows 600]
  *                    [--batch 32] [--seconds T]
@@ -18,8 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-char *openblas_get_corename(void);
 
 static double now_s(void) {
   struct timespec ts;
@@ -123,7 +122,8 @@ int main(int argc, char **argv) {
       secs = atof(argv[i + 1]);
     else if (!strcmp(argv[i], "--widths")) {
       L = 0;
-      for (char *s = strtok(argv[i + 1], ","); s && L < 16; s = strtok(NULL, ","))
+      for (char *s = strtok(argv[i + 1], ","); s && L < 16;
+           s = strtok(NULL, ","))
         w[L++] = atoi(s);
     } else {
       fprintf(stderr, "bench_sgemm: unknown option %s\n", argv[i]);

@@ -5,7 +5,7 @@
 # meson.build gets `subdir('bench')`.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-out="$root/build/bench"
+out="$root/build/bench-bin"
 ninja -C "$root/build" >/dev/null
 mkdir -p "$out"
 cc=${CC:-cc}

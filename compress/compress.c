@@ -24,6 +24,7 @@
  */
 #include "compress.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -397,7 +398,7 @@ static int topk_sampled(const float *v, uint32_t dim, uint32_t k,
   uint32_t lo = kth_key(sample, ns, r, &n_gt, sample); /* in place */
   /* dense: more than 1 candidate in 1000 (measured crossover) */
   size_t n = topk_filter(v, dim, lo, r * 1000 > ns, ci, ck, cap);
-  if (n < k || n > cap) {
+  if (n > cap) {
     free(ci);
     return 0;
   }
@@ -604,7 +605,10 @@ static void comp_qsgd(const float *v, uint32_t dim, uint32_t s, fs_rng *rng,
   double ss = 0.0;
   for (uint32_t j = 0; j < dim; j++)
     ss += (double)v[j] * v[j];
-  float scale = (float)sqrt(ss);
+  double norm = sqrt(ss);
+  float scale = (float)norm;
+  if (isinf(scale) && isfinite(norm)) /* finite v, norm beyond float */
+    scale = FLT_MAX;
   p->scale = scale;
   if (!(scale > 0.0f) || !isfinite(scale)) {
     /* 0 stands for 0; a non-finite norm stays in scale (decodes to NaN) */

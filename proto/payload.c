@@ -335,13 +335,18 @@ static void fs__encode_qsgd(const fs_payload *p, uint8_t *out) {
 static void fs__encode_sign(const fs_payload *p, uint8_t *out) {
   fs_put_u32(out, p->dim);
   fs_put_f32(out + 4, p->scale);
-  fs__bitw w = {out + FS__SIGN_HEAD, 0, 0};
-  for (uint32_t j = 0; j < p->dim; j++) {
-    if (p->codes[j] != 1 && p->codes[j] != -1)
+  uint8_t *o = out + FS__SIGN_HEAD;
+  for (uint32_t j = 0; j < p->dim; j += 8) {
+    unsigned byte = 0, bad = 0;
+    for (uint32_t t = 0; t < 8 && t < p->dim - j; t++) {
+      int8_t c = p->codes[j + t];
+      bad |= (unsigned)(c != 1 && c != -1);
+      byte |= (unsigned)(c == 1) << t;
+    }
+    if (bad)
       fs__misuse("sign payload with a code other than -1 or +1");
-    fs__bitw_put(&w, p->codes[j] == 1, 1);
+    *o++ = (uint8_t)byte;
   }
-  fs__bitw_flush(&w);
 }
 
 static void fs__encode_natural(const fs_payload *p, uint8_t *out) {
@@ -490,7 +495,13 @@ static fs_status fs__get_f32s(const char *what, const char *name,
   return FS_OK;
 }
 
-/* A scale field: finite and >= 0 (-0.0 counts as 0). */
+/* 1 if the float32 bits u are a valid scale: finite and >= 0 (-0.0 counts
+ * as 0). */
+static int fs__scale_ok(uint32_t u) {
+  return !fs__f32_bad(u) && ((u & FS__F32_SIGN) == 0 || u == FS__F32_SIGN);
+}
+
+/* Check a scale field; the message names it. */
 static fs_status fs__scale(const char *what, const char *name, uint32_t u,
                            fs_err *err) {
   if (fs__f32_bad(u))
@@ -762,11 +773,15 @@ static fs_status fs__decode_sign(const uint8_t *buf, size_t len,
                       len, err)) != FS_OK ||
       (st = fs__grow_codes(out, expect, err)) != FS_OK)
     return st;
-  fs__bitr r = {buf + FS__SIGN_HEAD, 0, 0};
+  /* One bit a code: read byte-wise rather than through fs__bitr. */
+  const uint8_t *bits = buf + FS__SIGN_HEAD;
   for (uint32_t j = 0; j < expect; j++)
-    out->codes[j] = fs__bitr_get(&r, 1) ? 1 : -1;
-  if ((st = fs__padding(what, &r, err)) != FS_OK)
-    return st;
+    out->codes[j] = (int8_t)(((bits[j / 8] >> (j % 8)) & 1) * 2 - 1);
+  if (expect % 8 != 0) {
+    fs__bitr r = {NULL, (uint64_t)(bits[expect / 8] >> (expect % 8)), 0};
+    if ((st = fs__padding(what, &r, err)) != FS_OK)
+      return st;
+  }
   out->scale = fs_get_f32(buf + 4);
   return FS_OK;
 }
@@ -822,10 +837,12 @@ static fs_status fs__decode_block8(const uint8_t *buf, size_t len,
   const uint8_t *p = buf + FS__BLOCK8_HEAD;
   for (uint64_t b = 0; b < nblocks; b++) {
     uint32_t u = fs_get_u32(p + 4 * b);
-    char name[48];
-    snprintf(name, sizeof name, "absmax of block %llu", (unsigned long long)b);
-    if ((st = fs__scale(what, name, u, err)) != FS_OK)
-      return st;
+    if (!fs__scale_ok(u)) {
+      char name[48];
+      snprintf(name, sizeof name, "absmax of block %llu",
+               (unsigned long long)b);
+      return fs__scale(what, name, u, err);
+    }
     memcpy(&out->absmax[b], &u, 4);
   }
   p += 4 * nblocks;

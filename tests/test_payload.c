@@ -728,7 +728,7 @@ static const uint8_t golden_qsgd[] = {
     0x05, 0x00, 0x00, 0x00,                         /* dim 5 */
     0x02,                                           /* levels 2 */
     0x00, 0x00, 0x00, 0x40,                         /* scale 2.0f */
-    0x88, 0x46, /* 000 100 010 110 001 0 read LSB first: 0, 1, 2, 3, 4 */
+    0x88, 0x46, /* 0x4688 = 0 100 011 010 001 000: fields 4..0, padding 0 */
 };
 
 static const uint32_t golden_idx[3] = {1, 2, 7};
