@@ -1,0 +1,218 @@
+/*
+ * async_sched.c — see async_sched.h. Two heaps: reported finishes and timers
+ * (`events`), and the finish lower bounds of jobs not yet reported (`lbq`, with
+ * lazy deletion: an entry counts only while its job is still the client's
+ * current unreported job).
+ */
+#include "async_sched.h"
+
+#include "eventq.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TIMER_ID UINT32_MAX
+
+enum { IDLE = 0, RUNNING, REPORTED, RETURNED };
+
+typedef struct {
+  uint32_t c, stale;
+} member;
+
+struct fs_sched {
+  fs_sched_spec spec;
+  uint32_t n;
+  uint8_t *state;
+  uint32_t *seq;     /* job counter per client (lazy deletion tag) */
+  uint64_t *version; /* version each running job started from */
+  fs_eventq *events, *lbq;
+  member *members; /* returned, waiting for aggregation */
+  size_t nmembers;
+  uint32_t *set, *stale; /* the last aggregation */
+  uint64_t cur, aggs;
+  size_t unreported;
+  int timer_pending, done;
+};
+
+fs_status fs_strat_parse(const char *s, fs_strat *out) {
+  if (!strcmp(s, "async"))
+    *out = FS_STRAT_ASYNC;
+  else if (!strcmp(s, "fedbuff"))
+    *out = FS_STRAT_FEDBUFF;
+  else if (!strcmp(s, "fedfix"))
+    *out = FS_STRAT_FEDFIX;
+  else
+    return FS_EINVAL;
+  return FS_OK;
+}
+
+void fs_sched_free(fs_sched *s) {
+  if (s == NULL)
+    return;
+  free(s->state);
+  free(s->seq);
+  free(s->version);
+  free(s->members);
+  free(s->set);
+  free(s->stale);
+  fs_eventq_free(s->events);
+  fs_eventq_free(s->lbq);
+  free(s);
+}
+
+fs_status fs_sched_new(const fs_sched_spec *spec, uint32_t clients,
+                       fs_sched **out, fs_err *err) {
+  *out = NULL;
+  if (clients == 0 || clients == TIMER_ID)
+    return fs_err_set(err, FS_ECONFIG, "scheduler: bad client count %u",
+                      clients);
+  if (spec->strat == FS_STRAT_FEDBUFF && spec->buffer == 0)
+    return fs_err_set(err, FS_ECONFIG, "server.buffer: must be at least 1");
+  if (spec->strat == FS_STRAT_FEDFIX && spec->delta <= 0)
+    return fs_err_set(err, FS_ECONFIG, "server.fedfix_delta: must be > 0");
+  if (spec->strat == FS_STRAT_FEDBUFF && spec->buffer > clients)
+    return fs_err_set(err, FS_ECONFIG,
+                      "server.buffer: %u is more than the %u clients that "
+                      "can return",
+                      spec->buffer, clients);
+  fs_sched *s = calloc(1, sizeof *s);
+  if (s == NULL)
+    return fs_err_set(err, FS_ENOMEM, "scheduler: out of memory");
+  s->spec = *spec;
+  s->n = clients;
+  s->state = calloc(clients, 1);
+  s->seq = calloc(clients, sizeof *s->seq);
+  s->version = calloc(clients, sizeof *s->version);
+  s->members = malloc(clients * sizeof *s->members);
+  s->set = malloc(clients * sizeof *s->set);
+  s->stale = malloc(clients * sizeof *s->stale);
+  if (!s->state || !s->seq || !s->version || !s->members || !s->set ||
+      !s->stale || fs_eventq_new(clients + 1, &s->events) != FS_OK ||
+      fs_eventq_new(clients + 1, &s->lbq) != FS_OK) {
+    fs_sched_free(s);
+    return fs_err_set(err, FS_ENOMEM, "scheduler: out of memory");
+  }
+  if (spec->strat == FS_STRAT_FEDFIX &&
+      (spec->budget == 0 || spec->delta <= spec->budget)) {
+    fs_eventq_push(s->events, (fs_event){spec->delta, TIMER_ID, 0});
+    s->timer_pending = 1;
+  }
+  *out = s;
+  return FS_OK;
+}
+
+fs_status fs_sched_start(fs_sched *s, uint32_t c, int64_t t, int64_t lb,
+                         uint64_t version) {
+  if (c >= s->n || s->state[c] != IDLE || lb < t)
+    return FS_EINVAL;
+  s->state[c] = RUNNING;
+  s->seq[c]++;
+  s->version[c] = version;
+  s->unreported++;
+  return fs_eventq_push(s->lbq, (fs_event){lb, c, s->seq[c]});
+}
+
+fs_status fs_sched_finish(fs_sched *s, uint32_t c, int64_t t) {
+  if (c >= s->n || s->state[c] != RUNNING)
+    return FS_EINVAL;
+  s->state[c] = REPORTED;
+  s->unreported--;
+  return fs_eventq_push(s->events, (fs_event){t, c, s->seq[c]});
+}
+
+uint64_t fs_sched_version(const fs_sched *s) { return s->cur; }
+size_t fs_sched_unreported(const fs_sched *s) { return s->unreported; }
+
+static int cmp_member(const void *a, const void *b) {
+  uint32_t x = ((const member *)a)->c, y = ((const member *)b)->c;
+  return (x > y) - (x < y);
+}
+
+/* Aggregate the waiting members at t. */
+static void aggregate(fs_sched *s, int64_t t, fs_sched_step *step) {
+  qsort(s->members, s->nmembers, sizeof *s->members, cmp_member);
+  for (size_t i = 0; i < s->nmembers; i++) {
+    s->set[i] = s->members[i].c;
+    s->stale[i] = s->members[i].stale;
+    s->state[s->members[i].c] = IDLE;
+  }
+  step->action = FS_SCHED_AGGREGATE;
+  step->t = t;
+  step->set = s->set;
+  step->stale = s->stale;
+  step->nset = s->nmembers;
+  s->nmembers = 0;
+  s->cur++;
+  s->aggs++;
+  step->version = s->cur;
+}
+
+fs_status fs_sched_next(fs_sched *s, fs_sched_step *step) {
+  memset(step, 0, sizeof *step);
+  for (;;) {
+    if (s->done || (s->spec.max_aggs && s->aggs >= s->spec.max_aggs) ||
+        (s->spec.strat == FS_STRAT_FEDFIX && !s->timer_pending)) {
+      s->done = 1;
+      step->action = FS_SCHED_DONE;
+      return FS_OK;
+    }
+    fs_event L, E;
+    int have_l = 0;
+    while (fs_eventq_peek(s->lbq, &L)) {
+      if (s->state[L.id] == RUNNING && s->seq[L.id] == L.tag) {
+        have_l = 1;
+        break;
+      }
+      fs_eventq_pop(s->lbq, &L);
+    }
+    int have_e = fs_eventq_peek(s->events, &E);
+    if (have_l && (!have_e || fs_event_before(L, E))) {
+      step->action = FS_SCHED_NEED;
+      step->client = L.id;
+      return FS_OK;
+    }
+    if (!have_e) {
+      s->done = 1;
+      step->action = FS_SCHED_DONE;
+      return FS_OK;
+    }
+    fs_eventq_pop(s->events, &E);
+    int64_t t = E.t;
+    if (E.id == TIMER_ID) {
+      /* FedFix: every return so far, possibly none. */
+      s->timer_pending = 0;
+      if (s->spec.budget == 0 || t + s->spec.delta <= s->spec.budget) {
+        fs_eventq_push(s->events, (fs_event){t + s->spec.delta, TIMER_ID, 0});
+        s->timer_pending = 1;
+      }
+      aggregate(s, t, step);
+      return FS_OK;
+    }
+    uint32_t c = E.id;
+    int64_t B = s->spec.budget;
+    if (B > 0 && t > B &&
+        (s->spec.strat == FS_STRAT_ASYNC ||
+         (s->spec.strat == FS_STRAT_FEDBUFF && s->nmembers == 0))) {
+      s->done = 1;
+      step->action = FS_SCHED_DONE;
+      return FS_OK;
+    }
+    uint64_t st64 = s->cur - s->version[c];
+    uint32_t stale = st64 > UINT32_MAX ? UINT32_MAX : (uint32_t)st64;
+    if (stale > s->spec.max_staleness) {
+      s->state[c] = IDLE;
+      step->action = FS_SCHED_DROP;
+      step->t = t;
+      step->client = c;
+      step->staleness = stale;
+      return FS_OK;
+    }
+    s->state[c] = RETURNED;
+    s->members[s->nmembers++] = (member){c, stale};
+    if (s->spec.strat == FS_STRAT_ASYNC ||
+        (s->spec.strat == FS_STRAT_FEDBUFF && s->nmembers == s->spec.buffer)) {
+      aggregate(s, t, step);
+      return FS_OK;
+    }
+  }
+}
