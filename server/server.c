@@ -23,6 +23,7 @@
  */
 #include "server.h"
 
+#include "async_sched.h"
 #include "client.h"
 #include "compress.h"
 #include "ef21bc.h"
@@ -129,6 +130,18 @@ typedef struct {
   size_t down_body_len;    /* this round's TRAIN body */
   double ideal_bits;       /* since the start: ideal encoding of each message */
   double loss_sum, loss_w; /* clients' reported training losses this round */
+  /* Server optimiser state (momentum, adam). */
+  double *opt_m, *opt_v;
+  uint64_t opt_t;
+  /* Asynchronous strategies: per client (N). */
+  int64_t *a_start;      /* tick the client's job started */
+  uint64_t *a_ver;       /* model version it started from */
+  fs_payload **a_res;    /* its decoded update, once received */
+  uint64_t *a_len;       /* bytes of that UPDATE frame */
+  double *a_loss, *a_ns; /* its reported training loss and rows */
+  double *a_tau;         /* nominal job duration (ticks) for Fraboni weights */
+  size_t inflight;       /* jobs sent whose update has not arrived */
+  uint64_t a_up, a_down; /* bits since the last metrics row */
 } srv;
 
 static fs_payload *pool_get(srv *s) {
@@ -146,6 +159,64 @@ static double client_weight(const srv *s, uint32_t c, uint32_t n_rows) {
   if (!strcmp(s->cfg->server_weighting, "uniform"))
     return 1.0 / (double)s->N;
   return (double)n_rows / (double)s->w->train.n;
+}
+
+/* The virtual clock counts integer ticks: 1 ns, or in Fraboni et al.'s F-P
+ * scenario 1/(100(N-1)) s, in which every job duration is a whole number of
+ * ticks. */
+static int is_fp(const srv *s) { return !strcmp(s->cfg->sys_dist, "fp"); }
+static int64_t fp_unit(const srv *s) {
+  return s->N > 1 ? 100 * (int64_t)(s->N - 1) : 100;
+}
+static double tick_s(const srv *s) {
+  return is_fp(s) ? 1.0 / (double)fp_unit(s) : 1e-9;
+}
+
+/* Ticks of client c's job: its profile's downlink, compute and uplink
+ * (up_bits < 0: a lower bound without the uplink), or its fixed F-P time. */
+static int64_t job_ticks(const srv *s, uint32_t c, uint64_t down_bits,
+                         int64_t up_bits) {
+  if (is_fp(s))
+    return fp_unit(s) - (int64_t)llround((double)c * s->cfg->sys_fp);
+  size_t rows = s->w->part.offset[c + 1] - s->w->part.offset[c];
+  fs_profile pr = fs_profiles_get(s->w->profiles, c);
+  double sec =
+      fs_job_seconds(&pr, down_bits, fs_local_work_samples(s->cfg, rows),
+                     up_bits < 0 ? 0 : (uint64_t)up_bits);
+  if (up_bits < 0)
+    sec -= 1e-9; /* stay a lower bound whatever the rounding */
+  int64_t t = (int64_t)(sec / tick_s(s));
+  return t > 0 ? t : 0;
+}
+
+/* x <- x - lr * step(u) for the server optimiser (FedOpt, Reddi et al.
+ * 2021): sgd: u; momentum: m = beta m + u; adam: bias-corrected m / (sqrt(v)
+ * + eps) with m, v the moving averages of u and u^2. */
+static void opt_step(srv *s, const double *u) {
+  const fs_config *cfg = s->cfg;
+  if (!strcmp(cfg->server_optimizer, "momentum")) {
+    for (size_t j = 0; j < s->dim; j++) {
+      s->opt_m[j] = cfg->server_momentum * s->opt_m[j] + u[j];
+      s->x[j] = (float)((double)s->x[j] - s->lr * s->opt_m[j]);
+    }
+    return;
+  }
+  if (!strcmp(cfg->server_optimizer, "adam")) {
+    double b1 = cfg->server_momentum, b2 = cfg->server_beta2;
+    s->opt_t++;
+    double c1 = 1.0 - pow(b1, (double)s->opt_t);
+    double c2 = 1.0 - pow(b2, (double)s->opt_t);
+    for (size_t j = 0; j < s->dim; j++) {
+      s->opt_m[j] = b1 * s->opt_m[j] + (1.0 - b1) * u[j];
+      s->opt_v[j] = b2 * s->opt_v[j] + (1.0 - b2) * u[j] * u[j];
+      double step =
+          (s->opt_m[j] / c1) / (sqrt(s->opt_v[j] / c2) + cfg->server_eps);
+      s->x[j] = (float)((double)s->x[j] - s->lr * step);
+    }
+    return;
+  }
+  for (size_t j = 0; j < s->dim; j++)
+    s->x[j] = (float)((double)s->x[j] - s->lr * u[j]);
 }
 
 typedef struct {
@@ -338,11 +409,9 @@ static fs_status receive_update(srv *s, uint32_t round, uint32_t version,
   s->slot_w[i] =
       s->slot[i] != NULL ? client_weight(s, h.client, meta.num_samples) : 0.0;
   /* Virtual duration of this job, from the real frame sizes. */
-  size_t rows = s->w->part.offset[h.client + 1] - s->w->part.offset[h.client];
-  fs_profile pr = fs_profiles_get(s->w->profiles, h.client);
   uint64_t down_bits = 8ull * (FS_FRAME_HEADER_BYTES + s->down_body_len);
-  s->job_s[i] = fs_job_seconds(&pr, down_bits,
-                               fs_local_work_samples(s->cfg, rows), 8ull * len);
+  s->job_s[i] =
+      (double)job_ticks(s, h.client, down_bits, (int64_t)(8ull * len));
   return FS_OK;
 }
 
@@ -381,9 +450,9 @@ static fs_status server_step(srv *s, uint32_t round) {
     wsum += s->slot_w[i];
   if (wsum <= 0.0)
     return FS_OK;
-  double scale = s->lr / wsum;
   for (size_t j = 0; j < s->dim; j++)
-    s->x[j] = (float)((double)s->x[j] - scale * s->acc[j]);
+    s->acc[j] /= wsum;
+  opt_step(s, s->acc);
   return FS_OK;
 }
 
@@ -471,59 +540,102 @@ static void print_targets(const target_hit *t, size_t n, const char *what) {
   }
 }
 
-static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
-  const fs_config *cfg = a->cfg;
-  fs_status st;
-  fs_metrics *mw = NULL;
-  if ((st = fs_metrics_open(a->run_dir, &mw, err)) != FS_OK)
-    return st;
-  uint32_t N = s->N, K = s->K;
-  int progress = want_progress(cfg);
-  int gn = !strcmp(cfg->eval_grad_norm, "on") ||
-           (!strcmp(cfg->eval_grad_norm, "auto") &&
-            (int64_t)s->dim <= cfg->eval_grad_norm_max_dim);
-  size_t body_len = fs_dense_size(s->dim);
-  uint64_t up_cum = 0, down_cum = 0, paper_cum = 0;
-  double vtime = 0.0, t0 = fs_transport_wtime();
-  eval_out ev = {0};
-  double best_acc = -1.0;
-  uint64_t best_round = 0;
+/* What one run reports, shared by the synchronous and asynchronous loops. */
+typedef struct {
+  srv *s;
+  const fs_server_args *a;
+  fs_metrics *mw;
+  int progress, gn;
+  uint64_t up_cum, down_cum, paper_cum;
+  double t0, vtime;
+  uint64_t rounds_run, last_eval;
+  eval_out ev;
+  double best_acc, last_client_loss;
+  uint64_t best_round, dropped;
   target_hit acc_t[FS_CFG_MAX_LIST], grad_t[FS_CFG_MAX_LIST];
-  size_t n_acc = cfg->eval_targets.n, n_grad = cfg->eval_grad_targets.n;
-  for (size_t i = 0; i < n_acc; i++)
-    acc_t[i] = (target_hit){.target = cfg->eval_targets.v[i]};
-  for (size_t i = 0; i < n_grad; i++)
-    grad_t[i] = (target_hit){.target = cfg->eval_grad_targets.v[i]};
+  size_t n_acc, n_grad;
+} run_ctx;
 
-  /* Round 0: the initial model. */
-  evaluate(s, gn, &ev);
-  fs_metrics_row row = {.round = 0,
-                        .has_eval = 1,
-                        .train_loss = ev.train_loss,
-                        .test_loss = ev.test_loss,
-                        .test_acc = ev.test_acc,
-                        .has_grad = gn,
-                        .grad_norm_sq = ev.grad_norm_sq};
-  if ((st = fs_metrics_write(mw, &row, err)) != FS_OK)
-    goto out;
-  best_acc = ev.test_acc;
-  check_targets(acc_t, n_acc, ev.test_acc, 0, 0, 0, 0, 0, 0);
-  if (gn)
-    check_targets(grad_t, n_grad, ev.grad_norm_sq, 1, 0, 0, 0, 0, 0);
-  double last_client_loss = NAN;
+/* Finish and write one metrics row (evaluating if due), track targets and
+ * the best accuracy, print progress. row->round, vtime_s, clients and the
+ * bits of this row are filled by the caller; cumulative fields here. */
+static fs_status emit_row(run_ctx *c, fs_metrics_row *row, int last,
+                          fs_err *err) {
+  srv *s = c->s;
+  const fs_config *cfg = s->cfg;
+  uint64_t r = row->round;
+  c->up_cum += row->bits_up;
+  c->down_cum += row->bits_down;
+  row->bits_up_cum = c->up_cum;
+  row->bits_down_cum = c->down_cum;
+  row->bits_up_paper_cum = c->paper_cum;
+  c->vtime = row->vtime_s;
+  c->rounds_run = r;
+  if (r == 0 || r % (uint64_t)cfg->eval_every == 0 || last) {
+    evaluate(s, c->gn, &c->ev);
+    c->last_eval = r;
+    row->has_eval = 1;
+    row->train_loss = c->ev.train_loss;
+    row->test_loss = c->ev.test_loss;
+    row->test_acc = c->ev.test_acc;
+    row->has_grad = c->gn;
+    row->grad_norm_sq = c->ev.grad_norm_sq;
+    if (r == 0 || c->ev.test_acc > c->best_acc) {
+      c->best_acc = c->ev.test_acc;
+      c->best_round = r;
+    }
+    uint32_t N = s->N;
+    double upc = (double)c->up_cum / N, dnc = (double)c->down_cum / N,
+           ppc = (double)c->paper_cum / N;
+    check_targets(c->acc_t, c->n_acc, c->ev.test_acc, 0, r, c->vtime, upc, dnc,
+                  ppc);
+    if (c->gn)
+      check_targets(c->grad_t, c->n_grad, c->ev.grad_norm_sq, 1, r, c->vtime,
+                    upc, dnc, ppc);
+    if (!isfinite(c->ev.train_loss))
+      fprintf(stderr,
+              "fedsim: warning: training loss is %g at aggregation %llu: "
+              "the run diverged (lower local.lr or server.lr)\n",
+              c->ev.train_loss, (unsigned long long)r);
+  }
+  row->wall_s = fs_transport_wtime() - c->t0;
+  fs_status st = fs_metrics_write(c->mw, row, err);
+  if (st != FS_OK || r == 0)
+    return st;
+  int64_t R = cfg->rounds;
+  if (c->progress || last || (int64_t)r % (R >= 10 ? R / 10 : 1) == 0) {
+    char ub[32], db[32];
+    human_bits((double)c->up_cum, ub, sizeof ub);
+    human_bits((double)c->down_cum, db, sizeof db);
+    fprintf(stdout,
+            "%sround %llu/%lld  acc %.4f  loss %.4f  up %s  down %s  "
+            "vtime %.1fs  wall %.1fs%s",
+            c->progress ? "\r\033[K" : "", (unsigned long long)r, (long long)R,
+            c->ev.test_acc, c->ev.test_loss, ub, db, c->vtime, row->wall_s,
+            c->progress && !last ? "" : "\n");
+    fflush(stdout);
+  }
+  return FS_OK;
+}
 
+/* Synchronous rounds (FedAvg and the EF21 family). */
+static fs_status sync_loop(run_ctx *c, fs_err *err) {
+  srv *s = c->s;
+  const fs_config *cfg = s->cfg;
+  uint32_t N = s->N, K = s->K;
+  fs_status st = FS_OK;
+  int64_t vticks = 0;
+  int64_t budget_ticks =
+      cfg->time_budget > 0 ? (int64_t)llround(cfg->time_budget / tick_s(s)) : 0;
   for (int64_t r = 1; r <= cfg->rounds; r++) {
     uint32_t round = (uint32_t)r, version = (uint32_t)(r - 1);
-    if ((st = fs_sample_clients(cfg->seed, (uint64_t)r, N, K, s->sel)) !=
-        FS_OK) {
-      st = fs_err_set(err, st, "server: cannot sample clients");
-      goto out;
-    }
+    if ((st = fs_sample_clients(cfg->seed, (uint64_t)r, N, K, s->sel)) != FS_OK)
+      return fs_err_set(err, st, "server: cannot sample clients");
     /* The downlink body: the model, or with EF21-BC after the first round
      * the compressed C(g - b) of the previous round. */
     const uint8_t *body = s->body;
     uint8_t enc = FS_ENC_DENSE_F32;
-    body_len = fs_dense_size(s->dim);
+    size_t body_len = fs_dense_size(s->dim);
     if (s->bc && r > 1) {
       body = s->mbody;
       body_len = fs_payload_encoded_size(&s->m, NULL);
@@ -545,7 +657,7 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
                              fs_transport_worker_of(s->t, s->sel[i]), iov, 2,
                              err);
       if (st != FS_OK)
-        goto out;
+        return st;
       s->state[i] = 0;
       s->slot[i] = NULL;
     }
@@ -556,83 +668,269 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     uint32_t next = 0;
     for (uint32_t got = 0; got < K; got++) {
       if ((st = receive_update(s, round, version, err)) != FS_OK)
-        goto out;
+        return st;
       fold_ready(s, &next);
     }
     if ((st = fs_transport_flush(s->t, err)) != FS_OK)
-      goto out;
-    if (server_step(s, round) != FS_OK) {
-      st = fs_err_set(err, FS_ENOMEM, "server: out of memory");
-      goto out;
-    }
-    double round_s = 0.0;
+      return st;
+    /* A round lasts as long as its slowest job; with a time budget, a round
+     * that would end past it does not count (its work is dropped). */
+    int64_t round_ticks = 0;
     uint64_t up_bits = 0;
     for (uint32_t i = 0; i < K; i++) {
-      if (s->job_s[i] > round_s)
-        round_s = s->job_s[i];
+      if ((int64_t)s->job_s[i] > round_ticks)
+        round_ticks = (int64_t)s->job_s[i];
       up_bits += 8ull * s->up_len[i];
     }
-    uint64_t down_bits =
-        (uint64_t)K * 8ull * (FS_FRAME_HEADER_BYTES + body_len);
-    up_cum += up_bits;
-    down_cum += down_bits;
-    paper_cum += s->paper_bits;
-    vtime += round_s;
+    if (budget_ticks > 0 && vticks + round_ticks > budget_ticks)
+      break;
+    if (server_step(s, round) != FS_OK)
+      return fs_err_set(err, FS_ENOMEM, "server: out of memory");
+    vticks += round_ticks;
+    c->paper_cum += s->paper_bits;
     if (s->loss_w > 0)
-      last_client_loss = s->loss_sum / s->loss_w;
-
-    int do_eval = (r % cfg->eval_every == 0) || r == cfg->rounds;
-    row = (fs_metrics_row){.round = (uint64_t)r,
-                           .vtime_s = vtime,
-                           .clients = K,
-                           .bits_up = up_bits,
-                           .bits_down = down_bits,
-                           .bits_up_cum = up_cum,
-                           .bits_down_cum = down_cum,
-                           .bits_up_paper_cum = paper_cum};
-    if (do_eval) {
-      evaluate(s, gn, &ev);
-      row.has_eval = 1;
-      row.train_loss = ev.train_loss;
-      row.test_loss = ev.test_loss;
-      row.test_acc = ev.test_acc;
-      row.has_grad = gn;
-      row.grad_norm_sq = ev.grad_norm_sq;
-      if (ev.test_acc > best_acc) {
-        best_acc = ev.test_acc;
-        best_round = (uint64_t)r;
-      }
-      double upc = (double)up_cum / N, dnc = (double)down_cum / N,
-             ppc = (double)paper_cum / N;
-      check_targets(acc_t, n_acc, ev.test_acc, 0, (uint64_t)r, vtime, upc, dnc,
-                    ppc);
-      if (gn)
-        check_targets(grad_t, n_grad, ev.grad_norm_sq, 1, (uint64_t)r, vtime,
-                      upc, dnc, ppc);
-      if (!isfinite(ev.train_loss))
-        fprintf(stderr,
-                "fedsim: warning: training loss is %g at round %lld: "
-                "the run diverged (lower local.lr or server.lr)\n",
-                ev.train_loss, (long long)r);
+      c->last_client_loss = s->loss_sum / s->loss_w;
+    int last = r == cfg->rounds;
+    if (!last && budget_ticks > 0) {
+      /* Evaluate now if the next round cannot fit (the fastest it can be is
+       * unknown, so look at this round's length). */
+      last = vticks + round_ticks > budget_ticks;
     }
-    row.wall_s = fs_transport_wtime() - t0;
-    if ((st = fs_metrics_write(mw, &row, err)) != FS_OK)
-      goto out;
-    if (progress || r == cfg->rounds ||
-        r % (cfg->rounds >= 10 ? cfg->rounds / 10 : 1) == 0) {
-      char ub[32], db[32];
-      human_bits((double)up_cum, ub, sizeof ub);
-      human_bits((double)down_cum, db, sizeof db);
-      fprintf(stdout,
-              "%sround %lld/%lld  acc %.4f  loss %.4f  up %s  down %s  "
-              "vtime %.1fs  wall %.1fs%s",
-              progress ? "\r\033[K" : "", (long long)r, (long long)cfg->rounds,
-              ev.test_acc, ev.test_loss, ub, db, vtime, row.wall_s,
-              progress && r < cfg->rounds ? "" : "\n");
-      fflush(stdout);
-    }
+    fs_metrics_row row = {.round = (uint64_t)r,
+                          .vtime_s = (double)vticks * tick_s(s),
+                          .clients = K,
+                          .bits_up = up_bits,
+                          .bits_down = (uint64_t)K * 8ull *
+                                       (FS_FRAME_HEADER_BYTES + body_len)};
+    if ((st = emit_row(c, &row, last, err)) != FS_OK)
+      return st;
   }
+  return FS_OK;
+}
 
+/* Asynchronous strategies: dispatch client c at tick t with the current
+ * model (a copy travels, as the model changes right after). */
+static fs_status async_dispatch(srv *s, fs_sched *sc, uint32_t c, int64_t t,
+                                fs_err *err) {
+  uint64_t v = fs_sched_version(sc);
+  size_t body_len = fs_dense_size(s->dim);
+  fs_frame_header h = {.type = FS_MSG_TRAIN,
+                       .encoding = FS_ENC_DENSE_F32,
+                       .round = (uint32_t)(v + 1),
+                       .client = c,
+                       .model_version = (uint32_t)v,
+                       .body_len = (uint32_t)body_len};
+  uint8_t hb[FS_FRAME_HEADER_BYTES];
+  fs_frame_header_encode(&h, hb);
+  fs_iov iov[2] = {{hb, sizeof hb}, {s->body, body_len}};
+  fs_status st = fs_transport_post_copy(
+      s->t, FS_ROLE_SERVER, fs_transport_worker_of(s->t, c), iov, 2, err);
+  if (st != FS_OK)
+    return st;
+  uint64_t down_bits = 8ull * (FS_FRAME_HEADER_BYTES + body_len);
+  s->a_down += down_bits;
+  s->a_start[c] = t;
+  s->a_ver[c] = v;
+  s->inflight++;
+  int64_t lb = t + job_ticks(s, c, down_bits, -1);
+  if (s->a_tau[c] == 0.0)
+    s->a_tau[c] = (double)(lb - t > 0 ? lb - t : 1);
+  return fs_sched_start(sc, c, t, lb, v) == FS_OK
+             ? FS_OK
+             : fs_err_set(err, FS_EINVAL, "server: client %u started twice", c);
+}
+
+/* Receive one UPDATE (any client in flight) and report its finish. */
+static fs_status async_receive(srv *s, fs_sched *sc, fs_err *err) {
+  int src;
+  const uint8_t *buf;
+  size_t len;
+  fs_status st = fs_transport_recv(s->t, FS_ROLE_SERVER, &src, &buf, &len, err);
+  if (st != FS_OK)
+    return st;
+  fs_frame_header h;
+  if ((st = fs_frame_header_decode(buf, len, &h, err)) != FS_OK)
+    return st;
+  uint32_t c = h.client;
+  if (h.type != FS_MSG_UPDATE || c >= s->N || s->a_res[c] != NULL ||
+      h.model_version != (uint32_t)s->a_ver[c])
+    return fs_err_set(err, FS_EFORMAT,
+                      "server: unexpected frame (type %u, client %u, version "
+                      "%u)",
+                      h.type, c, h.model_version);
+  s->inflight--;
+  const uint8_t *body = buf + FS_FRAME_HEADER_BYTES;
+  fs_update_meta meta = {0};
+  fs_err e2 = {0};
+  fs_payload *p = pool_get(s);
+  if (p == NULL)
+    return fs_err_set(err, FS_ENOMEM, "server: out of memory");
+  st = fs_update_meta_decode(body, h.body_len, &meta, &e2);
+  if (st == FS_OK)
+    st = fs_payload_decode(body + FS_UPDATE_META_BYTES,
+                           h.body_len - FS_UPDATE_META_BYTES,
+                           (fs_encoding)h.encoding, (uint32_t)s->dim, p, &e2);
+  if (st == FS_ENUMERIC) {
+    if (s->rejected == 0)
+      fprintf(stderr,
+              "fedsim: warning: rejected the update of client %u: %s "
+              "(rejected updates are counted in summary.json)\n",
+              c, e2.msg);
+    s->rejected++;
+    p->kind = FS_PL_SPARSE; /* an empty update: nothing is added */
+    p->dim = (uint32_t)s->dim;
+    p->nnz = 0;
+  } else if (st != FS_OK) {
+    pool_put(s, p);
+    return fs_err_set(err, st, "server: update of client %u: %s", c, e2.msg);
+  }
+  s->a_loss[c] = st == FS_OK ? meta.train_loss : 0.0;
+  s->a_ns[c] = st == FS_OK ? meta.num_samples : 0.0;
+  s->a_res[c] = p;
+  s->a_len[c] = len; /* counted when consumed on the virtual clock */
+  uint64_t down_bits = 8ull * (FS_FRAME_HEADER_BYTES + fs_dense_size(s->dim));
+  int64_t fin = s->a_start[c] + job_ticks(s, c, down_bits, (int64_t)(8 * len));
+  return fs_sched_finish(sc, c, fin) == FS_OK
+             ? FS_OK
+             : fs_err_set(err, FS_EINVAL, "server: bad finish for client %u",
+                          c);
+}
+
+static fs_status async_loop(run_ctx *c, fs_err *err) {
+  srv *s = c->s;
+  const fs_config *cfg = s->cfg;
+  fs_sched_spec sp = {
+      .buffer = (uint32_t)cfg->buffer,
+      .delta = (int64_t)llround(cfg->fedfix_delta / tick_s(s)),
+      .budget = cfg->time_budget > 0
+                    ? (int64_t)llround(cfg->time_budget / tick_s(s))
+                    : 0,
+      .max_aggs = (uint64_t)cfg->rounds,
+      .max_staleness =
+          cfg->max_staleness < 0 ? UINT32_MAX : (uint32_t)cfg->max_staleness};
+  fs_strat_parse(cfg->strategy, &sp.strat);
+  fs_sched *sc = NULL;
+  fs_status st = fs_sched_new(&sp, s->N, &sc, err);
+  if (st != FS_OK)
+    return st;
+  fs_dense_encode(s->x, s->dim, s->body);
+  for (uint32_t i = 0; i < s->N && st == FS_OK; i++)
+    st = async_dispatch(s, sc, i, 0, err);
+  double inv_tau = 0.0;
+  for (uint32_t i = 0; i < s->N; i++)
+    inv_tau += 1.0 / s->a_tau[i];
+  int fraboni = !strcmp(cfg->async_weights, "fraboni");
+  while (st == FS_OK) {
+    fs_sched_step step;
+    fs_sched_next(sc, &step);
+    if (step.action == FS_SCHED_DONE)
+      break;
+    if (step.action == FS_SCHED_NEED) {
+      while (st == FS_OK && s->a_res[step.client] == NULL)
+        st = async_receive(s, sc, err);
+      continue;
+    }
+    if (step.action == FS_SCHED_DROP) {
+      c->dropped++;
+      s->a_up += 8ull * s->a_len[step.client];
+      pool_put(s, s->a_res[step.client]);
+      s->a_res[step.client] = NULL;
+      fs_dense_encode(s->x, s->dim, s->body);
+      st = async_dispatch(s, sc, step.client, step.t, err);
+      continue;
+    }
+    /* AGGREGATE: u = sum_i d_i s(tau_i) Delta_i, folded in client order. */
+    memset(s->acc, 0, s->dim * sizeof(double));
+    double smean = 0.0;
+    uint32_t smax = 0;
+    for (size_t k = 0; k < step.nset; k++) {
+      uint32_t i = step.set[k];
+      double pi =
+          !strcmp(cfg->server_weighting, "uniform")
+              ? 1.0 / s->N
+              : (double)(s->w->part.offset[i + 1] - s->w->part.offset[i]) /
+                    (double)s->w->train.n;
+      double d = 1.0;
+      if (fraboni) {
+        if (sp.strat == FS_STRAT_ASYNC)
+          d = inv_tau * s->a_tau[i] * pi;
+        else if (sp.strat == FS_STRAT_FEDFIX)
+          d = ceil(s->a_tau[i] / (double)sp.delta) * pi;
+        else
+          d = 1.0 / (double)sp.buffer;
+      }
+      if (sp.strat == FS_STRAT_FEDBUFF)
+        d *= pow(1.0 + step.stale[k], -cfg->staleness_exponent);
+      fs_payload_axpy(s->a_res[i], d, s->acc);
+      s->a_up += 8ull * s->a_len[i];
+      s->loss_sum += s->a_loss[i] * s->a_ns[i];
+      s->loss_w += s->a_ns[i];
+      pool_put(s, s->a_res[i]);
+      s->a_res[i] = NULL;
+      smean += step.stale[k];
+      if (step.stale[k] > smax)
+        smax = step.stale[k];
+    }
+    opt_step(s, s->acc);
+    if (s->loss_w > 0)
+      c->last_client_loss = s->loss_sum / s->loss_w;
+    s->loss_sum = s->loss_w = 0.0;
+    fs_metrics_row row = {.round = step.version,
+                          .vtime_s = (double)step.t * tick_s(s),
+                          .clients = (uint32_t)step.nset,
+                          .bits_up = s->a_up,
+                          .bits_down = s->a_down,
+                          .staleness_mean = step.nset ? smean / step.nset : 0,
+                          .staleness_max = smax};
+    s->a_up = s->a_down = 0;
+    int last = step.version == (uint64_t)cfg->rounds;
+    if ((st = emit_row(c, &row, last, err)) != FS_OK)
+      break;
+    /* The aggregated clients start again from the new model. */
+    fs_dense_encode(s->x, s->dim, s->body);
+    for (size_t k = 0; k < step.nset && st == FS_OK; k++)
+      st = async_dispatch(s, sc, step.set[k], step.t, err);
+  }
+  /* Collect what is still in flight, so every worker can stop. */
+  while (st == FS_OK && s->inflight > 0) {
+    st = async_receive(s, sc, err);
+  }
+  for (uint32_t i = 0; i < s->N; i++)
+    if (s->a_res[i] != NULL) {
+      pool_put(s, s->a_res[i]);
+      s->a_res[i] = NULL;
+    }
+  fs_sched_free(sc);
+  return st;
+}
+
+static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
+  const fs_config *cfg = a->cfg;
+  run_ctx ctx = {.s = s, .a = a, .last_client_loss = NAN};
+  run_ctx *c = &ctx;
+  fs_status st = fs_metrics_open(a->run_dir, &c->mw, err);
+  if (st != FS_OK)
+    return st;
+  c->progress = want_progress(cfg);
+  c->gn = !strcmp(cfg->eval_grad_norm, "on") ||
+          (!strcmp(cfg->eval_grad_norm, "auto") &&
+           (int64_t)s->dim <= cfg->eval_grad_norm_max_dim);
+  c->t0 = fs_transport_wtime();
+  c->n_acc = cfg->eval_targets.n;
+  c->n_grad = cfg->eval_grad_targets.n;
+  for (size_t i = 0; i < c->n_acc; i++)
+    c->acc_t[i] = (target_hit){.target = cfg->eval_targets.v[i]};
+  for (size_t i = 0; i < c->n_grad; i++)
+    c->grad_t[i] = (target_hit){.target = cfg->eval_grad_targets.v[i]};
+  fs_metrics_row row0 = {.round = 0};
+  if ((st = emit_row(c, &row0, 0, err)) != FS_OK)
+    goto out;
+  st =
+      !strcmp(cfg->strategy, "fedavg") ? sync_loop(c, err) : async_loop(c, err);
+  if (st != FS_OK)
+    goto out;
+  if (c->last_eval != c->rounds_run)
+    evaluate(s, c->gn, &c->ev); /* for the summary */
   /* Summary. */
   {
     cJSON *sum = cJSON_CreateObject();
@@ -640,6 +938,7 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
       cJSON_AddItemToObject(sum, "fedsim", (cJSON *)a->build_info);
     cJSON_AddNumberToObject(sum, "ranks", fs_transport_size(s->t));
     cJSON_AddStringToObject(sum, "clock", "virtual");
+    cJSON_AddStringToObject(sum, "strategy", cfg->strategy);
     cJSON_AddStringToObject(sum, "reproducible",
                             "yes: bit-identical for this seed on any number "
                             "of ranks (wall_s excepted)");
@@ -652,46 +951,49 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     cJSON *m = cJSON_AddObjectToObject(sum, "model");
     cJSON_AddStringToObject(m, "type", cfg->model_kind);
     cJSON_AddNumberToObject(m, "parameters", (double)s->dim);
-    cJSON *c = cJSON_AddObjectToObject(sum, "communication");
-    cJSON_AddStringToObject(c, "uplink_compressor", cfg->comp_up);
-    cJSON_AddNumberToObject(c, "uplink_k",
+    cJSON *cm = cJSON_AddObjectToObject(sum, "communication");
+    cJSON_AddStringToObject(cm, "uplink_compressor", cfg->comp_up);
+    cJSON_AddNumberToObject(cm, "uplink_k",
                             fs_comp_k(&s->comp, (uint32_t)s->dim));
-    cJSON_AddStringToObject(c, "error_feedback", cfg->ef_method);
-    cJSON_AddNumberToObject(c, "server_step", s->lr);
+    cJSON_AddStringToObject(cm, "error_feedback", cfg->ef_method);
+    cJSON_AddNumberToObject(cm, "server_step", s->lr);
     if (s->w->has_smooth) {
-      cJSON_AddNumberToObject(c, "L", s->w->smooth.L);
-      cJSON_AddNumberToObject(c, "L_qm", s->w->smooth.L_qm);
-      cJSON_AddNumberToObject(c, "L_am", s->w->smooth.L_am);
+      cJSON_AddNumberToObject(cm, "L", s->w->smooth.L);
+      cJSON_AddNumberToObject(cm, "L_qm", s->w->smooth.L_qm);
+      cJSON_AddNumberToObject(cm, "L_am", s->w->smooth.L_am);
     }
-    cJSON_AddNumberToObject(c, "bits_up_ideal", s->ideal_bits);
-    cJSON_AddNumberToObject(c, "bits_up_real", (double)up_cum);
-    cJSON_AddNumberToObject(c, "bits_up_overhead",
-                            s->ideal_bits > 0 ? (double)up_cum / s->ideal_bits
-                                              : 0.0);
-    cJSON_AddNumberToObject(c, "bits_up_paper", (double)paper_cum);
+    cJSON_AddNumberToObject(cm, "bits_up_ideal", s->ideal_bits);
+    cJSON_AddNumberToObject(cm, "bits_up_real", (double)c->up_cum);
+    cJSON_AddNumberToObject(
+        cm, "bits_up_overhead",
+        s->ideal_bits > 0 ? (double)c->up_cum / s->ideal_bits : 0.0);
+    cJSON_AddNumberToObject(cm, "bits_up_paper", (double)c->paper_cum);
     cJSON *f = cJSON_AddObjectToObject(sum, "final");
-    cJSON_AddNumberToObject(f, "round", (double)cfg->rounds);
-    cJSON_AddNumberToObject(f, "test_acc", ev.test_acc);
-    cJSON_AddNumberToObject(f, "test_loss", ev.test_loss);
-    cJSON_AddNumberToObject(f, "train_loss", ev.train_loss);
-    if (isfinite(last_client_loss))
-      cJSON_AddNumberToObject(f, "clients_train_loss", last_client_loss);
-    if (gn)
-      cJSON_AddNumberToObject(f, "grad_norm_sq", ev.grad_norm_sq);
-    cJSON_AddNumberToObject(f, "best_test_acc", best_acc);
-    cJSON_AddNumberToObject(f, "best_round", (double)best_round);
-    cJSON_AddNumberToObject(f, "bits_up", (double)up_cum);
-    cJSON_AddNumberToObject(f, "bits_down", (double)down_cum);
-    cJSON_AddNumberToObject(f, "bits_total", (double)(up_cum + down_cum));
-    cJSON_AddNumberToObject(f, "bits_up_per_client", (double)up_cum / N);
-    cJSON_AddNumberToObject(f, "bits_down_per_client", (double)down_cum / N);
-    cJSON_AddNumberToObject(f, "vtime_s", vtime);
-    cJSON_AddNumberToObject(f, "wall_s", fs_transport_wtime() - t0);
+    cJSON_AddNumberToObject(f, "round", (double)c->rounds_run);
+    cJSON_AddNumberToObject(f, "test_acc", c->ev.test_acc);
+    cJSON_AddNumberToObject(f, "test_loss", c->ev.test_loss);
+    cJSON_AddNumberToObject(f, "train_loss", c->ev.train_loss);
+    if (isfinite(c->last_client_loss))
+      cJSON_AddNumberToObject(f, "clients_train_loss", c->last_client_loss);
+    if (c->gn)
+      cJSON_AddNumberToObject(f, "grad_norm_sq", c->ev.grad_norm_sq);
+    cJSON_AddNumberToObject(f, "best_test_acc", c->best_acc);
+    cJSON_AddNumberToObject(f, "c->best_round", (double)c->best_round);
+    cJSON_AddNumberToObject(f, "bits_up", (double)c->up_cum);
+    cJSON_AddNumberToObject(f, "bits_down", (double)c->down_cum);
+    cJSON_AddNumberToObject(f, "bits_total", (double)(c->up_cum + c->down_cum));
+    cJSON_AddNumberToObject(f, "bits_up_per_client", (double)c->up_cum / s->N);
+    cJSON_AddNumberToObject(f, "bits_down_per_client",
+                            (double)c->down_cum / s->N);
+    cJSON_AddNumberToObject(f, "vtime_s", c->vtime);
+    cJSON_AddNumberToObject(f, "wall_s", fs_transport_wtime() - c->t0);
     cJSON_AddNumberToObject(f, "rejected_updates", (double)s->rejected);
+    cJSON_AddNumberToObject(f, "dropped_stale_updates", (double)c->dropped);
     cJSON *bt = cJSON_AddObjectToObject(sum, "bits_to_target");
-    cJSON_AddItemToObject(bt, "test_acc", targets_json(acc_t, n_acc, "target"));
+    cJSON_AddItemToObject(bt, "test_acc",
+                          targets_json(c->acc_t, c->n_acc, "target"));
     cJSON_AddItemToObject(bt, "grad_norm_sq",
-                          targets_json(grad_t, n_grad, "threshold"));
+                          targets_json(c->grad_t, c->n_grad, "threshold"));
     cJSON_AddItemToObject(sum, "config", (cJSON *)fs_config_to_json(cfg));
     char *text = cJSON_Print(sum);
     cJSON_Delete(sum);
@@ -708,28 +1010,28 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     if (st != FS_OK)
       goto out;
     char ub[32], db[32];
-    human_bits((double)up_cum, ub, sizeof ub);
-    human_bits((double)down_cum, db, sizeof db);
+    human_bits((double)c->up_cum, ub, sizeof ub);
+    human_bits((double)c->down_cum, db, sizeof db);
     printf("fedsim: %lld rounds, %lld clients (%lld per round): test accuracy "
            "%.4f (best %.4f at round %llu), test loss %.4f\n",
-           (long long)cfg->rounds, (long long)cfg->clients,
-           (long long)cfg->per_round, ev.test_acc, best_acc,
-           (unsigned long long)best_round, ev.test_loss);
-    if (gn)
-      printf("fedsim: ||grad f||^2 = %.6g\n", ev.grad_norm_sq);
+           (long long)c->rounds_run, (long long)cfg->clients,
+           (long long)cfg->per_round, c->ev.test_acc, c->best_acc,
+           (unsigned long long)c->best_round, c->ev.test_loss);
+    if (c->gn)
+      printf("fedsim: ||grad f||^2 = %.6g\n", c->ev.grad_norm_sq);
     printf("fedsim: sent %s up + %s down (%.4g bits per client in all), "
            "virtual time %.1f s, wall %.1f s\n",
-           ub, db, (double)(up_cum + down_cum) / N, vtime,
-           fs_transport_wtime() - t0);
-    print_targets(acc_t, n_acc, "test accuracy");
-    print_targets(grad_t, n_grad, "||grad f||^2 <=");
+           ub, db, (double)(c->up_cum + c->down_cum) / s->N, c->vtime,
+           fs_transport_wtime() - c->t0);
+    print_targets(c->acc_t, c->n_acc, "test accuracy");
+    print_targets(c->grad_t, c->n_grad, "||grad f||^2 <=");
     printf("fedsim: results in %s/ (metrics.csv, summary.json%s)\n", a->run_dir,
            cfg->save_model ? ", model.bin" : "");
   }
   if (cfg->save_model)
     st = write_model(a->run_dir, s->x, s->dim, err);
 out:
-  fs_metrics_close(mw);
+  fs_metrics_close(c->mw);
   return st;
 }
 
@@ -778,13 +1080,27 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   s.slot_w = calloc(K, sizeof *s.slot_w);
   s.job_s = calloc(K, sizeof *s.job_s);
   s.up_len = calloc(K, sizeof *s.up_len);
-  s.pool = calloc(K, sizeof *s.pool);
+  s.pool = calloc(K + s.N, sizeof *s.pool);
+  int async = strcmp(cfg->strategy, "fedavg") != 0;
+  size_t NA = async ? s.N : 1;
+  s.a_start = calloc(NA, sizeof *s.a_start);
+  s.a_ver = calloc(NA, sizeof *s.a_ver);
+  s.a_res = calloc(NA, sizeof *s.a_res);
+  s.a_len = calloc(NA, sizeof *s.a_len);
+  s.a_tau = calloc(NA, sizeof *s.a_tau);
+  s.a_loss = calloc(NA, sizeof *s.a_loss);
+  s.a_ns = calloc(NA, sizeof *s.a_ns);
+  int mom = strcmp(cfg->server_optimizer, "sgd") != 0;
+  s.opt_m = calloc(mom ? s.dim : 1, sizeof(double));
+  s.opt_v = calloc(mom ? s.dim : 1, sizeof(double));
   s.seen = calloc((s.N + 7) / 8, 1);
   s.b = calloc(s.bc ? s.dim : 1, sizeof(float));
   s.dtmp = calloc(s.bc ? s.dim : 1, sizeof(float));
   if (!s.x || !s.grad || !s.gtmp || !s.acc || !s.g || !s.cbuf || !s.cy ||
       !s.sel || !s.hdrs || !s.body || !s.slot || !s.state || !s.slot_w ||
-      !s.job_s || !s.up_len || !s.pool || !s.seen || !s.b || !s.dtmp) {
+      !s.job_s || !s.up_len || !s.pool || !s.seen || !s.b || !s.dtmp ||
+      !s.a_start || !s.a_ver || !s.a_res || !s.a_len || !s.a_tau || !s.opt_m ||
+      !s.opt_v) {
     st = fs_err_set(err, FS_ENOMEM,
                     "server: out of memory (model of %zu "
                     "parameters, %zu clients per round)",
@@ -825,6 +1141,15 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   free(s.job_s);
   free(s.up_len);
   free(s.seen);
+  free(s.a_start);
+  free(s.a_ver);
+  free(s.a_res);
+  free(s.a_len);
+  free(s.a_tau);
+  free(s.a_loss);
+  free(s.a_ns);
+  free(s.opt_m);
+  free(s.opt_v);
   free(s.b);
   free(s.dtmp);
   free(s.mbody);

@@ -51,6 +51,9 @@ static const opt options[] = {
      "run folder; empty: runs/<UTC date-time>-<name>"},
     {"run.progress", T_CHOICE, OFF(progress), "auto", 0, 0, "auto|on|off",
      "live progress line (auto: only on a terminal)"},
+    {"run.time_budget", T_FLOAT, OFF(time_budget), "0", 0, 1e15, NULL,
+     "stop when the virtual clock would pass this many seconds (0: no "
+     "budget; run.rounds still bounds the aggregations)"},
     {"run.clock", T_CHOICE, OFF(clock), "virtual", 0, 0, "virtual",
      "virtual: discrete-event clock, bit-identical for any rank count"},
     {"run.save_model", T_BOOL, OFF(save_model), "true", 0, 0, NULL,
@@ -113,10 +116,33 @@ static const opt options[] = {
     {"local.lr", T_FLOAT, OFF(local_lr), "0.05", 0, 1e6, NULL,
      "client learning rate"},
 
-    {"server.strategy", T_CHOICE, OFF(strategy), "fedavg", 0, 0, "fedavg",
-     "aggregation strategy"},
-    {"server.optimizer", T_CHOICE, OFF(server_optimizer), "sgd", 0, 0, "sgd",
-     "server optimiser applied to the averaged update"},
+    {"server.strategy", T_CHOICE, OFF(strategy), "fedavg", 0, 0,
+     "fedavg|async|fedbuff|fedfix",
+     "fedavg: synchronous rounds; async: each return aggregated alone; "
+     "fedbuff: server.buffer returns at a time; fedfix: every "
+     "server.fedfix_delta virtual seconds (all clients train at once)"},
+    {"server.buffer", T_INT, OFF(buffer), "10", 1, 1e9, NULL,
+     "fedbuff: returns per aggregation K"},
+    {"server.fedfix_delta", T_FLOAT, OFF(fedfix_delta), "0.5", 1e-9, 1e12, NULL,
+     "fedfix: aggregation period, virtual seconds"},
+    {"server.staleness_exponent", T_FLOAT, OFF(staleness_exponent), "0.5", 0,
+     100, NULL, "fedbuff: each update weighted by (1 + staleness)^-p"},
+    {"server.max_staleness", T_INT, OFF(max_staleness), "-1", -1, 1e12, NULL,
+     "async strategies: drop (and count) updates staler than this many "
+     "versions; -1: never"},
+    {"server.async_weights", T_CHOICE, OFF(async_weights), "fraboni", 0, 0,
+     "fraboni|plain",
+     "async strategies: d_i of Fraboni et al. (async (sum_j 1/tau_j) tau_i "
+     "p_i, fedfix ceil(tau_i/delta) p_i, fedbuff 1/K), or 1"},
+    {"server.optimizer", T_CHOICE, OFF(server_optimizer), "sgd", 0, 0,
+     "sgd|momentum|adam",
+     "server optimiser applied to the aggregated update (FedOpt)"},
+    {"server.momentum", T_FLOAT, OFF(server_momentum), "0.9", 0, 0.999999, NULL,
+     "momentum, and Adam's beta1"},
+    {"server.beta2", T_FLOAT, OFF(server_beta2), "0.99", 0, 0.999999, NULL,
+     "Adam's beta2"},
+    {"server.eps", T_FLOAT, OFF(server_eps), "1e-8", 1e-15, 1, NULL,
+     "Adam's epsilon"},
     {"server.weighting", T_CHOICE, OFF(server_weighting), "samples", 0, 0,
      "samples|uniform",
      "weight of each update: its client's number of rows, or equal"},
@@ -135,8 +161,12 @@ static const opt options[] = {
      "non-convex regulariser lambda*sum w^2/(1+w^2) (EF21 objective)"},
 
     {"system.dist", T_CHOICE, OFF(sys_dist), "lognormal", 0, 0,
-     "constant|uniform|lognormal",
+     "constant|uniform|lognormal|fp",
+     "fp: Fraboni et al.'s F-P scenario, a job of client i lasts exactly "
+     "1 - i P/(100(N-1)) seconds (no network time); others: "
      "how client speed, bandwidth and latency vary around their means"},
+    {"system.fp", T_FLOAT, OFF(sys_fp), "80", 0, 99, NULL,
+     "P of the fp scenario (client 0 is the slowest)"},
     {"system.spread", T_FLOAT, OFF(sys_spread), "0.5", 0, 10, NULL,
      "lognormal: sigma; uniform: values in mean*[1-spread, 1+spread]"},
     {"system.speed", T_FLOAT, OFF(sys_speed), "5000", 1e-9, 1e15, NULL,
@@ -654,6 +684,21 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
     return fs_err_set(err, FS_ECONFIG,
                       "ef.method: ef21w needs the L_i of logreg clients "
                       "(model.type logreg)");
+  if (strcmp(cfg->strategy, "fedavg") != 0 && ef21)
+    return fs_err_set(err, FS_ECONFIG,
+                      "server.strategy: %s with ef.method %s: the EF21 "
+                      "family runs with synchronous rounds (fedavg)",
+                      cfg->strategy, cfg->ef_method);
+  if (strcmp(cfg->strategy, "fedavg") != 0 && cfg->buffer > cfg->clients &&
+      !strcmp(cfg->strategy, "fedbuff"))
+    return fs_err_set(err, FS_ECONFIG,
+                      "server.buffer: %lld is more than clients.num (%lld)",
+                      (long long)cfg->buffer, (long long)cfg->clients);
+  if (strcmp(cfg->server_optimizer, "sgd") != 0 && ef21)
+    return fs_err_set(err, FS_ECONFIG,
+                      "server.optimizer: %s with ef.method %s: EF21 steps "
+                      "with plain SGD",
+                      cfg->server_optimizer, cfg->ef_method);
   if (strcmp(cfg->comp_down, "identity") != 0 &&
       (!ef21 || cfg->per_round != cfg->clients))
     return fs_err_set(err, FS_ECONFIG,

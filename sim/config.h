@@ -59,7 +59,14 @@ typedef struct {
   char server_optimizer[FS_CFG_STR]; /* sgd */
   double server_lr;
   char server_weighting[FS_CFG_STR]; /* samples | uniform */
-  char strategy[FS_CFG_STR];         /* fedavg */
+  char strategy[FS_CFG_STR];         /* fedavg | async | fedbuff | fedfix */
+  int64_t buffer;                    /* FedBuff K */
+  double fedfix_delta;               /* FedFix period, virtual seconds */
+  double staleness_exponent;         /* FedBuff (1 + tau)^-p */
+  int64_t max_staleness;             /* -1: none */
+  char async_weights[FS_CFG_STR];    /* fraboni | plain */
+  double server_momentum, server_beta2, server_eps;
+  double time_budget; /* virtual seconds; 0: none */
   /* model */
   char model_kind[FS_CFG_STR];
   int64_t hidden[FS_CFG_MAX_HIDDEN];
@@ -70,6 +77,7 @@ typedef struct {
   /* system heterogeneity (virtual clock) */
   char sys_dist[FS_CFG_STR]; /* constant | uniform | lognormal */
   double sys_spread;
+  double sys_fp;      /* F-P scenario: P */
   double sys_speed;   /* samples per second */
   double sys_bw_up;   /* bits per second */
   double sys_bw_down; /* bits per second */
@@ -84,7 +92,7 @@ typedef struct {
   char comp_down[FS_CFG_STR]; /* EF21-BC downlink compressor */
   int64_t comp_down_k;
   double comp_down_ratio;
-  char ef_method[FS_CFG_STR]; /* none | ef14 | ef21 | ef21w */
+  char ef_method[FS_CFG_STR];   /* none | ef14 | ef21 | ef21w */
   char ef_stepsize[FS_CFG_STR]; /* fixed | theory */
   double ef_factor;
   char ef_l_tilde[FS_CFG_STR]; /* qm | am */

@@ -108,12 +108,13 @@ void fs_metrics_format(const fs_metrics_row *r, char *buf, size_t len) {
              r->test_acc);
   if (r->has_grad)
     snprintf(gn, sizeof gn, "%.17g", r->grad_norm_sq);
-  snprintf(buf, len, "%llu,%.17g,%.6f,%u,%llu,%llu,%llu,%llu,%s,%s,%llu",
-           (unsigned long long)r->round, r->vtime_s, r->wall_s, r->clients,
-           (unsigned long long)r->bits_up, (unsigned long long)r->bits_down,
-           (unsigned long long)r->bits_up_cum,
-           (unsigned long long)r->bits_down_cum, ev, gn,
-           (unsigned long long)r->bits_up_paper_cum);
+  snprintf(
+      buf, len, "%llu,%.17g,%.6f,%u,%llu,%llu,%llu,%llu,%s,%s,%llu,%.17g,%u",
+      (unsigned long long)r->round, r->vtime_s, r->wall_s, r->clients,
+      (unsigned long long)r->bits_up, (unsigned long long)r->bits_down,
+      (unsigned long long)r->bits_up_cum, (unsigned long long)r->bits_down_cum,
+      ev, gn, (unsigned long long)r->bits_up_paper_cum, r->staleness_mean,
+      r->staleness_max);
 }
 
 fs_status fs_metrics_write(fs_metrics *m, const fs_metrics_row *row,

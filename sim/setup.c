@@ -248,7 +248,11 @@ fs_status fs_world_build(const fs_config *cfg, fs_world *w, fs_err *err) {
                          .mean = {cfg->sys_speed, cfg->sys_bw_up,
                                   cfg->sys_bw_down, cfg->sys_latency},
                          .seed = cfg->seed};
-  if (fs_dist_parse(cfg->sys_dist, &prs.dist) != FS_OK) {
+  /* The fp scenario fixes job durations itself (server); the profiles are
+   * then unused, and constant. */
+  if (!strcmp(cfg->sys_dist, "fp"))
+    prs.dist = FS_DIST_CONSTANT;
+  else if (fs_dist_parse(cfg->sys_dist, &prs.dist) != FS_OK) {
     st =
         fs_err_set(err, FS_ECONFIG, "system.dist: unknown '%s'", cfg->sys_dist);
     goto fail;

@@ -28,6 +28,7 @@ struct fs_transport {
   int rank, size, local;
   /* MPI mode: pending sends. */
   MPI_Request *reqs;
+  uint8_t **owned; /* per request: the copy to free when it completes */
   size_t nreq, capreq;
   /* Receive buffers, one per role. */
   uint8_t *rbuf[2];
@@ -89,6 +90,7 @@ void fs_transport_finalize(fs_transport *t) {
     queue_clear(&t->q[r]);
   }
   free(t->reqs);
+  free(t->owned);
   free(t);
   MPI_Finalize();
 }
@@ -159,6 +161,10 @@ fs_status fs_transport_post(fs_transport *t, fs_role from, int dest,
     if (r == NULL)
       return fs_err_set(err, FS_ENOMEM, "transport: out of memory");
     t->reqs = r;
+    uint8_t **o = realloc(t->owned, cap * sizeof *o);
+    if (o == NULL)
+      return fs_err_set(err, FS_ENOMEM, "transport: out of memory");
+    t->owned = o;
     t->capreq = cap;
   }
   int lens[8];
@@ -182,7 +188,58 @@ fs_status fs_transport_post(fs_transport *t, fs_role from, int dest,
   MPI_Type_free(&ty);
   if (rc != MPI_SUCCESS)
     return mpi_err(err, rc, "MPI_Isend");
+  t->owned[t->nreq] = NULL;
   t->nreq++;
+  return FS_OK;
+}
+
+/* Free the copies of completed owned sends and drop their requests; sends
+ * the caller owns stay until flush. */
+static fs_status reap(fs_transport *t, fs_err *err) {
+  size_t w = 0;
+  for (size_t i = 0; i < t->nreq; i++) {
+    if (t->owned[i] != NULL) {
+      int done = 0;
+      int rc = MPI_Test(&t->reqs[i], &done, MPI_STATUS_IGNORE);
+      if (rc != MPI_SUCCESS)
+        return mpi_err(err, rc, "MPI_Test");
+      if (done) {
+        free(t->owned[i]);
+        continue;
+      }
+    }
+    t->reqs[w] = t->reqs[i];
+    t->owned[w] = t->owned[i];
+    w++;
+  }
+  t->nreq = w;
+  return FS_OK;
+}
+
+fs_status fs_transport_post_copy(fs_transport *t, fs_role from, int dest,
+                                 const fs_iov *iov, int n, fs_err *err) {
+  if (t->local)
+    return fs_transport_post(t, from, dest, iov, n, err); /* copies */
+  fs_status st = reap(t, err);
+  if (st != FS_OK)
+    return st;
+  size_t total = iov_total(iov, n), off = 0;
+  uint8_t *copy = malloc(total ? total : 1);
+  if (copy == NULL)
+    return fs_err_set(err, FS_ENOMEM, "transport: out of memory (%zu bytes)",
+                      total);
+  for (int i = 0; i < n; i++) {
+    if (iov[i].len)
+      memcpy(copy + off, iov[i].base, iov[i].len);
+    off += iov[i].len;
+  }
+  fs_iov one = {copy, total};
+  st = fs_transport_post(t, from, dest, &one, 1, err);
+  if (st != FS_OK) {
+    free(copy);
+    return st;
+  }
+  t->owned[t->nreq - 1] = copy;
   return FS_OK;
 }
 
@@ -201,6 +258,8 @@ fs_status fs_transport_flush(fs_transport *t, fs_err *err) {
       break;
     nap(&us);
   }
+  for (size_t i = 0; i < t->nreq; i++)
+    free(t->owned[i]);
   t->nreq = 0;
   return FS_OK;
 }
@@ -297,6 +356,8 @@ fs_status fs_transport_recv(fs_transport *t, fs_role to, int *src,
   for (;;) {
     fs_status st = mpi_try_recv(t, to, src, buf, len, err);
     if (st != FS_OK || *buf != NULL)
+      return st;
+    if (t->nreq > 0 && (st = reap(t, err)) != FS_OK)
       return st;
     nap(&us);
   }

@@ -53,6 +53,12 @@ void fs_transport_set_pump(fs_transport *t, fs_pump_fn fn, void *ctx);
  * buffer may back several posts). */
 fs_status fs_transport_post(fs_transport *t, fs_role from, int dest,
                             const fs_iov *iov, int n, fs_err *err);
+/* Like post, but the transport copies the frame first: the caller may
+ * change or free its buffers at once. The copy is freed when MPI is done
+ * with it. */
+fs_status fs_transport_post_copy(fs_transport *t, fs_role from, int dest,
+                                 const fs_iov *iov, int n, fs_err *err);
+
 /* Wait (sleeping) until every posted frame has left. */
 fs_status fs_transport_flush(fs_transport *t, fs_err *err);
 /* Post and flush. */

@@ -42,6 +42,12 @@ check_mode randk-ef14 --compress.up randk --compress.up_ratio 0.1 --ef.method ef
 check_mode qsgd --compress.up qsgd --compress.levels 4 || fail=1
 check_mode ef21sgd-w --local.mode stochastic_gradient --server.lr 0.5 \
   --compress.up topk --compress.up_ratio 0.05 --ef.method ef21 --server.weighting samples || fail=1
+# Asynchronous strategies: events in virtual-time order, never arrival order.
+check_mode async --server.strategy async --server.optimizer momentum || fail=1
+check_mode fedbuff --server.strategy fedbuff --server.buffer 5 --server.max_staleness 6 \
+  --compress.up topk --compress.up_ratio 0.1 --ef.method ef14 || fail=1
+check_mode fedfix-fp --server.strategy fedfix --server.fedfix_delta 0.3 --system.dist fp \
+  --server.optimizer adam --server.lr 0.01 || fail=1
 # EF21-BC: compressed downlink, every worker rebuilds the model itself.
 check_mode ef21bc --local.mode full_gradient --per-round 40 --server.lr 0.5 \
   --compress.up topk --compress.up_ratio 0.05 --ef.method ef21 \
