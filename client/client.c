@@ -23,6 +23,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct fs_worker {
   const fs_config *cfg;
@@ -56,6 +57,8 @@ struct fs_worker {
   float *bc_x, *bc_b;
   uint32_t bc_round;
   fs_payload dm;
+  const fs_world *world;
+  double sleep_scale; /* system.sleep_scale * FEDSIM_SLEEP_FACTOR */
 };
 
 enum { EF_NONE = 0, EF_14, EF_21, EF_21W };
@@ -144,6 +147,20 @@ fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
           : !strcmp(cfg->ef_method, "ef21w") ? EF_21W
                                              : EF_NONE;
   k->nglobal = N;
+  k->world = w;
+  k->sleep_scale = cfg->sys_sleep_scale;
+  const char *f = getenv("FEDSIM_SLEEP_FACTOR");
+  if (f != NULL && k->sleep_scale > 0) {
+    char *end = NULL;
+    double v = strtod(f, &end);
+    if (end == f || *end != '\0' || !(v >= 0) || v > 1e6) {
+      st = fs_err_set(err, FS_ECONFIG,
+                      "FEDSIM_SLEEP_FACTOR: '%s' is not a number in [0, 1e6]",
+                      f);
+      goto fail;
+    }
+    k->sleep_scale *= v;
+  }
   k->sm = w->has_smooth ? &w->smooth : NULL;
   if (k->ef == EF_21W && k->sm == NULL) {
     st = fs_err_set(err, FS_ECONFIG,
@@ -408,6 +425,20 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
   fs_update_meta_encode(&meta, k->out + FS_FRAME_HEADER_BYTES);
   fs_payload_encode(&k->pl,
                     k->out + FS_FRAME_HEADER_BYTES + FS_UPDATE_META_BYTES);
+  if (k->sleep_scale > 0) {
+    /* Really take the job's simulated time (scaled), for wall-clock runs
+     * whose arrival order should follow the clients' heterogeneity. */
+    size_t rows = k->off[li + 1] - k->off[li];
+    double sim =
+        fs_job_sim_seconds(k->cfg, k->world, h.client, 8ull * len,
+                           fs_local_work_samples(k->cfg, rows), 8ull * need);
+    double left = sim * k->sleep_scale - (fs_transport_wtime() - t0);
+    if (left > 0) {
+      struct timespec ts = {(time_t)left,
+                            (long)((left - (double)(time_t)left) * 1e9)};
+      nanosleep(&ts, NULL);
+    }
+  }
   fs_iov iov = {k->out, need};
   return fs_transport_send(k->t, FS_ROLE_WORKER, 0, &iov, 1, err);
 }

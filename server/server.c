@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int cmp_u32(const void *a, const void *b) {
@@ -134,14 +135,15 @@ typedef struct {
   double *opt_m, *opt_v;
   uint64_t opt_t;
   /* Asynchronous strategies: per client (N). */
-  int64_t *a_start;      /* tick the client's job started */
-  uint64_t *a_ver;       /* model version it started from */
-  fs_payload **a_res;    /* its decoded update, once received */
-  uint64_t *a_len;       /* bytes of that UPDATE frame */
-  double *a_loss, *a_ns; /* its reported training loss and rows */
-  double *a_tau;         /* nominal job duration (ticks) for Fraboni weights */
-  size_t inflight;       /* jobs sent whose update has not arrived */
-  uint64_t a_up, a_down; /* bits since the last metrics row */
+  int64_t *a_start;       /* tick the client's job started */
+  uint64_t *a_ver;        /* model version it started from */
+  fs_payload **a_res;     /* its decoded update, once received */
+  uint64_t *a_len;        /* bytes of that UPDATE frame */
+  double *a_loss, *a_ns;  /* its reported training loss and rows */
+  double *a_tau;          /* nominal job duration (ticks) for Fraboni weights */
+  size_t inflight;        /* jobs sent whose update has not arrived */
+  uint64_t n_recv, n_agg; /* updates received, and folded into the model */
+  uint64_t a_up, a_down;  /* bits since the last metrics row */
 } srv;
 
 static fs_payload *pool_get(srv *s) {
@@ -625,6 +627,7 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
   uint32_t N = s->N, K = s->K;
   fs_status st = FS_OK;
   int64_t vticks = 0;
+  int wall = !strcmp(cfg->clock, "wall");
   int64_t budget_ticks =
       cfg->time_budget > 0 ? (int64_t)llround(cfg->time_budget / tick_s(s)) : 0;
   for (int64_t r = 1; r <= cfg->rounds; r++) {
@@ -682,8 +685,15 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
         round_ticks = (int64_t)s->job_s[i];
       up_bits += 8ull * s->up_len[i];
     }
-    if (budget_ticks > 0 && vticks + round_ticks > budget_ticks)
+    if (wall) {
+      /* Measured: the round took as long as it took. */
+      double now = fs_transport_wtime() - c->t0;
+      if (cfg->time_budget > 0 && now > cfg->time_budget)
+        break;
+      round_ticks = (int64_t)llround(now / tick_s(s)) - vticks;
+    } else if (budget_ticks > 0 && vticks + round_ticks > budget_ticks) {
       break;
+    }
     if (server_step(s, round) != FS_OK)
       return fs_err_set(err, FS_ENOMEM, "server: out of memory");
     vticks += round_ticks;
@@ -691,7 +701,7 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
     if (s->loss_w > 0)
       c->last_client_loss = s->loss_sum / s->loss_w;
     int last = r == cfg->rounds;
-    if (!last && budget_ticks > 0) {
+    if (!last && !wall && budget_ticks > 0) {
       /* Evaluate now if the next round cannot fit (the fastest it can be is
        * unknown, so look at this round's length). */
       last = vticks + round_ticks > budget_ticks;
@@ -740,14 +750,10 @@ static fs_status async_dispatch(srv *s, fs_sched *sc, uint32_t c, int64_t t,
              : fs_err_set(err, FS_EINVAL, "server: client %u started twice", c);
 }
 
-/* Receive one UPDATE (any client in flight) and report its finish. */
-static fs_status async_receive(srv *s, fs_sched *sc, fs_err *err) {
-  int src;
-  const uint8_t *buf;
-  size_t len;
-  fs_status st = fs_transport_recv(s->t, FS_ROLE_SERVER, &src, &buf, &len, err);
-  if (st != FS_OK)
-    return st;
+/* Decode one UPDATE of a client in flight into s->a_res[client]. */
+static fs_status async_decode(srv *s, const uint8_t *buf, size_t len,
+                              uint32_t *client, fs_err *err) {
+  fs_status st;
   fs_frame_header h;
   if ((st = fs_frame_header_decode(buf, len, &h, err)) != FS_OK)
     return st;
@@ -788,12 +794,84 @@ static fs_status async_receive(srv *s, fs_sched *sc, fs_err *err) {
   s->a_ns[c] = st == FS_OK ? meta.num_samples : 0.0;
   s->a_res[c] = p;
   s->a_len[c] = len; /* counted when consumed on the virtual clock */
+  s->n_recv++;
+  *client = c;
+  return FS_OK;
+}
+
+/* Receive one UPDATE (any client in flight) and report its finish. */
+static fs_status async_receive(srv *s, fs_sched *sc, fs_err *err) {
+  int src;
+  const uint8_t *buf;
+  size_t len;
+  uint32_t c;
+  fs_status st = fs_transport_recv(s->t, FS_ROLE_SERVER, &src, &buf, &len, err);
+  if (st == FS_OK)
+    st = async_decode(s, buf, len, &c, err);
+  if (st != FS_OK)
+    return st;
   uint64_t down_bits = 8ull * (FS_FRAME_HEADER_BYTES + fs_dense_size(s->dim));
   int64_t fin = s->a_start[c] + job_ticks(s, c, down_bits, (int64_t)(8 * len));
   return fs_sched_finish(sc, c, fin) == FS_OK
              ? FS_OK
              : fs_err_set(err, FS_EINVAL, "server: bad finish for client %u",
                           c);
+}
+
+/* Fold the updates of `set` (increasing client id) with the strategy's
+ * weights, step the server optimiser, and write the metrics row. */
+static fs_status async_aggregate(run_ctx *c, fs_strat strat, int64_t delta,
+                                 const uint32_t *set, const uint32_t *stale,
+                                 size_t nset, uint64_t version, double now_s,
+                                 double inv_tau, fs_err *err) {
+  srv *s = c->s;
+  const fs_config *cfg = s->cfg;
+  int fraboni = !strcmp(cfg->async_weights, "fraboni");
+  memset(s->acc, 0, s->dim * sizeof(double));
+  double smean = 0.0;
+  uint32_t smax = 0;
+  for (size_t k = 0; k < nset; k++) {
+    uint32_t i = set[k];
+    double pi =
+        !strcmp(cfg->server_weighting, "uniform")
+            ? 1.0 / s->N
+            : (double)(s->w->part.offset[i + 1] - s->w->part.offset[i]) /
+                  (double)s->w->train.n;
+    double d = 1.0;
+    if (fraboni) {
+      if (strat == FS_STRAT_ASYNC)
+        d = inv_tau * s->a_tau[i] * pi;
+      else if (strat == FS_STRAT_FEDFIX)
+        d = ceil(s->a_tau[i] / (double)delta) * pi;
+      else
+        d = 1.0 / (double)cfg->buffer;
+    }
+    if (strat == FS_STRAT_FEDBUFF)
+      d *= pow(1.0 + stale[k], -cfg->staleness_exponent);
+    fs_payload_axpy(s->a_res[i], d, s->acc);
+    s->n_agg++;
+    s->a_up += 8ull * s->a_len[i];
+    s->loss_sum += s->a_loss[i] * s->a_ns[i];
+    s->loss_w += s->a_ns[i];
+    pool_put(s, s->a_res[i]);
+    s->a_res[i] = NULL;
+    smean += stale[k];
+    if (stale[k] > smax)
+      smax = stale[k];
+  }
+  opt_step(s, s->acc);
+  if (s->loss_w > 0)
+    c->last_client_loss = s->loss_sum / s->loss_w;
+  s->loss_sum = s->loss_w = 0.0;
+  fs_metrics_row row = {.round = version,
+                        .vtime_s = now_s,
+                        .clients = (uint32_t)nset,
+                        .bits_up = s->a_up,
+                        .bits_down = s->a_down,
+                        .staleness_mean = nset ? smean / (double)nset : 0,
+                        .staleness_max = smax};
+  s->a_up = s->a_down = 0;
+  return emit_row(c, &row, version == (uint64_t)cfg->rounds, err);
 }
 
 static fs_status async_loop(run_ctx *c, fs_err *err) {
@@ -819,7 +897,6 @@ static fs_status async_loop(run_ctx *c, fs_err *err) {
   double inv_tau = 0.0;
   for (uint32_t i = 0; i < s->N; i++)
     inv_tau += 1.0 / s->a_tau[i];
-  int fraboni = !strcmp(cfg->async_weights, "fraboni");
   while (st == FS_OK) {
     fs_sched_step step;
     fs_sched_next(sc, &step);
@@ -839,52 +916,10 @@ static fs_status async_loop(run_ctx *c, fs_err *err) {
       st = async_dispatch(s, sc, step.client, step.t, err);
       continue;
     }
-    /* AGGREGATE: u = sum_i d_i s(tau_i) Delta_i, folded in client order. */
-    memset(s->acc, 0, s->dim * sizeof(double));
-    double smean = 0.0;
-    uint32_t smax = 0;
-    for (size_t k = 0; k < step.nset; k++) {
-      uint32_t i = step.set[k];
-      double pi =
-          !strcmp(cfg->server_weighting, "uniform")
-              ? 1.0 / s->N
-              : (double)(s->w->part.offset[i + 1] - s->w->part.offset[i]) /
-                    (double)s->w->train.n;
-      double d = 1.0;
-      if (fraboni) {
-        if (sp.strat == FS_STRAT_ASYNC)
-          d = inv_tau * s->a_tau[i] * pi;
-        else if (sp.strat == FS_STRAT_FEDFIX)
-          d = ceil(s->a_tau[i] / (double)sp.delta) * pi;
-        else
-          d = 1.0 / (double)sp.buffer;
-      }
-      if (sp.strat == FS_STRAT_FEDBUFF)
-        d *= pow(1.0 + step.stale[k], -cfg->staleness_exponent);
-      fs_payload_axpy(s->a_res[i], d, s->acc);
-      s->a_up += 8ull * s->a_len[i];
-      s->loss_sum += s->a_loss[i] * s->a_ns[i];
-      s->loss_w += s->a_ns[i];
-      pool_put(s, s->a_res[i]);
-      s->a_res[i] = NULL;
-      smean += step.stale[k];
-      if (step.stale[k] > smax)
-        smax = step.stale[k];
-    }
-    opt_step(s, s->acc);
-    if (s->loss_w > 0)
-      c->last_client_loss = s->loss_sum / s->loss_w;
-    s->loss_sum = s->loss_w = 0.0;
-    fs_metrics_row row = {.round = step.version,
-                          .vtime_s = (double)step.t * tick_s(s),
-                          .clients = (uint32_t)step.nset,
-                          .bits_up = s->a_up,
-                          .bits_down = s->a_down,
-                          .staleness_mean = step.nset ? smean / step.nset : 0,
-                          .staleness_max = smax};
-    s->a_up = s->a_down = 0;
-    int last = step.version == (uint64_t)cfg->rounds;
-    if ((st = emit_row(c, &row, last, err)) != FS_OK)
+    st =
+        async_aggregate(c, sp.strat, sp.delta, step.set, step.stale, step.nset,
+                        step.version, (double)step.t * tick_s(s), inv_tau, err);
+    if (st != FS_OK)
       break;
     /* The aggregated clients start again from the new model. */
     fs_dense_encode(s->x, s->dim, s->body);
@@ -901,6 +936,156 @@ static fs_status async_loop(run_ctx *c, fs_err *err) {
       s->a_res[i] = NULL;
     }
   fs_sched_free(sc);
+  return st;
+}
+
+/* Wall clock: the same strategies in real arrival order, with measured
+ * durations (seconds since training started). Not reproducible by nature.
+ * FedFix's period and the time budget are wall seconds. */
+static fs_status wall_loop(run_ctx *c, fs_err *err) {
+  srv *s = c->s;
+  const fs_config *cfg = s->cfg;
+  fs_strat strat;
+  if (fs_strat_parse(cfg->strategy, &strat) != FS_OK)
+    return fs_err_set(err, FS_ECONFIG, "server.strategy: unknown '%s'",
+                      cfg->strategy);
+  uint32_t N = s->N, *set = malloc(N * sizeof *set),
+           *stale = malloc(N * sizeof *stale);
+  uint8_t *waiting = calloc(N, 1);
+  if (set == NULL || stale == NULL || waiting == NULL) {
+    free(set);
+    free(stale);
+    free(waiting);
+    return fs_err_set(err, FS_ENOMEM, "server: out of memory");
+  }
+  const double T0 = c->t0, budget = cfg->time_budget;
+  const int64_t us = 1000000; /* a_start holds microseconds here */
+  uint64_t version = 0;
+  size_t nwait = 0;
+  fs_status st = FS_OK;
+  double inv_tau = 0.0;
+  int have_tau = 0;
+  /* Dispatch everyone with the initial model. */
+  fs_dense_encode(s->x, s->dim, s->body);
+  size_t body_len = fs_dense_size(s->dim);
+#define WALL_DISPATCH(cl)                                                      \
+  do {                                                                         \
+    fs_frame_header h = {.type = FS_MSG_TRAIN,                                 \
+                         .encoding = FS_ENC_DENSE_F32,                         \
+                         .round = (uint32_t)(version + 1),                     \
+                         .client = (cl),                                       \
+                         .model_version = (uint32_t)version,                   \
+                         .body_len = (uint32_t)body_len};                      \
+    uint8_t hb[FS_FRAME_HEADER_BYTES];                                         \
+    fs_frame_header_encode(&h, hb);                                            \
+    fs_iov iov[2] = {{hb, sizeof hb}, {s->body, body_len}};                    \
+    st = fs_transport_post_copy(s->t, FS_ROLE_SERVER,                          \
+                                fs_transport_worker_of(s->t, (cl)), iov, 2,    \
+                                err);                                          \
+    s->a_down += 8ull * (FS_FRAME_HEADER_BYTES + body_len);                    \
+    s->a_start[(cl)] = (int64_t)((fs_transport_wtime() - T0) * us);            \
+    s->a_ver[(cl)] = version;                                                  \
+    s->inflight++;                                                             \
+  } while (0)
+  for (uint32_t i = 0; i < N && st == FS_OK; i++)
+    WALL_DISPATCH(i);
+  double next_fix = cfg->fedfix_delta;
+  unsigned nap_us = 20;
+  while (st == FS_OK && version < (uint64_t)cfg->rounds) {
+    double now = fs_transport_wtime() - T0;
+    if (budget > 0 && now > budget)
+      break;
+    int agg = 0;
+    if (strat == FS_STRAT_FEDFIX && now >= next_fix) {
+      agg = 1;
+      next_fix += cfg->fedfix_delta;
+    } else {
+      int src;
+      const uint8_t *buf = NULL;
+      size_t len = 0;
+      if (fs_transport_is_local(s->t))
+        st = fs_transport_recv(s->t, FS_ROLE_SERVER, &src, &buf, &len, err);
+      else
+        st = fs_transport_try_recv(s->t, FS_ROLE_SERVER, &src, &buf, &len, err);
+      if (st != FS_OK)
+        break;
+      if (buf == NULL) {
+        struct timespec ts = {0, (long)nap_us * 1000L};
+        nanosleep(&ts, NULL);
+        continue;
+      }
+      uint32_t cl;
+      if ((st = async_decode(s, buf, len, &cl, err)) != FS_OK)
+        break;
+      double dur = fs_transport_wtime() - T0 - (double)s->a_start[cl] / us;
+      if (s->a_tau[cl] == 0.0)
+        s->a_tau[cl] = dur > 0 ? dur : 1e-9;
+      uint64_t st64 = version - s->a_ver[cl];
+      if (cfg->max_staleness >= 0 && st64 > (uint64_t)cfg->max_staleness) {
+        c->dropped++;
+        s->a_up += 8ull * s->a_len[cl];
+        pool_put(s, s->a_res[cl]);
+        s->a_res[cl] = NULL;
+        WALL_DISPATCH(cl);
+        continue;
+      }
+      waiting[cl] = 1;
+      stale[nwait] = (uint32_t)st64;
+      set[nwait++] = cl;
+      agg = strat == FS_STRAT_ASYNC ||
+            (strat == FS_STRAT_FEDBUFF && nwait == (size_t)cfg->buffer);
+    }
+    if (!agg)
+      continue;
+    if (!have_tau) {
+      /* Fraboni's async weights need every tau_j: use the first measured
+       * duration of each client, and 1/N of the mean for those not back. */
+      double sum = 0.0;
+      for (uint32_t i = 0; i < N; i++)
+        if (s->a_tau[i] > 0)
+          sum += 1.0 / s->a_tau[i];
+      inv_tau = sum;
+      have_tau = 1;
+    }
+    /* Fold in client-id order. */
+    for (size_t a = 1; a < nwait; a++)
+      for (size_t b = a; b > 0 && set[b - 1] > set[b]; b--) {
+        uint32_t t1 = set[b], t2 = stale[b];
+        set[b] = set[b - 1];
+        stale[b] = stale[b - 1];
+        set[b - 1] = t1;
+        stale[b - 1] = t2;
+      }
+    version++;
+    st = async_aggregate(
+        c, strat, (int64_t)llround(cfg->fedfix_delta / tick_s(s)), set, stale,
+        nwait, version, fs_transport_wtime() - T0, inv_tau, err);
+    fs_dense_encode(s->x, s->dim, s->body);
+    for (size_t k = 0; k < nwait && st == FS_OK; k++) {
+      waiting[set[k]] = 0;
+      WALL_DISPATCH(set[k]);
+    }
+    nwait = 0;
+  }
+#undef WALL_DISPATCH
+  /* Collect what is still in flight, so every worker can stop. */
+  while (st == FS_OK && s->inflight > 0) {
+    int src;
+    const uint8_t *buf;
+    size_t len;
+    uint32_t cl;
+    st = fs_transport_recv(s->t, FS_ROLE_SERVER, &src, &buf, &len, err);
+    if (st == FS_OK)
+      st = async_decode(s, buf, len, &cl, err);
+  }
+  for (uint32_t i = 0; i < N; i++)
+    if (s->a_res[i] != NULL) {
+      pool_put(s, s->a_res[i]);
+      s->a_res[i] = NULL;
+    }
+  free(set);
+  free(stale);
+  free(waiting);
   return st;
 }
 
@@ -925,8 +1110,15 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
   fs_metrics_row row0 = {.round = 0};
   if ((st = emit_row(c, &row0, 0, err)) != FS_OK)
     goto out;
-  st =
-      !strcmp(cfg->strategy, "fedavg") ? sync_loop(c, err) : async_loop(c, err);
+  if (!strcmp(cfg->clock, "wall"))
+    printf("fedsim: wall clock: events in real arrival order, durations "
+           "measured; this run is not reproducible by nature\n");
+  if (!strcmp(cfg->strategy, "fedavg"))
+    st = sync_loop(c, err);
+  else if (!strcmp(cfg->clock, "wall"))
+    st = wall_loop(c, err);
+  else
+    st = async_loop(c, err);
   if (st != FS_OK)
     goto out;
   if (c->last_eval != c->rounds_run)
@@ -937,11 +1129,15 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     if (a->build_info != NULL)
       cJSON_AddItemToObject(sum, "fedsim", (cJSON *)a->build_info);
     cJSON_AddNumberToObject(sum, "ranks", fs_transport_size(s->t));
-    cJSON_AddStringToObject(sum, "clock", "virtual");
+    cJSON_AddStringToObject(sum, "clock", cfg->clock);
     cJSON_AddStringToObject(sum, "strategy", cfg->strategy);
-    cJSON_AddStringToObject(sum, "reproducible",
-                            "yes: bit-identical for this seed on any number "
-                            "of ranks (wall_s excepted)");
+    cJSON_AddStringToObject(
+        sum, "reproducible",
+        !strcmp(cfg->clock, "wall")
+            ? "no: wall clock, events in real arrival order with measured "
+              "durations"
+            : "yes: bit-identical for this seed on any number of ranks "
+              "(wall_s excepted)");
     cJSON *d = cJSON_AddObjectToObject(sum, "data");
     cJSON_AddStringToObject(d, "source", s->w->data_desc);
     cJSON_AddNumberToObject(d, "train_rows", (double)s->w->train.n);
@@ -989,6 +1185,16 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     cJSON_AddNumberToObject(f, "wall_s", fs_transport_wtime() - c->t0);
     cJSON_AddNumberToObject(f, "rejected_updates", (double)s->rejected);
     cJSON_AddNumberToObject(f, "dropped_stale_updates", (double)c->dropped);
+    if (strcmp(cfg->strategy, "fedavg") != 0) {
+      /* Every update is accounted for: aggregated, dropped as too stale, or
+       * still waiting (in a buffer, or in flight) when the run stopped. */
+      cJSON *u = cJSON_AddObjectToObject(sum, "updates");
+      cJSON_AddNumberToObject(u, "received", (double)s->n_recv);
+      cJSON_AddNumberToObject(u, "aggregated", (double)s->n_agg);
+      cJSON_AddNumberToObject(u, "dropped_stale", (double)c->dropped);
+      cJSON_AddNumberToObject(u, "unused_at_end",
+                              (double)(s->n_recv - s->n_agg - c->dropped));
+    }
     cJSON *bt = cJSON_AddObjectToObject(sum, "bits_to_target");
     cJSON_AddItemToObject(bt, "test_acc",
                           targets_json(c->acc_t, c->n_acc, "target"));

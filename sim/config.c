@@ -54,8 +54,10 @@ static const opt options[] = {
     {"run.time_budget", T_FLOAT, OFF(time_budget), "0", 0, 1e15, NULL,
      "stop when the virtual clock would pass this many seconds (0: no "
      "budget; run.rounds still bounds the aggregations)"},
-    {"run.clock", T_CHOICE, OFF(clock), "virtual", 0, 0, "virtual",
-     "virtual: discrete-event clock, bit-identical for any rank count"},
+    {"run.clock", T_CHOICE, OFF(clock), "virtual", 0, 0, "virtual|wall",
+     "virtual: discrete-event clock, bit-identical for any rank count; "
+     "wall: real arrival order and measured durations (for clusters; not "
+     "reproducible by nature)"},
     {"run.save_model", T_BOOL, OFF(save_model), "true", 0, 0, NULL,
      "write the final model to model.bin in the run folder"},
 
@@ -167,6 +169,10 @@ static const opt options[] = {
      "how client speed, bandwidth and latency vary around their means"},
     {"system.fp", T_FLOAT, OFF(sys_fp), "80", 0, 99, NULL,
      "P of the fp scenario (client 0 is the slowest)"},
+    {"system.sleep_scale", T_FLOAT, OFF(sys_sleep_scale), "0", 0, 1e6, NULL,
+     "workers really sleep for each job's simulated duration times this "
+     "(minus the time the job took); the environment variable "
+     "FEDSIM_SLEEP_FACTOR multiplies it on one host, to make that host slow"},
     {"system.spread", T_FLOAT, OFF(sys_spread), "0.5", 0, 10, NULL,
      "lognormal: sigma; uniform: values in mean*[1-spread, 1+spread]"},
     {"system.speed", T_FLOAT, OFF(sys_speed), "5000", 1e-9, 1e15, NULL,

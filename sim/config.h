@@ -77,11 +77,12 @@ typedef struct {
   /* system heterogeneity (virtual clock) */
   char sys_dist[FS_CFG_STR]; /* constant | uniform | lognormal */
   double sys_spread;
-  double sys_fp;      /* F-P scenario: P */
-  double sys_speed;   /* samples per second */
-  double sys_bw_up;   /* bits per second */
-  double sys_bw_down; /* bits per second */
-  double sys_latency; /* seconds, one way */
+  double sys_fp;          /* F-P scenario: P */
+  double sys_sleep_scale; /* workers sleep this many real s per simulated s */
+  double sys_speed;       /* samples per second */
+  double sys_bw_up;       /* bits per second */
+  double sys_bw_down;     /* bits per second */
+  double sys_latency;     /* seconds, one way */
   char sys_trace[FS_CFG_STR];
   /* compression and error feedback */
   char comp_up[FS_CFG_STR];

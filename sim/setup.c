@@ -327,3 +327,14 @@ fs_status fs_server_step_size(const fs_config *cfg, const fs_world *w,
   *lr = cfg->ef_factor * fs_ef21_gamma(sm->L, am ? sm->L_am : sm->L_qm, alpha);
   return FS_OK;
 }
+
+double fs_job_sim_seconds(const fs_config *cfg, const fs_world *w, uint32_t c,
+                          uint64_t down_bits, uint64_t samples,
+                          uint64_t up_bits) {
+  if (!strcmp(cfg->sys_dist, "fp")) {
+    double u = cfg->clients > 1 ? 100.0 * (double)(cfg->clients - 1) : 100.0;
+    return (u - (double)llround((double)c * cfg->sys_fp)) / u;
+  }
+  fs_profile pr = fs_profiles_get(w->profiles, c);
+  return fs_job_seconds(&pr, down_bits, samples, up_bits);
+}

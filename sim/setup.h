@@ -35,6 +35,13 @@ void fs_world_free(fs_world *w);
 fs_status fs_comp_spec_from_config(const fs_config *cfg, int downlink,
                                    size_t dim, fs_comp_spec *spec, fs_err *err);
 
+/* Simulated seconds of one job of client c: its profile's downlink, compute
+ * of `samples` samples and uplink, or its fixed time in the fp scenario
+ * (1 - c P/(100(N-1))). */
+double fs_job_sim_seconds(const fs_config *cfg, const fs_world *w, uint32_t c,
+                          uint64_t down_bits, uint64_t samples,
+                          uint64_t up_bits);
+
 /* The server's step: server.lr, or with ef.stepsize = theory, ef.factor
  * times the EF21 step size from L and L_QM (or L_AM for ef.l_tilde = am and
  * for ef21w) for TopK with alpha = k/d. Server and workers (EF21-BC) call
