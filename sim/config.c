@@ -163,7 +163,7 @@ static const opt options[] = {
      "non-convex regulariser lambda*sum w^2/(1+w^2) (EF21 objective)"},
 
     {"system.dist", T_CHOICE, OFF(sys_dist), "lognormal", 0, 0,
-     "constant|uniform|lognormal|fp",
+     "constant|uniform|lognormal|exponential|fp",
      "fp: Fraboni et al.'s F-P scenario, a job of client i lasts exactly "
      "1 - i P/(100(N-1)) seconds (no network time); others: "
      "how client speed, bandwidth and latency vary around their means"},

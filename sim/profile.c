@@ -4,7 +4,8 @@
  * Distribution draws use the stream (seed, FS_RNG_PROFILE, client, 0), one
  * draw per quantity in the fixed order speed, bw_up, bw_down, latency.
  * lognormal: mean * exp(sigma*Z - sigma^2/2), so the configured value is the
- * mean; uniform: mean * (1 + spread*(2U - 1)), clamped to stay positive.
+ * mean; uniform: mean * (1 + spread*(2U - 1)), clamped to stay positive;
+ * exponential: mean * Exp(1) (spread unused).
  */
 #include "profile.h"
 
@@ -29,6 +30,8 @@ fs_status fs_dist_parse(const char *s, fs_dist *out) {
     *out = FS_DIST_UNIFORM;
   else if (!strcmp(s, "lognormal"))
     *out = FS_DIST_LOGNORMAL;
+  else if (!strcmp(s, "exponential"))
+    *out = FS_DIST_EXPONENTIAL;
   else
     return FS_EINVAL;
   return FS_OK;
@@ -45,6 +48,8 @@ static double draw(const fs_profile_spec *s, fs_rng *r, double mean) {
   case FS_DIST_LOGNORMAL:
     return mean *
            exp(s->spread * fs_rng_normal(r) - 0.5 * s->spread * s->spread);
+  case FS_DIST_EXPONENTIAL:
+    return -mean * log(fs_rng_uniform_pos(r));
   }
   return mean;
 }

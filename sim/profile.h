@@ -26,7 +26,8 @@ typedef struct {
 typedef enum {
   FS_DIST_CONSTANT = 0,
   FS_DIST_UNIFORM,
-  FS_DIST_LOGNORMAL
+  FS_DIST_LOGNORMAL,
+  FS_DIST_EXPONENTIAL
 } fs_dist;
 
 typedef struct {

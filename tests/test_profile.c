@@ -60,6 +60,29 @@ START_TEST(uniform_stays_in_range) {
 }
 END_TEST
 
+START_TEST(exponential_mean_and_spread) {
+  fs_profile_spec s = spec(FS_DIST_EXPONENTIAL, 0);
+  fs_profiles *p;
+  ck_assert_int_eq(fs_profiles_new(&s, NULL, 20000, &p, NULL), FS_OK);
+  double sum = 0, sum2 = 0;
+  for (uint32_t c = 0; c < 20000; c++) {
+    double v = fs_profiles_get(p, c).speed;
+    ck_assert(v > 0);
+    sum += v;
+    sum2 += v * v;
+  }
+  double mean = sum / 20000, sd = sqrt(sum2 / 20000 - mean * mean);
+  /* Exp with mean 1000: sd 1000; standard error of the mean 7. */
+  ck_assert_double_eq_tol(mean, 1000.0, 40.0);
+  ck_assert_double_eq_tol(sd, 1000.0, 60.0);
+  fs_dist d;
+  ck_assert_int_eq(fs_dist_parse("exponential", &d), FS_OK);
+  ck_assert_int_eq(d, FS_DIST_EXPONENTIAL);
+  ck_assert_int_eq(fs_dist_parse("pareto", &d), FS_EINVAL);
+  fs_profiles_free(p);
+}
+END_TEST
+
 START_TEST(job_seconds_adds_up) {
   fs_profile pr = {
       .speed = 100, .bw_up = 1000, .bw_down = 2000, .latency = 0.5};
@@ -137,6 +160,7 @@ static Suite *profile_suite(void) {
   tcase_add_test(core, lognormal_mean_and_determinism);
   tcase_add_test(core, uniform_stays_in_range);
   tcase_add_test(core, job_seconds_adds_up);
+  tcase_add_test(core, exponential_mean_and_spread);
   tcase_add_test(core, trace_is_read);
   suite_add_tcase(s, core);
   TCase *errs = tcase_create("errors");
