@@ -6,18 +6,21 @@
  *
  * TopK ranks entries by the IEEE bits of |v_j| read as a uint32 with the
  * sign cleared: for non-negative floats that order is the numeric order,
- * and every NaN lands above +Inf. Selection is O(dim): a strided sample of
- * the data gives a threshold that at least k entries reach (with high
- * probability), one pass collects the entries at or above it, and a radix
- * select on those candidates finds the exact k-th key. When the sample
- * misleads (too few or too many candidates) an exact radix select over the
- * whole vector takes over, so the result never depends on the sample.
+ * and every NaN lands above +Inf. Selection is O(dim): a sample of the data
+ * (runs of 8 neighbours, evenly spread) gives a threshold that at least k
+ * entries reach (with high probability), one pass collects the entries at
+ * or above it, and a radix select on those candidates finds the exact k-th
+ * key. When the sample misleads (too few or too many candidates) an exact
+ * radix select over the whole vector takes over, so the result never
+ * depends on the sample.
  *
- * RandK draws its k indices from a stream of the payload's seed alone, by
- * splitting [0, dim) into parts with multivariate hypergeometric counts and
- * running Floyd's algorithm inside each part on a stack bitmap: exactly a
- * uniform k-subset, integer arithmetic only, no heap memory, increasing
- * output, O(k + dim/64) time.
+ * RandK draws its k indices from a stream of the payload's seed alone: it
+ * splits [0, dim) into at most 256 parts, draws how many indices each part
+ * gets (multivariate hypergeometric, by rejection), and runs Floyd's
+ * algorithm inside each part on a stack bitmap (or a small sorted array).
+ * That is exactly a uniform k-subset, in integer arithmetic only, without
+ * heap memory, in increasing order, in O(k + dim/64) expected time; so the
+ * expanders regenerate the indices instead of storing them.
  *
  * The randomised quantisers draw from the caller's fs_rng in index order, so
  * a result depends only on (stream, v).
@@ -278,8 +281,9 @@ static uint32_t kth_key(const void *keys, size_t n, size_t r, size_t *n_gt,
 }
 
 /* Exact selection over all of v, no allocation: 3 histogram passes and one
- * collecting pass. */
-static void topk_full(const float *v, uint32_t dim, uint32_t k, uint32_t *idx) {
+ * collecting pass. Writes idx and, if val is not NULL, the values. */
+static void topk_full(const float *v, uint32_t dim, uint32_t k, uint32_t *idx,
+                      float *val) {
   size_t n_gt;
   uint32_t t = kth_key(v, dim, k, &n_gt, NULL);
   size_t ties = k - n_gt, m = 0;
@@ -287,6 +291,8 @@ static void topk_full(const float *v, uint32_t dim, uint32_t k, uint32_t *idx) {
     uint32_t key = key_at(v, j);
     if (key > t || (key == t && ties > 0)) {
       ties -= key == t;
+      if (val != NULL)
+        val[m] = v[j];
       idx[m++] = j;
     }
   }
@@ -319,7 +325,8 @@ static inline uint32_t ge_mask32(const float *v, uint32_t lo) {
 }
 
 /*
- * Collect (index, key) of every element with key >= lo, in index order.
+ * Collect (index, bits) of every element whose key is >= lo, in index
+ * order (the bits with their sign, so that the values need no second read).
  * Returns the count, or cap + 1 when there are more than cap. Blocks of 32
  * are tested as a whole first (with SSE2 where there is SSE2). With dense
  * set (candidates expected in many blocks), the first candidate of a block
@@ -338,30 +345,29 @@ static size_t topk_filter(const float *v, uint32_t dim, uint32_t lo, int dense,
           return cap + 1;
         uint32_t i = j + (uint32_t)__builtin_ctz(bits);
         ci[n] = i;
-        ck[n++] = key_at(v, i);
+        memcpy(ck + n++, v + i, 4);
       }
       continue;
     }
     if (dense) { /* an empty block writes a slot that is not counted */
       uint32_t i = j + (uint32_t)__builtin_ctz(bits | UINT32_C(0x80000000));
       ci[n] = i;
-      ck[n] = key_at(v, i);
+      memcpy(ck + n, v + i, 4);
       n += bits != 0;
       bits &= bits - 1;
     }
     for (; bits != 0; bits &= bits - 1) {
       uint32_t i = j + (uint32_t)__builtin_ctz(bits);
       ci[n] = i;
-      ck[n++] = key_at(v, i);
+      memcpy(ck + n++, v + i, 4);
     }
   }
   for (; j < dim; j++) {
-    uint32_t key = key_at(v, j);
-    if (key >= lo) {
+    if (key_at(v, j) >= lo) {
       if (n == cap)
         return cap + 1;
       ci[n] = j;
-      ck[n++] = key;
+      memcpy(ck + n++, v + j, 4);
     }
   }
   return n;
@@ -369,8 +375,8 @@ static size_t topk_filter(const float *v, uint32_t dim, uint32_t lo, int dense,
 
 /* The sampled path; returns 0 when it could not decide (the caller then
  * runs topk_full). */
-static int topk_sampled(const float *v, uint32_t dim, uint32_t k,
-                        uint32_t *idx) {
+static int topk_sampled(const float *v, uint32_t dim, uint32_t k, uint32_t *idx,
+                        float *val) {
   uint32_t ns = dim / 32;
   ns = ns < SAMPLE_MIN ? SAMPLE_MIN : ns > SAMPLE_MAX ? SAMPLE_MAX : ns;
   ns -= ns % SAMPLE_RUN;
@@ -396,37 +402,48 @@ static int topk_sampled(const float *v, uint32_t dim, uint32_t k,
       sample[i + t] = key_at(v, (size_t)i / SAMPLE_RUN * gap + gap / 2 + t);
   size_t n_gt;
   uint32_t lo = kth_key(sample, ns, r, &n_gt, sample); /* in place */
-  /* dense: more than 1 candidate in 1000 (measured crossover) */
-  size_t n = topk_filter(v, dim, lo, r * 1000 > ns, ci, ck, cap);
-  if (n > cap) {
+  /* dense: more than 4 candidates in 1000 (the measured crossover) */
+  size_t n = topk_filter(v, dim, lo, r * 250 > ns, ci, ck, cap);
+  if (n < k || n > cap) {
     free(ci);
     return 0;
   }
   uint32_t t = kth_key(ck, n, k, &n_gt, ck + cap + ns);
   size_t ties = k - n_gt, m = 0;
-  for (size_t i = 0; i < n && m < k; i++)
-    if (ck[i] > t || (ck[i] == t && ties > 0)) {
-      ties -= ck[i] == t;
-      idx[m++] = ci[i];
-    }
+  for (size_t i = 0; i < n && m < k; i++) { /* branch-free: store, count */
+    uint32_t key = ck[i] & KEY_MASK;
+    size_t eq = key == t, take = (key > t) | (eq & (ties > 0));
+    ties -= take & eq;
+    if (val != NULL)
+      memcpy(val + m, ck + i, 4);
+    idx[m] = ci[i];
+    m += take;
+  }
   free(ci);
   return 1;
+}
+
+/* TopK into idx and, if val is not NULL, val; k <= dim. */
+static void topk(const float *v, uint32_t dim, uint32_t k, uint32_t *idx,
+                 float *val) {
+  if (k == dim) {
+    for (uint32_t j = 0; j < dim; j++)
+      idx[j] = j;
+    if (val != NULL)
+      memcpy(val, v, (size_t)dim * sizeof *v);
+    return;
+  }
+  if (k == 0 || (dim >= SAMPLE_MIN_DIM && k <= dim / 16 &&
+                 topk_sampled(v, dim, k, idx, val)))
+    return;
+  topk_full(v, dim, k, idx, val);
 }
 
 fs_status fs_topk_select(const float *v, uint32_t dim, uint32_t k,
                          uint32_t *idx) {
   if (k > dim)
     return FS_EINVAL;
-  if (k == 0)
-    return FS_OK;
-  if (k == dim) {
-    for (uint32_t j = 0; j < dim; j++)
-      idx[j] = j;
-    return FS_OK;
-  }
-  if (dim >= SAMPLE_MIN_DIM && k <= dim / 16 && topk_sampled(v, dim, k, idx))
-    return FS_OK;
-  topk_full(v, dim, k, idx);
+  topk(v, dim, k, idx, NULL);
   return FS_OK;
 }
 
@@ -524,45 +541,34 @@ static void rk_range(fs_rng *r, uint32_t off, uint32_t n, uint32_t k,
     rk_leaf_bitmap(r, off, n, k, s);
     return;
   }
-  /* Split into nb parts of `size` (the last shorter) and draw the counts:
-   * min(k, n - k) draws without replacement, the part of each found in a
-   * Fenwick tree of the parts' remaining sizes. Drawing the n - k left-out
-   * indices instead of the k chosen ones gives the same law. */
-  uint32_t size = (uint32_t)(((uint64_t)n + MAX_PARTS - 1) / MAX_PARTS);
-  if (size < LEAF_N)
-    size = LEAF_N;
-  uint32_t nb = (uint32_t)(((uint64_t)n + size - 1) / size);
-  uint32_t top = 1; /* the tree spans top parts, those past nb empty */
-  while (top < nb)
-    top *= 2;
-  uint32_t tree[MAX_PARTS + 1]; /* 1-based Fenwick tree */
-  uint32_t cnt[MAX_PARTS];
-  memset(tree, 0, sizeof tree);
-  for (uint32_t b = 0; b < nb; b++) {
-    uint32_t sz = b + 1 < nb ? size : n - size * (nb - 1);
-    cnt[b] = 0;
-    for (uint32_t i = b + 1; i <= top; i += i & (0u - i))
-      tree[i] += sz;
-  }
+  /* Split into nb <= MAX_PARTS parts of size = 2^sh (the last shorter)
+   * and draw how many indices each gets: min(k, n - k) draws without
+   * replacement (drawing the n - k left-out indices instead of the k
+   * chosen ones gives the same law), each taking part b with probability
+   * rem[b] / sum(rem). Parts are exchangeable inside, so a draw is a
+   * uniform x in [0, n), accepted when its offset in part x >> sh is below
+   * that part's remaining count: at least half of the draws succeed. */
+  unsigned sh = 16; /* LEAF_N = 2^16 */
+  while (((uint64_t)MAX_PARTS << sh) < n)
+    sh++;
+  uint32_t size = UINT32_C(1) << sh;
+  uint32_t nb = (uint32_t)(((uint64_t)n + size - 1) >> sh);
+  uint32_t rem[MAX_PARTS];
+  for (uint32_t b = 0; b < nb; b++)
+    rem[b] = b + 1 < nb ? size : n - size * (nb - 1);
   int comp = k > n - k;
   uint32_t draws = comp ? n - k : k;
-  for (uint32_t d = 0; d < draws; d++) {
-    uint32_t u = below32(r, n - d); /* the u-th remaining index */
-    uint32_t pos = 0;
-    for (uint32_t step = top / 2; step > 0; step /= 2) { /* no branches */
-      uint32_t t = tree[pos + step];
-      uint32_t take = 0u - (uint32_t)(t <= u);
-      pos += step & take;
-      u -= t & take;
+  while (draws > 0) {
+    uint32_t x = below32(r, n);
+    uint32_t b = x >> sh;
+    if ((x & (size - 1)) < rem[b]) {
+      rem[b]--;
+      draws--;
     }
-    cnt[pos]++; /* part pos (0-based) */
-    for (uint32_t i = pos + 1; i <= top; i += i & (0u - i))
-      tree[i]--;
   }
   for (uint32_t b = 0; b < nb; b++) {
     uint32_t sz = b + 1 < nb ? size : n - size * (nb - 1);
-    uint32_t kb = comp ? sz - cnt[b] : cnt[b];
-    rk_range(r, off + b * size, sz, kb, s);
+    rk_range(r, off + b * size, sz, comp ? rem[b] : sz - rem[b], s);
   }
 }
 
@@ -711,9 +717,7 @@ fs_status fs_compress(const fs_comp_spec *s, const float *v, uint32_t dim,
       return FS_ENOMEM;
     p->kind = FS_PL_SPARSE;
     p->nnz = k;
-    fs_topk_select(v, dim, k, p->idx);
-    for (uint32_t i = 0; i < k; i++)
-      p->val[i] = v[p->idx[i]];
+    topk(v, dim, k, p->idx, p->val);
     break;
   case FS_C_RANDK: {
     if (rng == NULL)

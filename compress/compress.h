@@ -46,11 +46,14 @@ fs_status fs_comp_check(const fs_comp_spec *s, uint32_t dim, fs_err *err);
 uint32_t fs_comp_k(const fs_comp_spec *s, uint32_t dim);
 
 /* Compress v into p (p's arrays are grown as needed and reused). rng may be
- * NULL for deterministic kinds. FS_ENOMEM is the only failure. */
+ * NULL for deterministic kinds. FS_ENOMEM is the only failure. s must pass
+ * fs_comp_check for dim and rng must be given for RANDK, QSGD and NATURAL:
+ * anything else is a programmer mistake and aborts. A new p must be zeroed. */
 fs_status fs_compress(const fs_comp_spec *s, const float *v, uint32_t dim,
                       fs_rng *rng, fs_payload *p);
 
-/* out[0..dim) = the vector p stands for. */
+/* out[0..dim) = the vector p stands for. The expanders never allocate; for
+ * RANDK they regenerate the indices from p->seed (O(k) expected). */
 void fs_payload_to_dense(const fs_payload *p, float *out);
 /* acc[j] += w * (vector of p)[j]; O(nnz) for SPARSE and RANDK. */
 void fs_payload_axpy(const fs_payload *p, double w, double *acc);

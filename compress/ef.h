@@ -8,7 +8,8 @@
  *   the update, or for EF21-W the scaled gradient t = grad_i / (n w_i)):
  *       send c = C(t - g);  g <- g + c
  *
- * tmp is caller-owned scratch of dim floats.
+ * tmp is caller-owned scratch of dim floats. On failure (FS_ENOMEM from
+ * fs_compress) e or g is left unchanged.
  */
 #ifndef FS_EF_H
 #define FS_EF_H

@@ -25,6 +25,7 @@ struct fs_sched {
   uint8_t *state;
   uint32_t *seq;     /* job counter per client (lazy deletion tag) */
   uint64_t *version; /* version each running job started from */
+  uint8_t *lost;     /* the current job of the client is lost */
   fs_eventq *events, *lbq;
   member *members; /* returned, waiting for aggregation */
   size_t nmembers;
@@ -52,6 +53,7 @@ void fs_sched_free(fs_sched *s) {
   free(s->state);
   free(s->seq);
   free(s->version);
+  free(s->lost);
   free(s->members);
   free(s->set);
   free(s->stale);
@@ -83,11 +85,12 @@ fs_status fs_sched_new(const fs_sched_spec *spec, uint32_t clients,
   s->state = calloc(clients, 1);
   s->seq = calloc(clients, sizeof *s->seq);
   s->version = calloc(clients, sizeof *s->version);
+  s->lost = calloc(clients, 1);
   s->members = malloc(clients * sizeof *s->members);
   s->set = malloc(clients * sizeof *s->set);
   s->stale = malloc(clients * sizeof *s->stale);
-  if (!s->state || !s->seq || !s->version || !s->members || !s->set ||
-      !s->stale || fs_eventq_new(clients + 1, &s->events) != FS_OK ||
+  if (!s->state || !s->seq || !s->version || !s->lost || !s->members ||
+      !s->set || !s->stale || fs_eventq_new(clients + 1, &s->events) != FS_OK ||
       fs_eventq_new(clients + 1, &s->lbq) != FS_OK) {
     fs_sched_free(s);
     return fs_err_set(err, FS_ENOMEM, "scheduler: out of memory");
@@ -118,6 +121,13 @@ fs_status fs_sched_finish(fs_sched *s, uint32_t c, int64_t t) {
   s->state[c] = REPORTED;
   s->unreported--;
   return fs_eventq_push(s->events, (fs_event){t, c, s->seq[c]});
+}
+
+fs_status fs_sched_lose(fs_sched *s, uint32_t c, int64_t t) {
+  fs_status st = fs_sched_finish(s, c, t);
+  if (st == FS_OK)
+    s->lost[c] = 1;
+  return st;
 }
 
 uint64_t fs_sched_version(const fs_sched *s) { return s->cur; }
@@ -195,6 +205,14 @@ fs_status fs_sched_next(fs_sched *s, fs_sched_step *step) {
          (s->spec.strat == FS_STRAT_FEDBUFF && s->nmembers == 0))) {
       s->done = 1;
       step->action = FS_SCHED_DONE;
+      return FS_OK;
+    }
+    if (s->lost[c]) {
+      s->lost[c] = 0;
+      s->state[c] = IDLE;
+      step->action = FS_SCHED_LOST;
+      step->t = t;
+      step->client = c;
       return FS_OK;
     }
     uint64_t st64 = s->cur - s->version[c];

@@ -46,6 +46,7 @@ typedef enum {
   FS_SCHED_NEED = 1, /* the finish of `client` must be reported first */
   FS_SCHED_AGGREGATE,
   FS_SCHED_DROP, /* `client` returned too stale: not aggregated */
+  FS_SCHED_LOST, /* `client` dropped out of its job: nothing came back */
   FS_SCHED_DONE
 } fs_sched_action;
 
@@ -73,6 +74,11 @@ fs_status fs_sched_start(fs_sched *s, uint32_t c, int64_t t, int64_t lb,
                          uint64_t version);
 /* The job of c finishes at tick t (>= its lower bound). */
 fs_status fs_sched_finish(fs_sched *s, uint32_t c, int64_t t);
+/* The job of c, just started, is lost (the client drops out of it): at its
+ * finish time, fs_sched_next returns LOST for c instead of its return. The
+ * finish is reported at once with this call. */
+fs_status fs_sched_lose(fs_sched *s, uint32_t c, int64_t t);
+
 /* What happens next (see above). */
 fs_status fs_sched_next(fs_sched *s, fs_sched_step *step);
 /* The current model version (aggregations so far). */

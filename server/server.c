@@ -143,6 +143,8 @@ typedef struct {
   double *a_tau;          /* nominal job duration (ticks) for Fraboni weights */
   size_t inflight;        /* jobs sent whose update has not arrived */
   uint64_t n_recv, n_agg; /* updates received, and folded into the model */
+  uint64_t dropouts;      /* jobs a client dropped out of */
+  uint32_t *a_seq;        /* jobs started per client (dropout stream) */
   uint64_t a_up, a_down;  /* bits since the last metrics row */
 } srv;
 
@@ -189,6 +191,15 @@ static int64_t job_ticks(const srv *s, uint32_t c, uint64_t down_bits,
     sec -= 1e-9; /* stay a lower bound whatever the rounding */
   int64_t t = (int64_t)(sec / tick_s(s));
   return t > 0 ? t : 0;
+}
+
+/* Does client c drop out of its job number j? (stream (seed, FAULT, c, j)) */
+static int drops_out(const srv *s, uint32_t c, uint64_t j) {
+  if (s->cfg->sys_dropout <= 0.0)
+    return 0;
+  fs_rng r;
+  fs_rng_init(&r, s->cfg->seed, FS_RNG_FAULT, c, j);
+  return fs_rng_uniform(&r) < s->cfg->sys_dropout;
 }
 
 /* x <- x - lr * step(u) for the server optimiser (FedOpt, Reddi et al.
@@ -634,6 +645,7 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
     uint32_t round = (uint32_t)r, version = (uint32_t)(r - 1);
     if ((st = fs_sample_clients(cfg->seed, (uint64_t)r, N, K, s->sel)) != FS_OK)
       return fs_err_set(err, st, "server: cannot sample clients");
+    uint32_t ndrop = 0;
     /* The downlink body: the model, or with EF21-BC after the first round
      * the compressed C(g - b) of the previous round. */
     const uint8_t *body = s->body;
@@ -654,6 +666,16 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
                            .model_version = version,
                            .body_len = (uint32_t)body_len};
       uint8_t *hb = s->hdrs + (size_t)i * FS_FRAME_HEADER_BYTES;
+      s->slot[i] = NULL;
+      if (drops_out(s, s->sel[i], (uint64_t)r)) {
+        /* It got the model (counted) and will not answer. */
+        s->state[i] = 1;
+        s->slot_w[i] = 0.0;
+        s->job_s[i] = 0.0;
+        s->up_len[i] = 0;
+        ndrop++;
+        continue;
+      }
       fs_frame_header_encode(&h, hb);
       fs_iov iov[2] = {{hb, FS_FRAME_HEADER_BYTES}, {body, body_len}};
       st = fs_transport_post(s->t, FS_ROLE_SERVER,
@@ -662,14 +684,15 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
       if (st != FS_OK)
         return st;
       s->state[i] = 0;
-      s->slot[i] = NULL;
     }
+    s->dropouts += ndrop;
     s->down_body_len = body_len;
     memset(s->acc, 0, s->dim * sizeof(double));
     s->loss_sum = s->loss_w = 0.0;
     s->paper_bits = 0;
     uint32_t next = 0;
-    for (uint32_t got = 0; got < K; got++) {
+    fold_ready(s, &next);
+    for (uint32_t got = 0; got < K - ndrop; got++) {
       if ((st = receive_update(s, round, version, err)) != FS_OK)
         return st;
       fold_ready(s, &next);
@@ -708,7 +731,7 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
     }
     fs_metrics_row row = {.round = (uint64_t)r,
                           .vtime_s = (double)vticks * tick_s(s),
-                          .clients = K,
+                          .clients = K - ndrop,
                           .bits_up = up_bits,
                           .bits_down = (uint64_t)K * 8ull *
                                        (FS_FRAME_HEADER_BYTES + body_len)};
@@ -724,6 +747,20 @@ static fs_status async_dispatch(srv *s, fs_sched *sc, uint32_t c, int64_t t,
                                 fs_err *err) {
   uint64_t v = fs_sched_version(sc);
   size_t body_len = fs_dense_size(s->dim);
+  if (drops_out(s, c, s->a_seq[c]++)) {
+    /* It got the model (counted), drops out, and is back when the job
+     * would have ended. */
+    uint64_t down_bits = 8ull * (FS_FRAME_HEADER_BYTES + body_len);
+    s->a_down += down_bits;
+    s->dropouts++;
+    int64_t end = t + job_ticks(s, c, down_bits, -1);
+    if (s->a_tau[c] == 0.0)
+      s->a_tau[c] = (double)(end - t > 0 ? end - t : 1);
+    if (fs_sched_start(sc, c, t, end, v) != FS_OK ||
+        fs_sched_lose(sc, c, end) != FS_OK)
+      return fs_err_set(err, FS_EINVAL, "server: client %u started twice", c);
+    return FS_OK;
+  }
   fs_frame_header h = {.type = FS_MSG_TRAIN,
                        .encoding = FS_ENC_DENSE_F32,
                        .round = (uint32_t)(v + 1),
@@ -905,6 +942,11 @@ static fs_status async_loop(run_ctx *c, fs_err *err) {
     if (step.action == FS_SCHED_NEED) {
       while (st == FS_OK && s->a_res[step.client] == NULL)
         st = async_receive(s, sc, err);
+      continue;
+    }
+    if (step.action == FS_SCHED_LOST) {
+      fs_dense_encode(s->x, s->dim, s->body);
+      st = async_dispatch(s, sc, step.client, step.t, err);
       continue;
     }
     if (step.action == FS_SCHED_DROP) {
@@ -1185,6 +1227,7 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     cJSON_AddNumberToObject(f, "wall_s", fs_transport_wtime() - c->t0);
     cJSON_AddNumberToObject(f, "rejected_updates", (double)s->rejected);
     cJSON_AddNumberToObject(f, "dropped_stale_updates", (double)c->dropped);
+    cJSON_AddNumberToObject(f, "client_dropouts", (double)s->dropouts);
     if (strcmp(cfg->strategy, "fedavg") != 0) {
       /* Every update is accounted for: aggregated, dropped as too stale, or
        * still waiting (in a buffer, or in flight) when the run stopped. */
@@ -1294,6 +1337,7 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   s.a_res = calloc(NA, sizeof *s.a_res);
   s.a_len = calloc(NA, sizeof *s.a_len);
   s.a_tau = calloc(NA, sizeof *s.a_tau);
+  s.a_seq = calloc(NA, sizeof *s.a_seq);
   s.a_loss = calloc(NA, sizeof *s.a_loss);
   s.a_ns = calloc(NA, sizeof *s.a_ns);
   int mom = strcmp(cfg->server_optimizer, "sgd") != 0;
@@ -1352,6 +1396,7 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   free(s.a_res);
   free(s.a_len);
   free(s.a_tau);
+  free(s.a_seq);
   free(s.a_loss);
   free(s.a_ns);
   free(s.opt_m);

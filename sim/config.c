@@ -173,6 +173,9 @@ static const opt options[] = {
      "workers really sleep for each job's simulated duration times this "
      "(minus the time the job took); the environment variable "
      "FEDSIM_SLEEP_FACTOR multiplies it on one host, to make that host slow"},
+    {"system.dropout", T_FLOAT, OFF(sys_dropout), "0", 0, 1, NULL,
+     "probability that a client drops out of a job (it got the model, its "
+     "update never comes; drawn from the seed per client and job)"},
     {"system.spread", T_FLOAT, OFF(sys_spread), "0.5", 0, 10, NULL,
      "lognormal: sigma; uniform: values in mean*[1-spread, 1+spread]"},
     {"system.speed", T_FLOAT, OFF(sys_speed), "5000", 1e-9, 1e15, NULL,
@@ -705,6 +708,11 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
                       "server.optimizer: %s with ef.method %s: EF21 steps "
                       "with plain SGD",
                       cfg->server_optimizer, cfg->ef_method);
+  if (cfg->sys_dropout > 0 && !strcmp(cfg->clock, "wall"))
+    return fs_err_set(err, FS_ECONFIG,
+                      "system.dropout: simulated dropouts need the virtual "
+                      "clock (on real hardware, clients drop out by "
+                      "themselves)");
   if (strcmp(cfg->comp_down, "identity") != 0 &&
       (!ef21 || cfg->per_round != cfg->clients))
     return fs_err_set(err, FS_ECONFIG,

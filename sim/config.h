@@ -79,6 +79,7 @@ typedef struct {
   double sys_spread;
   double sys_fp;          /* F-P scenario: P */
   double sys_sleep_scale; /* workers sleep this many real s per simulated s */
+  double sys_dropout;     /* probability a client drops out of a job */
   double sys_speed;       /* samples per second */
   double sys_bw_up;       /* bits per second */
   double sys_bw_down;     /* bits per second */

@@ -48,6 +48,10 @@ check_mode fedbuff --server.strategy fedbuff --server.buffer 5 --server.max_stal
   --compress.up topk --compress.up_ratio 0.1 --ef.method ef14 || fail=1
 check_mode fedfix-fp --server.strategy fedfix --server.fedfix_delta 0.3 --system.dist fp \
   --server.optimizer adam --server.lr 0.01 || fail=1
+# Clients dropping out of jobs (drawn from the seed).
+check_mode dropout-sync --system.dropout 0.3 || fail=1
+check_mode dropout-fedbuff --server.strategy fedbuff --server.buffer 4 --system.dropout 0.3 \
+  --system.dist exponential || fail=1
 # EF21-BC: compressed downlink, every worker rebuilds the model itself.
 check_mode ef21bc --local.mode full_gradient --per-round 40 --server.lr 0.5 \
   --compress.up topk --compress.up_ratio 0.05 --ef.method ef21 \

@@ -192,6 +192,29 @@ START_TEST(fedfix_counts_empty_rounds) {
 }
 END_TEST
 
+START_TEST(lost_jobs_come_back_without_aggregating) {
+  fs_sched_spec sp = {.strat = FS_STRAT_ASYNC, .max_staleness = UINT32_MAX};
+  fs_sched *s;
+  ck_assert_int_eq(fs_sched_new(&sp, 2, &s, NULL), FS_OK);
+  fs_sched_start(s, 0, 0, 4, 0);
+  ck_assert_int_eq(fs_sched_lose(s, 0, 4), FS_OK);
+  fs_sched_start(s, 1, 0, 6, 0);
+  fs_sched_finish(s, 1, 6);
+  fs_sched_step st;
+  fs_sched_next(s, &st);
+  ck_assert_int_eq(st.action, FS_SCHED_LOST);
+  ck_assert_uint_eq(st.client, 0);
+  ck_assert_int_eq(st.t, 4);
+  ck_assert_uint_eq(fs_sched_version(s), 0); /* nothing aggregated */
+  fs_sched_next(s, &st);
+  ck_assert_int_eq(st.action, FS_SCHED_AGGREGATE);
+  ck_assert_uint_eq(st.set[0], 1);
+  /* The lost client can start again. */
+  ck_assert_int_eq(fs_sched_start(s, 0, 4, 8, 1), FS_OK);
+  fs_sched_free(s);
+}
+END_TEST
+
 START_TEST(bad_specs_and_calls) {
   fs_sched *s = NULL;
   fs_err e = {0};
@@ -227,6 +250,7 @@ static Suite *sched_suite(void) {
   tcase_add_test(core, staleness_and_drops);
   tcase_add_test(core, need_asks_for_the_earliest_unknown_job);
   tcase_add_test(core, fedfix_counts_empty_rounds);
+  tcase_add_test(core, lost_jobs_come_back_without_aggregating);
   suite_add_tcase(s, core);
   TCase *errs = tcase_create("errors");
   tcase_add_test(errs, bad_specs_and_calls);
