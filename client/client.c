@@ -12,6 +12,7 @@
  */
 #include "client.h"
 
+#include "clip.h"
 #include "compress.h"
 #include "ef.h"
 #include "ef21bc.h"
@@ -59,6 +60,13 @@ struct fs_worker {
   fs_payload dm;
   const fs_world *world;
   double sleep_scale; /* system.sleep_scale * FEDSIM_SLEEP_FACTOR */
+  /* Differential privacy. */
+  int dp;          /* 0 none, 1 flat, 2 per layer, 3 dice */
+  double dp_bound; /* B: the norm bound of a message */
+  float **dicest;  /* DiceSGD error buffer per hosted client, lazily */
+  float *dicetmp;  /* 2 dim scratch */
+  size_t nlayers;
+  size_t *lay_off, *lay_len;
 };
 
 enum { EF_NONE = 0, EF_14, EF_21, EF_21W };
@@ -148,6 +156,12 @@ fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
                                              : EF_NONE;
   k->nglobal = N;
   k->world = w;
+  k->dp = !strcmp(cfg->dp_clip, "flat")        ? 1
+          : !strcmp(cfg->dp_clip, "per_layer") ? 2
+          : !strcmp(cfg->dp_clip, "dice")      ? 3
+                                               : 0;
+  k->dp_bound =
+      cfg->dp_clip_norm * (k->dp == 3 ? 1.0 + cfg->dp_dice_ratio : 1.0);
   k->sleep_scale = cfg->sys_sleep_scale;
   const char *f = getenv("FEDSIM_SLEEP_FACTOR");
   if (f != NULL && k->sleep_scale > 0) {
@@ -167,6 +181,18 @@ fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
                     "ef.method: ef21w needs the clients' "
                     "smoothness constants (logreg)");
     goto fail;
+  }
+  if (k->dp) {
+    k->dicest = calloc(k->nclients ? k->nclients : 1, sizeof *k->dicest);
+    k->dicetmp = malloc(2 * k->dim * sizeof(float));
+    k->nlayers = fs_model_layers(k->model, NULL, NULL, 0);
+    k->lay_off = malloc((k->nlayers ? k->nlayers : 1) * sizeof(size_t));
+    k->lay_len = malloc((k->nlayers ? k->nlayers : 1) * sizeof(size_t));
+    if (!k->dicest || !k->dicetmp || !k->lay_off || !k->lay_len) {
+      st = fs_err_set(err, FS_ENOMEM, "worker: out of memory");
+      goto fail;
+    }
+    fs_model_layers(k->model, k->lay_off, k->lay_len, k->nlayers);
   }
   st = fs_comp_spec_from_config(cfg, 0, k->dim, &k->comp, err);
   if (st != FS_OK)
@@ -215,6 +241,12 @@ void fs_worker_free(fs_worker *k) {
   free(k->efst);
   fs_payload_free(&k->pl);
   fs_payload_free(&k->dm);
+  for (size_t i = 0; k->dicest && i < k->nclients; i++)
+    free(k->dicest[i]);
+  free(k->dicest);
+  free(k->dicetmp);
+  free(k->lay_off);
+  free(k->lay_len);
   free(k->bc_x);
   free(k->bc_b);
   free(k);
@@ -336,6 +368,44 @@ static fs_status receive_model(fs_worker *k, const fs_frame_header *h,
   return FS_OK;
 }
 
+/* Client-level DP on the update in k->grad, before compression: clip
+ * (flat, per layer, or DiceSGD with its error buffer), then local noise. */
+static fs_status privatize(fs_worker *k, uint32_t client, uint32_t round,
+                           size_t li) {
+  const fs_config *cfg = k->cfg;
+  double S = cfg->dp_clip_norm;
+  if (k->dp == 1) {
+    fs_clip_l2(k->grad, k->dim, S);
+  } else if (k->dp == 2) {
+    fs_clip_per_layer(k->grad, k->dim, k->lay_off, k->lay_len, k->nlayers, S);
+  } else if (k->dp == 3) {
+    if (k->dicest[li] == NULL &&
+        (k->dicest[li] = calloc(k->dim, sizeof(float))) == NULL)
+      return FS_ENOMEM;
+    fs_dice_step(k->grad, k->dicest[li], k->dim, S, S * cfg->dp_dice_ratio,
+                 k->dicetmp);
+  }
+  if (!strcmp(cfg->dp_noise, "local")) {
+    fs_rng r;
+    fs_rng_init(&r, cfg->seed, FS_RNG_NOISE, client, round);
+    double sd = k->world->dp_z * k->dp_bound;
+    for (size_t j = 0; j < k->dim; j++)
+      k->grad[j] += (float)(sd * fs_rng_normal(&r));
+  }
+  return FS_OK;
+}
+
+/* With central noise, the message itself (after compression and error
+ * feedback) must have norm <= B: that bounds each client's contribution to
+ * the noised sum whatever the compressor and the feedback do. */
+static void clip_message(fs_worker *k) {
+  fs_payload *p = &k->pl;
+  size_t n = p->kind == FS_PL_DENSE ? p->dim : p->nnz;
+  if (p->kind == FS_PL_DENSE || p->kind == FS_PL_SPARSE ||
+      p->kind == FS_PL_RANDK)
+    fs_clip_l2(p->val, n, k->dp_bound);
+}
+
 /* Turn the update in k->grad into the payload k->pl, through the error
  * feedback of the client (state allocated on its first participation). */
 static fs_status compress_update(fs_worker *k, uint32_t client, uint32_t round,
@@ -398,7 +468,11 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
   double loss = local_work(k, h.client, h.round, li);
   k->busy += fs_transport_wtime() - t0;
 
+  if (k->dp && (st = privatize(k, h.client, h.round, li)) != FS_OK)
+    return fs_err_set(err, st, "worker %d: out of memory", k->rank);
   st = compress_update(k, h.client, h.round, li);
+  if (st == FS_OK && k->dp && !strcmp(k->cfg->dp_noise, "central"))
+    clip_message(k);
   if (st != FS_OK)
     return fs_err_set(err, st, "worker %d: out of memory compressing", k->rank);
   fs_update_meta meta = {.num_samples = (uint32_t)(k->off[li + 1] - k->off[li]),

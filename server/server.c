@@ -94,6 +94,30 @@ fs_status fs_sample_clients(uint64_t seed, uint64_t round, uint32_t n,
   return FS_OK;
 }
 
+uint32_t fs_sample_poisson(uint64_t seed, uint64_t round, uint32_t n, double q,
+                           uint32_t *out) {
+  if (q >= 1.0) {
+    for (uint32_t i = 0; i < n; i++)
+      out[i] = i;
+    return n;
+  }
+  if (q <= 0.0)
+    return 0;
+  fs_rng r;
+  fs_rng_init(&r, seed, FS_RNG_SAMPLE, 1, round);
+  double l1q = log1p(-q);
+  uint32_t m = 0;
+  double pos = -1.0;
+  for (;;) {
+    /* Gap to the next taken client ~ Geometric(q). */
+    pos += floor(log(fs_rng_uniform_pos(&r)) / l1q) + 1.0;
+    if (pos >= (double)n)
+      break;
+    out[m++] = (uint32_t)pos;
+  }
+  return m;
+}
+
 typedef struct {
   const fs_config *cfg;
   const fs_world *w;
@@ -458,6 +482,26 @@ static fs_status server_step(srv *s, uint32_t round) {
     }
     return FS_OK;
   }
+  if (strcmp(s->cfg->dp_clip, "none") != 0) {
+    /* DP-FedAvg (McMahan et al. 2018): the fixed-denominator estimator
+     * sum_i c_i / (q N) (acc holds sum_i c_i / N), plus central noise
+     * N(0, (z B / (q N))^2) per coordinate when dp.noise = central. */
+    const fs_config *cfg = s->cfg;
+    double q = (double)cfg->per_round / (double)s->N;
+    double sd = 0.0;
+    if (!strcmp(cfg->dp_noise, "central")) {
+      double B =
+          cfg->dp_clip_norm *
+          (!strcmp(cfg->dp_clip, "dice") ? 1.0 + cfg->dp_dice_ratio : 1.0);
+      sd = s->w->dp_z * B / (q * (double)s->N);
+    }
+    fs_rng r;
+    fs_rng_init(&r, cfg->seed, FS_RNG_NOISE, UINT32_MAX, round);
+    for (size_t j = 0; j < s->dim; j++)
+      s->acc[j] = s->acc[j] / q + (sd > 0.0 ? sd * fs_rng_normal(&r) : 0.0);
+    opt_step(s, s->acc);
+    return FS_OK;
+  }
   double wsum = 0.0;
   for (uint32_t i = 0; i < s->K; i++)
     wsum += s->slot_w[i];
@@ -643,8 +687,14 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
       cfg->time_budget > 0 ? (int64_t)llround(cfg->time_budget / tick_s(s)) : 0;
   for (int64_t r = 1; r <= cfg->rounds; r++) {
     uint32_t round = (uint32_t)r, version = (uint32_t)(r - 1);
-    if ((st = fs_sample_clients(cfg->seed, (uint64_t)r, N, K, s->sel)) != FS_OK)
+    if (!strcmp(cfg->sampling, "poisson")) {
+      K = fs_sample_poisson(cfg->seed, (uint64_t)r, N,
+                            (double)cfg->per_round / (double)N, s->sel);
+    } else if ((st = fs_sample_clients(cfg->seed, (uint64_t)r, N, K, s->sel)) !=
+               FS_OK) {
       return fs_err_set(err, st, "server: cannot sample clients");
+    }
+    s->K = K;
     uint32_t ndrop = 0;
     /* The downlink body: the model, or with EF21-BC after the first round
      * the compressed C(g - b) of the previous round. */
@@ -1306,7 +1356,7 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
     shutdown_workers(a->t, NULL);
     return st;
   }
-  size_t K = s.K, maxrows = 1;
+  size_t K = !strcmp(cfg->sampling, "poisson") ? s.N : s.K, maxrows = 1;
   for (size_t c = 0; c < s.N; c++) {
     size_t n = a->world->part.offset[c + 1] - a->world->part.offset[c];
     if (n > maxrows)

@@ -29,4 +29,11 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err);
 fs_status fs_sample_clients(uint64_t seed, uint64_t round, uint32_t n,
                             uint32_t k, uint32_t *out);
 
+/* Poisson sampling for round r: every client independently with
+ * probability q (geometric skips on the stream (seed, SAMPLE, 1, r), so the
+ * cost is proportional to the clients taken), increasing into out (room for
+ * n); returns how many. */
+uint32_t fs_sample_poisson(uint64_t seed, uint64_t round, uint32_t n, double q,
+                           uint32_t *out);
+
 #endif

@@ -103,7 +103,12 @@ static const opt options[] = {
     {"clients.num", T_INT, OFF(clients), "100", 1, 1e8, NULL,
      "virtual clients N"},
     {"clients.per_round", T_INT, OFF(per_round), "10", 1, 1e8, NULL,
-     "clients sampled per round (without replacement)"},
+     "clients sampled per round (without replacement); with Poisson "
+     "sampling, the expected number"},
+    {"clients.sampling", T_CHOICE, OFF(sampling), "fixed", 0, 0,
+     "fixed|poisson",
+     "fixed: exactly clients.per_round clients; poisson: each client "
+     "independently with q = per_round/num (what the DP accountant assumes)"},
 
     {"local.mode", T_CHOICE, OFF(local_mode), "epochs", 0, 0,
      "epochs|steps|full_gradient|stochastic_gradient",
@@ -223,6 +228,30 @@ static const opt options[] = {
     {"ef.l_tilde", T_CHOICE, OFF(ef_l_tilde), "qm", 0, 0, "qm|am",
      "L~ in the step size: quadratic mean of L_i (EF21) or arithmetic mean "
      "(Error Feedback Reloaded; always am for ef21w)"},
+
+    {"dp.clip", T_CHOICE, OFF(dp_clip), "none", 0, 0,
+     "none|flat|per_layer|dice",
+     "client-level clipping of each update: flat L2 to dp.clip_norm; per "
+     "layer (layer l to S sqrt(d_l/d)); DiceSGD-style clipping with error "
+     "feedback (C1 = dp.clip_norm, C2 = dp.dice_ratio * C1)"},
+    {"dp.clip_norm", T_FLOAT, OFF(dp_clip_norm), "1", 1e-12, 1e12, NULL,
+     "clipping bound S (C1 for dice)"},
+    {"dp.dice_ratio", T_FLOAT, OFF(dp_dice_ratio), "1", 0, 1e6, NULL,
+     "dice: C2 / C1"},
+    {"dp.noise", T_CHOICE, OFF(dp_noise), "none", 0, 0, "none|central|local",
+     "Gaussian noise: central (the server adds N(0, (z B/(qN))^2) to the "
+     "average, DP-FedAvg) or local (each client adds N(0, (z B)^2)); B the "
+     "clipping bound of a message"},
+    {"dp.noise_multiplier", T_FLOAT, OFF(dp_z), "1", 0, 1e6, NULL,
+     "z (ignored when dp.target_epsilon is set)"},
+    {"dp.target_epsilon", T_FLOAT, OFF(dp_target_eps), "0", 0, 1e6, NULL,
+     "> 0: choose z before the run so that the run ends at this epsilon"},
+    {"dp.delta", T_FLOAT, OFF(dp_delta), "1e-5", 1e-300, 0.5, NULL,
+     "delta of the (epsilon, delta) guarantee"},
+    {"dp.conversion", T_CHOICE, OFF(dp_conversion), "improved", 0, 0,
+     "classic|improved",
+     "RDP to (epsilon, delta): classic (Mironov 2017) or improved (Balle et "
+     "al. 2020)"},
 
     {"eval.every", T_INT, OFF(eval_every), "1", 1, 1e9, NULL,
      "evaluate every k rounds (and after the last)"},
@@ -708,6 +737,30 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
                       "server.optimizer: %s with ef.method %s: EF21 steps "
                       "with plain SGD",
                       cfg->server_optimizer, cfg->ef_method);
+  int dp = strcmp(cfg->dp_clip, "none") != 0;
+  if (strcmp(cfg->dp_noise, "none") != 0 && !dp)
+    return fs_err_set(err, FS_ECONFIG,
+                      "dp.noise: noise without clipping protects nothing "
+                      "(set dp.clip)");
+  if (dp && strcmp(cfg->comp_up, "identity") && strcmp(cfg->comp_up, "topk") &&
+      strcmp(cfg->comp_up, "randk"))
+    return fs_err_set(err, FS_ECONFIG,
+                      "dp.clip: with compress.up %s the message's norm cannot "
+                      "be bounded yet (identity, topk or randk)",
+                      cfg->comp_up);
+  if (dp && (strcmp(cfg->strategy, "fedavg") || ef21))
+    return fs_err_set(err, FS_ECONFIG,
+                      "dp.clip: differential privacy runs with synchronous "
+                      "FedAvg (server.strategy fedavg, ef.method none or "
+                      "ef14)");
+  if (dp && strcmp(cfg->server_weighting, "uniform") != 0)
+    return fs_err_set(err, FS_ECONFIG,
+                      "server.weighting: DP-FedAvg weights every client "
+                      "equally (set server.weighting uniform with dp.clip)");
+  if (!strcmp(cfg->sampling, "poisson") && strcmp(cfg->strategy, "fedavg"))
+    return fs_err_set(err, FS_ECONFIG,
+                      "clients.sampling: poisson sampling is for synchronous "
+                      "rounds (server.strategy fedavg)");
   if (cfg->sys_dropout > 0 && !strcmp(cfg->clock, "wall"))
     return fs_err_set(err, FS_ECONFIG,
                       "system.dropout: simulated dropouts need the virtual "

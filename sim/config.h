@@ -98,6 +98,16 @@ typedef struct {
   char ef_stepsize[FS_CFG_STR]; /* fixed | theory */
   double ef_factor;
   char ef_l_tilde[FS_CFG_STR]; /* qm | am */
+  /* differential privacy */
+  char dp_clip[FS_CFG_STR];  /* none | flat | per_layer | dice */
+  double dp_clip_norm;       /* S (C1 for dice) */
+  double dp_dice_ratio;      /* C2 = r * C1 */
+  char dp_noise[FS_CFG_STR]; /* none | central | local */
+  double dp_z;               /* noise multiplier */
+  double dp_target_eps;      /* > 0: calibrate dp_z before the run */
+  double dp_delta;
+  char dp_conversion[FS_CFG_STR]; /* classic | improved */
+  char sampling[FS_CFG_STR];      /* fixed | poisson */
   /* evaluation */
   int64_t eval_every;
   char eval_objective[FS_CFG_STR]; /* pooled | clients */

@@ -261,6 +261,7 @@ fs_status fs_world_build(const fs_config *cfg, fs_world *w, fs_err *err) {
                        err);
   if (st != FS_OK)
     goto fail;
+  w->dp_z = cfg->dp_z;
   if (m->kind == FS_MODEL_LOGREG && (!strcmp(cfg->ef_method, "ef21w") ||
                                      !strcmp(cfg->ef_stepsize, "theory"))) {
     st = smoothness(w, cfg, err);

@@ -22,6 +22,8 @@ typedef struct {
   fs_profiles *profiles;
   int has_smooth;       /* smooth is filled (logreg with ef21w or theory) */
   fs_smoothness smooth; /* L, L_QM, L_AM and every client's L_i */
+  double dp_z;          /* the DP noise multiplier in force (calibrated to
+                           dp.target_epsilon when that is set) */
   char data_desc[320];  /* "fashion-mnist (/usr/share/...)" */
 } fs_world;
 

@@ -52,6 +52,12 @@ check_mode fedfix-fp --server.strategy fedfix --server.fedfix_delta 0.3 --system
 check_mode dropout-sync --system.dropout 0.3 || fail=1
 check_mode dropout-fedbuff --server.strategy fedbuff --server.buffer 4 --system.dropout 0.3 \
   --system.dist exponential || fail=1
+# Differential privacy: Poisson sampling, clipping, central and local noise.
+check_mode dp-central --clients.sampling poisson --dp.clip flat --dp.clip_norm 0.5 \
+  --dp.noise central --server.weighting uniform --compress.up topk --compress.up_ratio 0.1 \
+  --ef.method ef14 || fail=1
+check_mode dp-dice-local --dp.clip dice --dp.dice_ratio 0.5 --dp.noise local \
+  --dp.noise_multiplier 0.3 --server.weighting uniform --model mlp --model.hidden 8 || fail=1
 # EF21-BC: compressed downlink, every worker rebuilds the model itself.
 check_mode ef21bc --local.mode full_gradient --per-round 40 --server.lr 0.5 \
   --compress.up topk --compress.up_ratio 0.05 --ef.method ef21 \

@@ -114,6 +114,42 @@ START_TEST(sampling_is_uniform) {
 }
 END_TEST
 
+START_TEST(poisson_sampling) {
+  /* q = 0.2 over 1000 clients: mean 200 per round, sd 12.6; each client
+   * taken with probability q; increasing; reproducible. */
+  static uint32_t out[1000];
+  static int hits[1000];
+  double sum = 0;
+  const int R = 400;
+  for (int r = 0; r < R; r++) {
+    uint32_t m = fs_sample_poisson(5, (uint64_t)r, 1000, 0.2, out);
+    sum += m;
+    for (uint32_t i = 0; i < m; i++) {
+      if (i)
+        ck_assert_uint_lt(out[i - 1], out[i]);
+      ck_assert_uint_lt(out[i], 1000);
+      hits[out[i]]++;
+    }
+  }
+  ck_assert_double_eq_tol(sum / R, 200.0, 3.0); /* 5 sd of the mean */
+  int lo = R, hi = 0;
+  for (int c = 0; c < 1000; c++) {
+    lo = hits[c] < lo ? hits[c] : lo;
+    hi = hits[c] > hi ? hits[c] : hi;
+  }
+  /* Per client: mean 80, sd 8; over 1000 clients stay within ~4.5 sd. */
+  ck_assert_int_gt(lo, 44);
+  ck_assert_int_lt(hi, 116);
+  uint32_t a[1000], b[1000];
+  uint32_t ma = fs_sample_poisson(5, 7, 1000, 0.2, a);
+  uint32_t mb = fs_sample_poisson(5, 7, 1000, 0.2, b);
+  ck_assert_uint_eq(ma, mb);
+  ck_assert_mem_eq(a, b, ma * sizeof a[0]);
+  ck_assert_uint_eq(fs_sample_poisson(5, 7, 1000, 1.0, a), 1000);
+  ck_assert_uint_eq(fs_sample_poisson(5, 7, 1000, 0.0, a), 0);
+}
+END_TEST
+
 static Suite *metrics_suite(void) {
   Suite *s = suite_create("metrics");
   TCase *core = tcase_create("core");
@@ -121,6 +157,7 @@ static Suite *metrics_suite(void) {
   tcase_add_test(core, files_and_folders);
   tcase_add_test(core, sampling_without_replacement);
   tcase_add_test(core, sampling_is_uniform);
+  tcase_add_test(core, poisson_sampling);
   suite_add_tcase(s, core);
   TCase *errs = tcase_create("errors");
   tcase_add_test(errs, unwritable_places_are_errors);
