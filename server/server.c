@@ -1266,7 +1266,7 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     if (c->gn)
       cJSON_AddNumberToObject(f, "grad_norm_sq", c->ev.grad_norm_sq);
     cJSON_AddNumberToObject(f, "best_test_acc", c->best_acc);
-    cJSON_AddNumberToObject(f, "c->best_round", (double)c->best_round);
+    cJSON_AddNumberToObject(f, "best_round", (double)c->best_round);
     cJSON_AddNumberToObject(f, "bits_up", (double)c->up_cum);
     cJSON_AddNumberToObject(f, "bits_down", (double)c->down_cum);
     cJSON_AddNumberToObject(f, "bits_total", (double)(c->up_cum + c->down_cum));
