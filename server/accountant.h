@@ -46,12 +46,15 @@ size_t fs_rdp_default_orders(const double **orders);
 /* The RDP at order alpha of `steps` compositions of the sampled Gaussian
  * mechanism with sampling rate q and noise multiplier sigma, into *rdp:
  * steps * log A_alpha / (alpha - 1). Integer orders sum the binomial series,
- * other orders the two-sided series with erfc terms. q = 0 or steps = 0
- * gives 0; otherwise sigma = 0 gives +inf, and q = 1 gives
- * steps * alpha / (2 sigma^2). Returns FS_EINVAL (and leaves *rdp alone) for
- * q outside [0, 1], sigma negative or not finite, alpha not in
- * (1, FS_RDP_MAX_ORDER], steps negative or not finite; FS_ENUMERIC if the
- * fractional series fails to converge (not seen in practice). */
+ * other orders the two-sided series with erfc terms; where that series does
+ * not converge within 1e5 terms (seen only for q = 1/2 with sigma >= 40, at
+ * orders up to 1.4), the RDP at ceil(alpha) is returned, an upper bound
+ * (RDP grows with the order). q = 0 or steps = 0 give 0; otherwise
+ * sigma = 0 gives +inf (so does sigma below 1e-140, where the terms overflow
+ * and the RDP exceeds 1e270), and q = 1 gives steps * alpha / (2 sigma^2).
+ * Returns FS_EINVAL (and leaves *rdp alone) for q outside [0, 1], sigma
+ * negative or not finite, alpha not in (1, FS_RDP_MAX_ORDER], steps negative
+ * or not finite; FS_ENUMERIC if a result is NaN (not seen in practice). */
 fs_status fs_rdp_sgm(double q, double sigma, double steps, double alpha,
                      double *rdp);
 
@@ -62,7 +65,7 @@ fs_status fs_rdp_sgm(double q, double sigma, double steps, double alpha,
  * certifies nothing at its order; if all are +inf, *eps = +inf and
  * *order = 0. An optimum at the first or last order means more orders could
  * give a smaller epsilon. FS_EINVAL for n = 0, delta not in (0, 1), an order
- * not above 1, an rdp negative or NaN, an unknown conv. */
+ * not above 1 or not finite, an rdp negative or NaN, an unknown conv. */
 fs_status fs_rdp_to_dp(const double *orders, const double *rdp, size_t n,
                        double delta, fs_dp_conversion conv, double *eps,
                        double *order);
@@ -79,12 +82,14 @@ fs_status fs_dp_epsilon(double q, double sigma, double steps, double delta,
  * no more than target_eps at delta (default orders, conversion conv), into
  * *sigma: a bisection on log sigma to a relative width of 1e-6 that returns
  * the upper end, so fs_dp_epsilon(q, *sigma, ...) <= target_eps, within a
- * relative 1e-6 in sigma of the least such sigma. q = 0 or steps = 0 give
- * sigma = 0 (nothing is released). FS_ECONFIG with a message in err for q
- * not in [0, 1], steps negative, delta not in (0, 1), target_eps not
- * positive and finite, a target below what the orders can certify at this
- * delta even without any release (the limit of unbounded noise), or a
- * target that needs sigma above 1e6; FS_ENUMERIC as fs_rdp_sgm. */
+ * relative 1e-6 in sigma of the least such sigma (if even sigma = 1e-6
+ * meets the target, that is returned). q = 0 or steps = 0 give sigma = 0
+ * (nothing is released). FS_ECONFIG with a message in err for q not in
+ * [0, 1], steps negative or not finite, delta not in (0, 1), target_eps not
+ * positive and finite, an unknown conv, a target not above what the orders
+ * can certify at this delta in the limit of unbounded noise (classic,
+ * delta = 1e-5: 0.0225), or a target that needs sigma above 1e6;
+ * FS_ENUMERIC as fs_rdp_sgm. */
 fs_status fs_dp_calibrate(double q, double steps, double delta,
                           double target_eps, fs_dp_conversion conv,
                           double *sigma, fs_err *err);
@@ -135,7 +140,8 @@ uint64_t fs_dp_accountant_steps(const fs_dp_accountant *acc);
 /* Internal, exposed for tests: log A_alpha by the integer-order series
  * (alpha an integer >= 2) and by the fractional-order series (any alpha > 1;
  * at an integer alpha it must agree with the integer series), for
- * 0 < q < 1 and sigma > 0; NaN if the fractional series fails. And
+ * 0 < q < 1 and sigma > 0; NaN if the fractional series does not converge
+ * within 1e5 terms or cancels to a non-positive sum. And
  * log(erfc(x)), accurate also where erfc(x) underflows. */
 double fs_rdp__log_a_int(double q, double sigma, int alpha);
 double fs_rdp__log_a_frac(double q, double sigma, double alpha);

@@ -23,6 +23,7 @@
  */
 #include "server.h"
 
+#include "accountant.h"
 #include "async_sched.h"
 #include "client.h"
 #include "compress.h"
@@ -602,6 +603,8 @@ typedef struct {
   srv *s;
   const fs_server_args *a;
   fs_metrics *mw;
+  fs_dp_accountant *acct; /* central DP noise: the RDP accountant */
+  double eps, eps_order;
   int progress, gn;
   uint64_t up_cum, down_cum, paper_cum;
   double t0, vtime;
@@ -626,6 +629,10 @@ static fs_status emit_row(run_ctx *c, fs_metrics_row *row, int last,
   row->bits_up_cum = c->up_cum;
   row->bits_down_cum = c->down_cum;
   row->bits_up_paper_cum = c->paper_cum;
+  if (c->acct != NULL) {
+    row->has_eps = 1;
+    row->epsilon = c->eps;
+  }
   c->vtime = row->vtime_s;
   c->rounds_run = r;
   if (r == 0 || r % (uint64_t)cfg->eval_every == 0 || last) {
@@ -770,6 +777,10 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
     if (server_step(s, round) != FS_OK)
       return fs_err_set(err, FS_ENOMEM, "server: out of memory");
     vticks += round_ticks;
+    if (c->acct != NULL) {
+      fs_dp_accountant_step(c->acct, 1);
+      fs_dp_accountant_epsilon(c->acct, &c->eps, &c->eps_order);
+    }
     c->paper_cum += s->paper_bits;
     if (s->loss_w > 0)
       c->last_client_loss = s->loss_sum / s->loss_w;
@@ -1199,6 +1210,14 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     c->acc_t[i] = (target_hit){.target = cfg->eval_targets.v[i]};
   for (size_t i = 0; i < c->n_grad; i++)
     c->grad_t[i] = (target_hit){.target = cfg->eval_grad_targets.v[i]};
+  if (!strcmp(cfg->dp_noise, "central")) {
+    fs_dp_conversion conv;
+    fs_dp_conversion_parse(cfg->dp_conversion, &conv);
+    st = fs_dp_accountant_new((double)cfg->per_round / (double)s->N, s->w->dp_z,
+                              cfg->dp_delta, conv, &c->acct, err);
+    if (st != FS_OK)
+      goto out;
+  }
   fs_metrics_row row0 = {.round = 0};
   if ((st = emit_row(c, &row0, 0, err)) != FS_OK)
     goto out;
@@ -1278,6 +1297,34 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     cJSON_AddNumberToObject(f, "rejected_updates", (double)s->rejected);
     cJSON_AddNumberToObject(f, "dropped_stale_updates", (double)c->dropped);
     cJSON_AddNumberToObject(f, "client_dropouts", (double)s->dropouts);
+    if (strcmp(cfg->dp_clip, "none") != 0) {
+      cJSON *dp = cJSON_AddObjectToObject(sum, "privacy");
+      cJSON_AddStringToObject(dp, "unit",
+                              "client (one client's update per round)");
+      cJSON_AddStringToObject(dp, "clipping", cfg->dp_clip);
+      cJSON_AddStringToObject(dp, "noise", cfg->dp_noise);
+      cJSON_AddNumberToObject(dp, "noise_multiplier", s->w->dp_z);
+      cJSON_AddNumberToObject(dp, "delta", cfg->dp_delta);
+      cJSON_AddStringToObject(dp, "sampling", cfg->sampling);
+      if (c->acct != NULL) {
+        cJSON_AddNumberToObject(dp, "epsilon", c->eps);
+        cJSON_AddNumberToObject(dp, "order", c->eps_order);
+        cJSON_AddStringToObject(dp, "conversion", cfg->dp_conversion);
+      }
+      cJSON_AddStringToObject(
+          dp, "guarantee",
+          c->acct == NULL
+              ? (!strcmp(cfg->dp_noise, "local")
+                     ? "local noise: each message is a Gaussian mechanism "
+                       "with sensitivity B; no central accounting"
+                     : "none: clipping without noise gives no guarantee")
+          : !strcmp(cfg->sampling, "poisson")
+              ? "(epsilon, delta)-DP at the client level: RDP of the "
+                "sampled Gaussian mechanism with Poisson sampling"
+              : "approximate: fixed-size sampling; epsilon is the Poisson "
+                "accountant's figure, not a proven bound for sampling "
+                "without replacement");
+    }
     if (strcmp(cfg->strategy, "fedavg") != 0) {
       /* Every update is accounted for: aggregated, dropped as too stale, or
        * still waiting (in a buffer, or in flight) when the run stopped. */
@@ -1322,6 +1369,14 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
            "virtual time %.1f s, wall %.1f s\n",
            ub, db, (double)(c->up_cum + c->down_cum) / s->N, c->vtime,
            fs_transport_wtime() - c->t0);
+    if (c->acct != NULL)
+      printf("fedsim: privacy: epsilon = %.4g at delta = %g (%s conversion, "
+             "order %g), noise multiplier %.4g, %s sampling%s\n",
+             c->eps, cfg->dp_delta, cfg->dp_conversion, c->eps_order,
+             s->w->dp_z, cfg->sampling,
+             !strcmp(cfg->sampling, "poisson")
+                 ? ""
+                 : " (the accountant assumes Poisson: approximate)");
     print_targets(c->acc_t, c->n_acc, "test accuracy");
     print_targets(c->grad_t, c->n_grad, "||grad f||^2 <=");
     printf("fedsim: results in %s/ (metrics.csv, summary.json%s)\n", a->run_dir,
@@ -1330,6 +1385,7 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
   if (cfg->save_model)
     st = write_model(a->run_dir, s->x, s->dim, err);
 out:
+  fs_dp_accountant_free(c->acct);
   fs_metrics_close(c->mw);
   return st;
 }

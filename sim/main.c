@@ -3,6 +3,7 @@
  * every rank needs, and start the role of this rank (rank 0: server; others:
  * client workers; a single process plays both). Nothing else.
  */
+#include "accountant.h"
 #include "client.h"
 #include "config.h"
 #include "fs_build.h"
@@ -57,7 +58,86 @@ static cJSON *build_info(void) {
   return b;
 }
 
+/* `fedsim privacy ...`: epsilon for (q, sigma, steps, delta) without a run,
+ * or the sigma that meets a target epsilon. */
+static int privacy_cmd(int argc, char **argv) {
+  double q = -1, sigma = -1, steps = -1, delta = 1e-5, target = 0;
+  const char *conv_s = "improved";
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i];
+    if (i + 1 >= argc) {
+      fprintf(stderr, "fedsim privacy: %s needs a value\n", a);
+      return 2;
+    }
+    const char *v = argv[++i];
+    char *end = NULL;
+    double d = strtod(v, &end);
+    int num = end != v && *end == '\0';
+    if (!strcmp(a, "--conversion"))
+      conv_s = v;
+    else if (!num) {
+      fprintf(stderr, "fedsim privacy: %s: '%s' is not a number\n", a, v);
+      return 2;
+    } else if (!strcmp(a, "--q"))
+      q = d;
+    else if (!strcmp(a, "--sigma") || !strcmp(a, "--z"))
+      sigma = d;
+    else if (!strcmp(a, "--steps"))
+      steps = d;
+    else if (!strcmp(a, "--delta"))
+      delta = d;
+    else if (!strcmp(a, "--target-epsilon"))
+      target = d;
+    else {
+      fprintf(stderr, "fedsim privacy: unknown option '%s'\n", a);
+      return 2;
+    }
+  }
+  fs_dp_conversion conv;
+  if (fs_dp_conversion_parse(conv_s, &conv) != FS_OK) {
+    fprintf(stderr,
+            "fedsim privacy: --conversion: '%s' is not classic or "
+            "improved\n",
+            conv_s);
+    return 2;
+  }
+  if (q < 0 || steps < 0 || (sigma < 0 && target <= 0)) {
+    fprintf(stderr, "usage: fedsim privacy --q Q --steps T (--sigma Z | "
+                    "--target-epsilon E) [--delta D] [--conversion "
+                    "classic|improved]\n");
+    return 2;
+  }
+  fs_err err = {0};
+  if (target > 0) {
+    double z;
+    fs_status st = fs_dp_calibrate(q, steps, delta, target, conv, &z, &err);
+    if (st != FS_OK) {
+      fprintf(stderr, "fedsim privacy: %s\n", fs_err_msg(&err, st));
+      return 1;
+    }
+    printf("sigma = %.6g reaches epsilon <= %g at delta = %g after %g steps "
+           "with q = %g (%s conversion)\n",
+           z, target, delta, steps, q, conv_s);
+    return 0;
+  }
+  double eps, order;
+  fs_status st = fs_dp_epsilon(q, sigma, steps, delta, conv, &eps, &order);
+  if (st != FS_OK) {
+    fprintf(stderr, "fedsim privacy: %s\n", fs_err_msg(&err, st));
+    return 1;
+  }
+  printf("epsilon = %.6g at delta = %g (q = %g, sigma = %g, %g steps, %s "
+         "conversion, best order %g)\n",
+         eps, delta, q, sigma, steps, conv_s, order);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "privacy")) {
+    if (sodium_init() < 0)
+      return 1;
+    return privacy_cmd(argc, argv);
+  }
   fs_config cfg;
   fs_err err = {0};
   fs_cli_action action;
@@ -101,6 +181,23 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  if (cfg.dp_target_eps > 0 && strcmp(cfg.dp_noise, "none") != 0) {
+    /* Every rank computes the same z (the workers need it for local
+     * noise). */
+    fs_dp_conversion conv;
+    fs_dp_conversion_parse(cfg.dp_conversion, &conv);
+    st = fs_dp_calibrate((double)cfg.per_round / (double)cfg.clients,
+                         (double)cfg.rounds, cfg.dp_delta, cfg.dp_target_eps,
+                         conv, &world.dp_z, &err);
+    if (st != FS_OK) {
+      if (rank == 0)
+        fprintf(stderr, "fedsim: dp.target_epsilon: %s\n",
+                fs_err_msg(&err, st));
+      fs_world_free(&world);
+      fs_transport_finalize(t);
+      return 2;
+    }
+  }
   int rc = 0;
   fs_worker *worker = NULL;
   if (rank != 0 || fs_transport_is_local(t)) {

@@ -14,7 +14,7 @@
 #define FS_METRICS_COLUMNS                                                     \
   "round,vtime_s,wall_s,clients,bits_up,bits_down,bits_up_cum,bits_down_cum,"  \
   "train_loss,test_loss,test_acc,grad_norm_sq,bits_up_paper_cum,"              \
-  "staleness_mean,staleness_max"
+  "staleness_mean,staleness_max,epsilon"
 
 typedef struct {
   uint64_t round;
@@ -30,6 +30,8 @@ typedef struct {
   uint64_t bits_up_paper_cum; /* uplink bits in the EF21 papers' convention */
   double staleness_mean;      /* of the updates aggregated (versions) */
   uint32_t staleness_max;
+  int has_eps; /* epsilon present (differential privacy with central noise) */
+  double epsilon;
 } fs_metrics_row;
 
 typedef struct fs_metrics fs_metrics;

@@ -49,7 +49,7 @@ if "$FEDSIM" --rounds 2 --seed 5 --out "$work/good" --run.progress off > "$work/
   for f in metrics.csv summary.json model.bin; do
     [ -s "$work/good/$f" ] && ok "run folder has $f" || bad "run folder lacks $f"
   done
-  head -1 "$work/good/metrics.csv" | grep -q '^round,vtime_s,wall_s,clients,bits_up,bits_down,bits_up_cum,bits_down_cum,train_loss,test_loss,test_acc,grad_norm_sq,bits_up_paper_cum,staleness_mean,staleness_max' \
+  head -1 "$work/good/metrics.csv" | grep -q '^round,vtime_s,wall_s,clients,bits_up,bits_down,bits_up_cum,bits_down_cum,train_loss,test_loss,test_acc,grad_norm_sq,bits_up_paper_cum,staleness_mean,staleness_max,epsilon' \
     && ok "metrics.csv columns" || bad "metrics.csv columns"
   grep -q '"seed":[[:space:]]*5' "$work/good/summary.json" && ok "summary.json echoes the seed" || bad "summary.json lacks the seed"
   # Re-running from the echoed config gives the same numbers.
@@ -78,6 +78,22 @@ PY
 else
   bad "default run failed: $(cat "$work/good.log")"
 fi
+
+# Privacy: the subcommand reproduces TF Privacy's MNIST tutorial (eps ~ 3.01),
+# and a calibrated DP run ends at most at its target epsilon.
+out=$("$FEDSIM" privacy --q 0.0042666666666666667 --sigma 1.1 --steps 14062 --delta 1e-5 --conversion classic)
+grep -q 'epsilon = 3.008' <<<"$out" && ok "fedsim privacy: MNIST tutorial epsilon ($out)" || bad "fedsim privacy: $out"
+expect_error privacy-usage "usage: fedsim privacy" privacy --q 0.01
+if "$FEDSIM" --clients 50 --per-round 10 --clients.sampling poisson --dp.clip flat --dp.noise central \
+     --dp.target_epsilon 3 --server.weighting uniform --rounds 5 --out "$work/dp" --run.progress off > "$work/dp.log" 2>&1 \
+   && /usr/bin/python3 - "$work/dp/metrics.csv" <<'PY'
+import csv, sys
+eps = [float(r["epsilon"]) for r in csv.DictReader(open(sys.argv[1]))]
+assert eps[0] == 0 and all(a < b for a, b in zip(eps, eps[1:])), eps
+assert 2.9 < eps[-1] <= 3.0, eps[-1]
+PY
+then ok "DP run calibrated to epsilon 3: epsilon grows each round and ends <= 3"
+else bad "DP run: $(tail -3 "$work/dp.log")"; fi
 
 # The range of N: one client, and 10,000 clients on a small data set.
 for N in 1 10000; do
