@@ -1232,8 +1232,13 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     st = async_loop(c, err);
   if (st != FS_OK)
     goto out;
-  if (c->last_eval != c->rounds_run)
+  if (c->last_eval != c->rounds_run) {
     evaluate(s, c->gn, &c->ev); /* for the summary */
+    if (c->ev.test_acc > c->best_acc) {
+      c->best_acc = c->ev.test_acc;
+      c->best_round = c->rounds_run;
+    }
+  }
   /* Summary. */
   {
     cJSON *sum = cJSON_CreateObject();
