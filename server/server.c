@@ -227,6 +227,25 @@ static int drops_out(const srv *s, uint32_t c, uint64_t j) {
   return fs_rng_uniform(&r) < s->cfg->sys_dropout;
 }
 
+/* Availability: client c is offline during [kP + phi_c, kP + phi_c + fP),
+ * phi_c uniform in [0, P) from the stream (seed, FAULT, c, 2^40). Returns
+ * the first tick >= t at which c is online. */
+static int64_t online_from(const srv *s, uint32_t c, int64_t t) {
+  double f = s->cfg->sys_offline_fraction;
+  if (f <= 0.0)
+    return t;
+  double P = s->cfg->sys_offline_period / tick_s(s); /* ticks */
+  fs_rng r;
+  fs_rng_init(&r, s->cfg->seed, FS_RNG_FAULT, c, 1ull << 40);
+  double phi = fs_rng_uniform(&r) * P;
+  double x = fmod((double)t - phi, P);
+  if (x < 0)
+    x += P;
+  if (x >= f * P)
+    return t; /* online */
+  return t + (int64_t)ceil(f * P - x);
+}
+
 /* x <- x - lr * step(u) for the server optimiser (FedOpt, Reddi et al.
  * 2021): sgd: u; momentum: m = beta m + u; adam: bias-corrected m / (sqrt(v)
  * + eps) with m, v the moving averages of u and u^2. */
@@ -724,7 +743,8 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
                            .body_len = (uint32_t)body_len};
       uint8_t *hb = s->hdrs + (size_t)i * FS_FRAME_HEADER_BYTES;
       s->slot[i] = NULL;
-      if (drops_out(s, s->sel[i], (uint64_t)r)) {
+      if (drops_out(s, s->sel[i], (uint64_t)r) ||
+          online_from(s, s->sel[i], vticks) != vticks) {
         /* It got the model (counted) and will not answer. */
         s->state[i] = 1;
         s->slot_w[i] = 0.0;
@@ -808,6 +828,7 @@ static fs_status async_dispatch(srv *s, fs_sched *sc, uint32_t c, int64_t t,
                                 fs_err *err) {
   uint64_t v = fs_sched_version(sc);
   size_t body_len = fs_dense_size(s->dim);
+  t = online_from(s, c, t); /* an offline client starts when it is back */
   if (drops_out(s, c, s->a_seq[c]++)) {
     /* It got the model (counted), drops out, and is back when the job
      * would have ended. */

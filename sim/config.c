@@ -181,6 +181,12 @@ static const opt options[] = {
     {"system.dropout", T_FLOAT, OFF(sys_dropout), "0", 0, 1, NULL,
      "probability that a client drops out of a job (it got the model, its "
      "update never comes; drawn from the seed per client and job)"},
+    {"system.offline_fraction", T_FLOAT, OFF(sys_offline_fraction), "0", 0,
+     0.99, NULL,
+     "availability: each client is offline this share of every "
+     "system.offline_period, from a phase drawn from the seed"},
+    {"system.offline_period", T_FLOAT, OFF(sys_offline_period), "10", 1e-6,
+     1e12, NULL, "availability: the period, virtual seconds"},
     {"system.spread", T_FLOAT, OFF(sys_spread), "0.5", 0, 10, NULL,
      "lognormal: sigma; uniform: values in mean*[1-spread, 1+spread]"},
     {"system.speed", T_FLOAT, OFF(sys_speed), "5000", 1e-9, 1e15, NULL,
@@ -761,6 +767,10 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
     return fs_err_set(err, FS_ECONFIG,
                       "clients.sampling: poisson sampling is for synchronous "
                       "rounds (server.strategy fedavg)");
+  if (cfg->sys_offline_fraction > 0 && !strcmp(cfg->clock, "wall"))
+    return fs_err_set(err, FS_ECONFIG,
+                      "system.offline_fraction: simulated availability needs "
+                      "the virtual clock");
   if (cfg->sys_dropout > 0 && !strcmp(cfg->clock, "wall"))
     return fs_err_set(err, FS_ECONFIG,
                       "system.dropout: simulated dropouts need the virtual "

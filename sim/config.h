@@ -80,10 +80,12 @@ typedef struct {
   double sys_fp;          /* F-P scenario: P */
   double sys_sleep_scale; /* workers sleep this many real s per simulated s */
   double sys_dropout;     /* probability a client drops out of a job */
-  double sys_speed;       /* samples per second */
-  double sys_bw_up;       /* bits per second */
-  double sys_bw_down;     /* bits per second */
-  double sys_latency;     /* seconds, one way */
+  double sys_offline_fraction; /* share of each period a client is offline */
+  double sys_offline_period;   /* seconds */
+  double sys_speed;            /* samples per second */
+  double sys_bw_up;            /* bits per second */
+  double sys_bw_down;          /* bits per second */
+  double sys_latency;          /* seconds, one way */
   char sys_trace[FS_CFG_STR];
   /* compression and error feedback */
   char comp_up[FS_CFG_STR];

@@ -52,6 +52,9 @@ check_mode fedfix-fp --server.strategy fedfix --server.fedfix_delta 0.3 --system
 check_mode dropout-sync --system.dropout 0.3 || fail=1
 check_mode dropout-fedbuff --server.strategy fedbuff --server.buffer 4 --system.dropout 0.3 \
   --system.dist exponential || fail=1
+# Availability: clients offline half of every 2 s.
+check_mode offline-async --server.strategy async --system.offline_fraction 0.5 \
+  --system.offline_period 2 || fail=1
 # Differential privacy: Poisson sampling, clipping, central and local noise.
 check_mode dp-central --clients.sampling poisson --dp.clip flat --dp.clip_norm 0.5 \
   --dp.noise central --server.weighting uniform --compress.up topk --compress.up_ratio 0.1 \
