@@ -111,8 +111,8 @@ sed '1s/test_acc/accuracy/' "$work/a/metrics.csv" > "$work/corrupt/metrics.csv"
 expect_error renamed-column "$work/corrupt/metrics.csv: header lacks column(s) test_acc" "$work/corrupt"
 # A column this script does not know (a newer fedsim) is ignored with a warning.
 mkdir -p "$work/extra" && cp "$work/a/summary.json" "$work/extra/"
-awk -F, 'BEGIN{OFS=","} {print $0, (NR==1 ? "epsilon" : "x" NR)}' "$work/a/metrics.csv" > "$work/extra/metrics.csv"
-if out=$(/usr/bin/python3 "$SRCDIR/scripts/plot.py" "$work/extra" --out "$work/extra" 2>&1) && grep -q "ignoring column(s) 'epsilon'" <<<"$out"; then
+awk -F, 'BEGIN{OFS=","} {print $0, (NR==1 ? "future_column" : "x" NR)}' "$work/a/metrics.csv" > "$work/extra/metrics.csv"
+if out=$(/usr/bin/python3 "$SRCDIR/scripts/plot.py" "$work/extra" --out "$work/extra" 2>&1) && grep -q "ignoring column(s) 'future_column'" <<<"$out"; then
   ok "an unknown extra column is ignored with a warning"
 else
   bad "extra column: $out"
