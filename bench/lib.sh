@@ -56,7 +56,7 @@ bench_wait_quiet() {
 }
 
 # The value of key=value field $2 in line $1.
-bench_field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -1; }
+bench_field() { awk -v k="$2=" '{ for (i = 1; i <= NF; i++) if (index($i, k) == 1) { print substr($i, length(k) + 1); exit } }' <<<"$1"; }
 
 bench_build() {
   bench_need build-essential pkg-config meson ninja-build libopenmpi-dev openmpi-bin \

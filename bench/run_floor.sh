@@ -34,6 +34,7 @@ done
 if [ -n "$envct" ]; then export OPENBLAS_CORETYPE=$envct; else unset OPENBLAS_CORETYPE; fi
 
 [ "${PROFILE:-1}" = 1 ] || exit 0
+set +o pipefail # the reports below are cut with head
 fm=(--data fashion-mnist --partition.method iid --clients 100 --lr 0.05 --epochs 1 --batch 32)
 for model in softmax mlp; do
   margs=(--model softmax)

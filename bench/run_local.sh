@@ -39,7 +39,7 @@ model_args() {
 # Prints "rate share[/share] rate_per_cpu_s".
 fedsim_once() {
   local model=$1 procs=$2 mode=${3:-worker} start i line rate=0 norm=0 cw="" r c w
-  start=$(($(date +%s) + 6))
+  start=$(($(date +%s) + 10))
   local outs=()
   for ((i = 0; i < procs; i++)); do
     outs+=("$(mktemp)")

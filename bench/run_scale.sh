@@ -13,6 +13,12 @@
 #           per-client memory; a round's work shrinks as N grows.
 #
 #   bench/run_scale.sh             # SERIES="rows fixed" NS="100 1000 10000 100000" ROUNDS=12
+#   SERIES=rows EVAL_EVERY=1 bench/run_scale.sh   # with fedsim's default evaluation
+#
+# By default the runs evaluate only before round 1 and after the last round
+# (eval.every larger than the rounds), so the per-round time is the round
+# itself; EVAL_EVERY=1 (fedsim's default) adds the server's evaluation over
+# the whole training and test sets to every round.
 #
 # Per-round wall: mean of the wall_s steps of rounds 2 .. R-1 in metrics.csv
 # (round 1 carries the round-0 evaluation, round R the final one). Peak RSS
@@ -23,6 +29,7 @@ set -euo pipefail
 series=${SERIES:-"rows fixed"}
 ns=${NS:-"100 1000 10000 100000"}
 rounds=${ROUNDS:-12}
+eval_every=${EVAL_EVERY:-1000000}
 np=${NP:-3}
 raw="$BENCH_OUT/scale.txt"
 bench_build
@@ -30,13 +37,13 @@ fedsim="$bench_root/build/fedsim"
 
 maxrss_mb() { awk '/Maximum resident set size/ {printf "%.1f", $NF / 1024}' "$1"; }
 
-echo "# $(date -u +%FT%TZ) $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, np=$np rounds=$rounds" | tee -a "$raw"
+echo "# $(date -u +%FT%TZ) $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, np=$np rounds=$rounds eval.every=$eval_every" | tee -a "$raw"
 printf '%-6s %-7s %-9s | %-13s %-13s | %-9s %-9s %-9s | %s\n' series N train_rows \
   "round wall ms" "(min..max)" "rank0 MB" "rank1 MB" "rank2 MB" "total wall s"
 for s in $series; do
   for n in $ns; do
     if [ "$s" = rows ]; then samples=$((n * 25 / 2)); else samples=1250000; fi
-    dir="$BENCH_OUT/scale-$s-$n"
+    dir="$BENCH_OUT/scale-$s-$n-e$eval_every"
     rm -rf "$dir"
     mkdir -p "$dir/time"
     bench_wait_quiet
@@ -45,7 +52,7 @@ for s in $series; do
       "$bench_root/bench/rankwrap.sh" "$fedsim" \
       --data synthetic --data.synthetic.samples "$samples" --data.synthetic.groups 100 \
       --partition.method iid --clients "$n" --per-round 10 --model softmax --lr 0.05 \
-      --epochs 1 --batch 32 --rounds "$rounds" --eval.every 1000000 --eval.grad_norm off \
+      --epochs 1 --batch 32 --rounds "$rounds" --eval.every "$eval_every" \
       --run.progress off --out "$dir" >"$dir/stdout.txt" 2>&1
     t1=$(date +%s.%N)
     stats=$(awk -F, -v R="$rounds" 'NR > 1 { w[$1] = $3 }

@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
 # Does the server burn a core while it waits? Whole Fashion-MNIST runs
-# (the reference configs, 20 rounds, evaluation every 10) under mpirun -n 2
+# (the reference configs: MLP for 20 rounds, softmax for 100 because its
+# rounds are short; evaluation twice, at R/2 and R) under mpirun -n 2
 # (server + 1 worker) and -n 3 (server + 2 workers: 3 processes on 2 cores),
 # with the CPU time of each rank sampled from /proc every 20 ms
 # (procmon.py), /usr/bin/time -v per rank (rankwrap.sh), and the total wall
 # time.
 #
-#   bench/run_server.sh                 # MODELS="mlp softmax" NPS="2 3" REPS=1
+#   bench/run_server.sh   # MODELS="mlp softmax" NPS="2 3" REPS=1 ROUNDS_MLP=20 ROUNDS_SOFTMAX=100
 #
 # Columns: "round": mean wall time of a round without evaluation (rounds
-# 2..19 except 10; from metrics.csv) and the client updates per second it
-# implies (10 per round); "rank 0, rounds 11-19": CPU seconds / wall seconds
-# of the server over rounds 11..19, which have no evaluation, so this is the
-# server's cost of sending, waiting, receiving and averaging; "all rounds":
-# the same from round 1 to 20, evaluations included; workers: each worker's
-# CPU share over rounds 11..19; time -v: the server process from start to
-# end (setup included). Raw lines go to $BENCH_OUT/server.txt.
+# 2..R-1 except R/2; from metrics.csv) and the client updates per second it
+# implies (10 per round); "rank 0, 2nd half": CPU seconds / wall seconds of
+# the server over rounds R/2+1 .. R-1, which have no evaluation, so this is
+# the server's cost of sending, waiting, receiving and averaging; "all
+# rounds": the same from round 1 to R, evaluations included; workers: each
+# worker's CPU share over the second half; time -v: the server process from
+# start to end (setup included). Raw lines go to $BENCH_OUT/server.txt.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -29,11 +30,16 @@ fedsim=${FEDSIM:-$bench_root/build/fedsim} # FEDSIM=path: another build to compa
 
 echo "# $(date -u +%FT%TZ) $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-auto}, $fedsim" | tee -a "$raw"
 printf '%-8s %-3s | %-10s | %-19s | %-28s | %-20s | %-14s | %s\n' model np "total wall" \
-  "round, updates/s" "rank 0, rounds 11-19" "rank 0, all rounds" "workers 11-19" \
+  "round, updates/s" "rank 0, 2nd half" "rank 0, all rounds" "workers 2nd h." \
   "rank 0 whole run (time -v)" | tee -a "$raw"
 for model in $models; do
   margs=(--model softmax)
-  [ "$model" = mlp ] && margs=(--model mlp --model.hidden 256,128)
+  rounds=${ROUNDS_SOFTMAX:-100}
+  if [ "$model" = mlp ]; then
+    margs=(--model mlp --model.hidden 256,128)
+    rounds=${ROUNDS_MLP:-20}
+  fi
+  half=$((rounds / 2))
   for np in $nps; do
     for ((k = 0; k < reps; k++)); do
       dir="$BENCH_OUT/server-$model-np$np"
@@ -42,17 +48,18 @@ for model in $models; do
       mkdir -p "$tdir"
       bench_wait_quiet
       out=$(BENCH_TIME_DIR="$tdir" /usr/bin/python3 "$bench_root/bench/procmon.py" --every 0.02 --exe "$(basename "$fedsim")" \
-        --window 11:20 --run-dir "$dir" -- \
+        --window "$((half + 1)):$rounds" --run-dir "$dir" -- \
         mpirun -n "$np" --oversubscribe --bind-to none "$bench_root/bench/rankwrap.sh" "$fedsim" \
         --data fashion-mnist --partition.method iid --clients 100 --per-round 10 "${margs[@]}" \
-        --lr 0.05 --epochs 1 --batch 32 --rounds 20 --eval.every 10 --run.progress off --out "$dir" 2>/dev/null)
+        --lr 0.05 --epochs 1 --batch 32 --rounds "$rounds" --eval.every "$half" --run.progress off \
+        --out "$dir" 2>/dev/null)
       sed "s/^/model=$model np=$np /" <<<"$out" >>"$raw"
       r0=$(grep 'procmon rank=0 ' <<<"$out")
       total=$(bench_field "$(grep 'total_wall_s' <<<"$out")" total_wall_s)
       workers=$(grep -v 'rank=0 ' <<<"$out" | grep 'procmon rank=' |
         awk '{for(i=1;i<=NF;i++){split($i,kv,"="); v[kv[1]]=kv[2]} printf "%s%.2f", (NR>1?" ":""), v["window_cpu_share"]}')
-      # Rounds without an evaluation (2..19 but 10): mean wall step.
-      step=$(awk -F, 'NR > 3 && $1 % 10 != 0 { s += $3 - p; n++ } NR > 1 { p = $3 }
+      # Rounds without an evaluation (2..R-1 but R/2): mean wall step.
+      step=$(awk -F, -v h="$half" 'NR > 3 && $1 % h != 0 { s += $3 - p; n++ } NR > 1 { p = $3 }
         END { printf "%.1f", 1e3 * s / n }' "$dir/metrics.csv")
       tv="$tdir/rank0.txt"
       u=$(sed -n 's/.*User time (seconds): //p' "$tv")
