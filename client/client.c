@@ -160,8 +160,7 @@ fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
           : !strcmp(cfg->dp_clip, "per_layer") ? 2
           : !strcmp(cfg->dp_clip, "dice")      ? 3
                                                : 0;
-  k->dp_bound =
-      cfg->dp_clip_norm * (k->dp == 3 ? 1.0 + cfg->dp_dice_ratio : 1.0);
+  k->dp_bound = fs_dp_message_bound(cfg);
   k->sleep_scale = cfg->sys_sleep_scale;
   const char *f = getenv("FEDSIM_SLEEP_FACTOR");
   if (f != NULL && k->sleep_scale > 0) {

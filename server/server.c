@@ -509,12 +509,8 @@ static fs_status server_step(srv *s, uint32_t round) {
     const fs_config *cfg = s->cfg;
     double q = (double)cfg->per_round / (double)s->N;
     double sd = 0.0;
-    if (!strcmp(cfg->dp_noise, "central")) {
-      double B =
-          cfg->dp_clip_norm *
-          (!strcmp(cfg->dp_clip, "dice") ? 1.0 + cfg->dp_dice_ratio : 1.0);
-      sd = s->w->dp_z * B / (q * (double)s->N);
-    }
+    if (!strcmp(cfg->dp_noise, "central"))
+      sd = s->w->dp_z * fs_dp_message_bound(cfg) / (q * (double)s->N);
     fs_rng r;
     fs_rng_init(&r, cfg->seed, FS_RNG_NOISE, UINT32_MAX, round);
     for (size_t j = 0; j < s->dim; j++)
@@ -1330,6 +1326,11 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
       cJSON_AddStringToObject(dp, "clipping", cfg->dp_clip);
       cJSON_AddStringToObject(dp, "noise", cfg->dp_noise);
       cJSON_AddNumberToObject(dp, "noise_multiplier", s->w->dp_z);
+      cJSON_AddNumberToObject(dp, "message_bound", fs_dp_message_bound(cfg));
+      if (!strcmp(cfg->dp_noise, "central"))
+        cJSON_AddNumberToObject(dp, "noise_std",
+                                s->w->dp_z * fs_dp_message_bound(cfg) /
+                                    (double)cfg->per_round);
       cJSON_AddNumberToObject(dp, "delta", cfg->dp_delta);
       cJSON_AddStringToObject(dp, "sampling", cfg->sampling);
       if (c->acct != NULL) {

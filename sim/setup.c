@@ -339,3 +339,8 @@ double fs_job_sim_seconds(const fs_config *cfg, const fs_world *w, uint32_t c,
   fs_profile pr = fs_profiles_get(w->profiles, c);
   return fs_job_seconds(&pr, down_bits, samples, up_bits);
 }
+
+double fs_dp_message_bound(const fs_config *cfg) {
+  return cfg->dp_clip_norm *
+         (!strcmp(cfg->dp_clip, "dice") ? 1.0 + cfg->dp_dice_ratio : 1.0);
+}

@@ -51,4 +51,10 @@ double fs_job_sim_seconds(const fs_config *cfg, const fs_world *w, uint32_t c,
 fs_status fs_server_step_size(const fs_config *cfg, const fs_world *w,
                               size_t dim, double *lr, fs_err *err);
 
+/* The bound B of one client's DP message: dp.clip_norm for flat and
+ * per-layer clipping, C1 + C2 = clip_norm (1 + dice_ratio) for DiceSGD (the
+ * client-level sensitivity; docs/privacy.md says why). Clients clip to it and
+ * the server scales its noise by it. */
+double fs_dp_message_bound(const fs_config *cfg);
+
 #endif

@@ -95,6 +95,21 @@ PY
 then ok "DP run calibrated to epsilon 3: epsilon grows each round and ends <= 3"
 else bad "DP run: $(tail -3 "$work/dp.log")"; fi
 
+# DiceSGD's client-level message bound is C1 + C2 = clip_norm (1 + r), and
+# the central noise per coordinate is z B / per_round (docs/privacy.md).
+if "$FEDSIM" --clients 20 --per-round 10 --clients.sampling poisson --dp.clip dice --dp.clip_norm 0.4 \
+     --dp.dice_ratio 0.5 --dp.noise central --dp.noise_multiplier 1.5 --server.weighting uniform --rounds 2 \
+     --out "$work/dice" --run.progress off > "$work/dice.log" 2>&1 \
+   && /usr/bin/python3 - "$work/dice/summary.json" <<'PY2'
+import json, sys
+p = json.load(open(sys.argv[1]))["privacy"]
+assert abs(p["message_bound"] - 0.4 * 1.5) < 1e-12, p
+assert abs(p["noise_std"] - 1.5 * 0.6 / 10) < 1e-12, p
+assert p["clipping"] == "dice" and p["epsilon"] > 0, p
+PY2
+then ok "DiceSGD: message bound C1 + C2 and central noise z (C1 + C2) / per_round"
+else bad "DiceSGD bound: $(tail -3 "$work/dice.log")"; fi
+
 # The range of N: one client, and 10,000 clients on a small data set.
 for N in 1 10000; do
   K=$(( N < 10 ? N : 10 ))
