@@ -94,6 +94,10 @@ fs_status fs_robust_round_aggregate(fs_robust_round *rr, size_t rejected,
   return FS_OK;
 }
 
+const float *fs_robust_round_row(const fs_robust_round *rr, size_t i) {
+  return i < rr->kmax && rr->ok[i] ? rr->rows + i * rr->dim : NULL;
+}
+
 uint64_t fs_robust_round_skipped(const fs_robust_round *rr) {
   return rr->skipped;
 }

@@ -49,6 +49,10 @@ void fs_robust_round_put(fs_robust_round *rr, size_t i, const fs_payload *p);
 fs_status fs_robust_round_aggregate(fs_robust_round *rr, size_t rejected,
                                     double *out, int *applied, fs_err *err);
 
+/* Slot i's update of this round (dim floats), or NULL if none was stored
+ * since fs_robust_round_begin (or i >= kmax). */
+const float *fs_robust_round_row(const fs_robust_round *rr, size_t i);
+
 /* Rounds skipped so far. */
 uint64_t fs_robust_round_skipped(const fs_robust_round *rr);
 

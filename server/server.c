@@ -33,6 +33,7 @@
 #include "fs_rng.h"
 #include "metrics.h"
 #include "model.h"
+#include "p2p.h"
 #include "payload.h"
 #include "profile.h"
 #include "robust_round.h"
@@ -174,6 +175,8 @@ typedef struct {
   uint64_t a_up, a_down;  /* bits since the last metrics row */
   fs_robust_round *rob;   /* robust aggregation: the round's updates apart */
   int rob_applied;        /* this round's robust aggregate is in acc */
+  fs_p2p *p2p;            /* peer-to-peer NNA / MoNNA (server.nna_pivot own) */
+  fs_faults *p2p_faulty;  /* its honest / faulty nodes */
 } srv;
 
 static fs_payload *pool_get(srv *s) {
@@ -715,16 +718,29 @@ static fs_status emit_row(run_ctx *c, fs_metrics_row *row, int last,
   return FS_OK;
 }
 
-/* Robust aggregation of the round's updates into acc (robust_round.h); a
- * round with too few updates for the rule is skipped (warned once). */
+static uint64_t robust_skipped(const srv *s) {
+  if (s->p2p != NULL)
+    return fs_p2p_skipped(s->p2p);
+  return s->rob != NULL ? fs_robust_round_skipped(s->rob) : 0;
+}
+
+/* Robust aggregation of the round's updates into acc (robust_round.h), or
+ * the peer-to-peer mixing (p2p.h); a round with too few updates for the
+ * rule is skipped (warned once). */
 static fs_status robust_aggregate(srv *s, uint32_t round, uint64_t rejected,
                                   fs_err *err) {
   fs_err e2 = {0};
-  fs_status st = fs_robust_round_aggregate(s->rob, (size_t)rejected, s->acc,
-                                           &s->rob_applied, &e2);
+  int skipped = 0;
+  fs_status st;
+  if (s->p2p != NULL) /* each node mixes; s->x = their mean, no server step */
+    st = fs_p2p_mix(s->p2p, s->rob, (size_t)rejected, s->x, &skipped, &e2);
+  else
+    st = fs_robust_round_aggregate(s->rob, (size_t)rejected, s->acc,
+                                   &s->rob_applied, &e2);
   if (st != FS_OK)
     return fs_err_set(err, st, "server: round %u: %s", round, e2.msg);
-  if (!s->rob_applied && fs_robust_round_skipped(s->rob) == 1)
+  skipped = s->p2p != NULL ? skipped : !s->rob_applied;
+  if (skipped && robust_skipped(s) == 1)
     fprintf(stderr,
             "fedsim: warning: round %u: %s; the model is left unchanged "
             "(skipped rounds are counted in summary.json)\n",
@@ -742,6 +758,8 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
   int wall = !strcmp(cfg->clock, "wall");
   int64_t budget_ticks =
       cfg->time_budget > 0 ? (int64_t)llround(cfg->time_budget / tick_s(s)) : 0;
+  if (s->p2p != NULL)
+    fs_p2p_start(s->p2p, s->x); /* every node starts from x^0 */
   for (int64_t r = 1; r <= cfg->rounds; r++) {
     uint32_t round = (uint32_t)r, version = (uint32_t)(r - 1);
     if (!strcmp(cfg->sampling, "poisson")) {
@@ -785,7 +803,9 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
         continue;
       }
       fs_frame_header_encode(&h, hb);
-      fs_iov iov[2] = {{hb, FS_FRAME_HEADER_BYTES}, {body, body_len}};
+      fs_iov iov[2] = {
+          {hb, FS_FRAME_HEADER_BYTES},
+          {s->p2p ? fs_p2p_body(s->p2p, s->sel[i]) : body, body_len}};
       st = fs_transport_post(s->t, FS_ROLE_SERVER,
                              fs_transport_worker_of(s->t, s->sel[i]), iov, 2,
                              err);
@@ -1365,9 +1385,11 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     cJSON_AddStringToObject(rb, "aggregator", cfg->aggregator);
     cJSON_AddNumberToObject(rb, "f", (double)cfg->robust_f);
     cJSON_AddNumberToObject(rb, "rejected_nonfinite", (double)s->rejected);
-    cJSON_AddNumberToObject(
-        rb, "skipped_rounds",
-        s->rob != NULL ? (double)fs_robust_round_skipped(s->rob) : 0.0);
+    cJSON_AddNumberToObject(rb, "skipped_rounds", (double)robust_skipped(s));
+    if (s->p2p != NULL)
+      cJSON_AddStringToObject(rb, "evaluated_model",
+                              "peer-to-peer: the mean of the honest nodes' "
+                              "models");
     cJSON_AddStringToObject(rb, "faults", cfg->fault_kind);
     cJSON_AddNumberToObject(rb, "faulty_clients",
                             !strcmp(cfg->fault_kind, "none")
@@ -1482,10 +1504,22 @@ static fs_status robust_new(srv *s, fs_err *err) {
                       "server.robust_f, clients.per_round: %s (k = "
                       "clients.per_round)",
                       e2.msg);
-  return fs_robust_round_new(
+  fs_status st = fs_robust_round_new(
       r, p.f, p.m,
       !strcmp(cfg->nna_pivot, "model") ? FS_PIVOT_MODEL : FS_PIVOT_PREVIOUS,
       s->K, s->dim, &s->rob, err);
+  if (st != FS_OK || strcmp(cfg->nna_pivot, "own") != 0)
+    return st;
+  fs_fault_kind kind;
+  if (fs_fault_kind_parse(cfg->fault_kind, &kind) != FS_OK)
+    return fs_err_set(err, FS_ECONFIG, "faults.kind: unknown kind '%s'",
+                      cfg->fault_kind);
+  st = fs_faults_new(cfg->seed, s->N, cfg->fault_fraction, kind,
+                     cfg->fault_scale, cfg->fault_noise_std, &s->p2p_faulty,
+                     err);
+  if (st == FS_OK)
+    st = fs_p2p_new(r, p.f, s->lr, s->N, s->dim, s->p2p_faulty, &s->p2p, err);
+  return st;
 }
 
 fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
@@ -1612,6 +1646,8 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   free(s.mbody);
   fs_payload_free(&s.m);
   fs_robust_round_free(s.rob);
+  fs_p2p_free(s.p2p);
+  fs_faults_free(s.p2p_faulty);
   fs_model_free(s.model);
   return st;
 }

@@ -167,9 +167,11 @@ static const opt options[] = {
     {"server.multikrum_m", T_INT, OFF(multikrum_m), "0", 0, 1e8, NULL,
      "multikrum: updates averaged (0: k - f)"},
     {"server.nna_pivot", T_CHOICE, OFF(nna_pivot), "previous", 0, 0,
-     "previous|model",
-     "nna, monna: the updates nearest to the previous aggregate, or to the "
-     "zero update (the server's current model) are kept"},
+     "previous|model|own",
+     "nna, monna: keep the updates nearest to the previous aggregate, or to "
+     "the zero update (the server's current model); own: peer-to-peer, every "
+     "client keeps its own model and mixes around it (needs "
+     "clients.per_round = clients.num)"},
 
     {"model.type", T_CHOICE, OFF(model_kind), "softmax", 0, 0,
      "logreg|softmax|mlp", "model"},
@@ -820,6 +822,13 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
       return fs_err_set(err, FS_ECONFIG, "server.aggregator: %s %s",
                         cfg->aggregator, why);
   }
+  if (!strcmp(cfg->nna_pivot, "own") &&
+      ((strcmp(cfg->aggregator, "nna") && strcmp(cfg->aggregator, "monna")) ||
+       cfg->per_round != cfg->clients))
+    return fs_err_set(err, FS_ECONFIG,
+                      "server.nna_pivot: own (peer-to-peer) needs "
+                      "server.aggregator nna or monna and every client in "
+                      "every round (clients.per_round = clients.num)");
   if (cfg->fault_fraction > 0 && !strcmp(cfg->fault_kind, "none"))
     return fs_err_set(err, FS_ECONFIG,
                       "faults.kind: faults.fraction is %g but faults.kind is "

@@ -61,6 +61,10 @@ det nna "${f2[@]}" --server.aggregator nna --faults.kind nan --system.dropout 0.
 det monna "${f2[@]}" --server.aggregator monna --clients.momentum 0.9 \
   --faults.kind inf --server.nna_pivot model || true
 det fedavg-nan --faults.fraction 0.3 --faults.kind nan || true
+# Peer-to-peer MoNNA: every client in every round, each with its own model.
+det monna-p2p --per-round 40 --server.robust_f 8 --faults.fraction 0.2 \
+  --server.aggregator monna --server.nna_pivot own --clients.momentum 0.9 \
+  --faults.kind sign_flip || true
 
 # The faulty runs above differ from fault-free ones (the hooks do something).
 "$FEDSIM" "${common[@]}" "${f2[@]}" --server.aggregator median --faults.fraction 0 \
@@ -115,8 +119,11 @@ att=(--rounds 15 --partition.method iid --faults.fraction 0.2 --faults.kind scal
 "$FEDSIM" "${common[@]}" --rounds 15 --partition.method iid --out "$work/att-clean" > /dev/null 2>&1
 clean=$(summ "$work/att-clean" final.test_acc)
 broken=$(summ "$work/att-fedavg" final.test_acc)
-for agg in median trimmed_mean krum multikrum nna monna; do
-  "$FEDSIM" "${common[@]}" "${att[@]}" --server.aggregator $agg --out "$work/att-$agg" > /dev/null 2>&1
+for agg in median trimmed_mean krum multikrum nna monna monna-p2p; do
+  extra=(--server.aggregator $agg)
+  [ $agg = monna-p2p ] && extra=(--server.aggregator monna --server.nna_pivot own
+                                 --per-round 40 --server.robust_f 8 --clients.momentum 0.9)
+  "$FEDSIM" "${common[@]}" "${att[@]}" "${extra[@]}" --out "$work/att-$agg" > /dev/null 2>&1
   a=$(summ "$work/att-$agg" final.test_acc)
   if /usr/bin/python3 -c "import sys; c,b,a=map(float,sys.argv[1:]); sys.exit(0 if a > b + 0.1 and a > c - 0.1 else 1)" "$clean" "$broken" "$a"; then
     ok "$agg under attack: accuracy $a (FedAvg $broken, no attack $clean)"
@@ -146,4 +153,5 @@ refuse "EF21 messages are increments" --server.aggregator krum --ef.method ef21 
 refuse "faults.kind: faults.fraction is 0.2 but faults.kind is none" --faults.fraction 0.2
 refuse "server.aggregator: 'geomedian' is not one of" --server.aggregator geomedian
 refuse "faults.fraction" --faults.fraction 1.5 --faults.kind nan
+refuse "server.nna_pivot: own (peer-to-peer) needs" --server.aggregator monna --server.nna_pivot own
 exit $fail

@@ -3,9 +3,11 @@
  * hand-made inputs whose answers are worked out in the comments (odd and
  * even k, ties, f at its limits, impossible f refused), and the server's
  * round collector (server/robust_round.h): f reduced by rejected updates,
- * skipped rounds, the NNA pivot.
+ * skipped rounds, the NNA pivot; and the peer-to-peer mixing (server/p2p.h).
  */
+#include "frame.h"
 #include "fs_test.h"
+#include "p2p.h"
 #include "robust.h"
 #include "robust_round.h"
 
@@ -354,6 +356,105 @@ START_TEST(round_multikrum_m_shrinks) {
 }
 END_TEST
 
+/* Node c's model in the peer-to-peer state (dim 1). */
+static float p2p_model(const fs_p2p *p, uint32_t c) {
+  float x = NAN;
+  ck_assert_int_eq(
+      fs_dense_decode(fs_p2p_body(p, c), fs_dense_size(1), &x, 1, NULL), FS_OK);
+  return x;
+}
+
+START_TEST(p2p_mix_by_hand) {
+  /* 3 honest nodes from x = 0, lr 1, updates {-1, -2, 10}: half-steps
+   * Y = {1, 2, -10}. nna, f = 1 keeps 2 around each node's own Y:
+   * node 0 {1, 2} -> 1.5; node 1 {2, 1} -> 1.5; node 2 {-10, 1} -> -4.5;
+   * the evaluated model is their mean -0.5. */
+  fs_faults *none;
+  ck_assert_int_eq(fs_faults_new(1, 3, 0.0, FS_FAULT_NONE, 1, 1, &none, NULL),
+                   FS_OK);
+  fs_robust_round *rr;
+  ck_assert_int_eq(fs_robust_round_new(fs_robust_find("nna"), 1, 0,
+                                       FS_PIVOT_PREVIOUS, 3, 1, &rr, NULL),
+                   FS_OK);
+  fs_p2p *p;
+  ck_assert_int_eq(
+      fs_p2p_new(fs_robust_find("nna"), 1, 1.0, 3, 1, none, &p, NULL), FS_OK);
+  float x0 = 0;
+  fs_p2p_start(p, &x0);
+  ck_assert_float_eq(p2p_model(p, 2), 0.0f);
+  float u[3] = {-1, -2, 10};
+  fs_robust_round_begin(rr);
+  for (size_t i = 0; i < 3; i++) {
+    fs_payload pl = dense(&u[i], 1);
+    fs_robust_round_put(rr, i, &pl);
+  }
+  float xbar = NAN;
+  int skipped = -1;
+  ck_assert_int_eq(fs_p2p_mix(p, rr, 0, &xbar, &skipped, NULL), FS_OK);
+  ck_assert_int_eq(skipped, 0);
+  ck_assert_float_eq(p2p_model(p, 0), 1.5f);
+  ck_assert_float_eq(p2p_model(p, 1), 1.5f);
+  ck_assert_float_eq(p2p_model(p, 2), -4.5f);
+  ck_assert_float_eq(xbar, -0.5f);
+  /* Next round only node 1 answers (k = 1 <= 2f): nobody mixes, node 1
+   * takes its own step 1.5 - 1 = 0.5, the others keep their models. */
+  float v = 1;
+  fs_robust_round_begin(rr);
+  fs_payload pl = dense(&v, 1);
+  fs_robust_round_put(rr, 1, &pl);
+  fs_err e = {0};
+  ck_assert_int_eq(fs_p2p_mix(p, rr, 0, &xbar, &skipped, &e), FS_OK);
+  ck_assert_int_eq(skipped, 1);
+  ck_assert_uint_eq(fs_p2p_skipped(p), 1);
+  ck_assert_ptr_nonnull(strstr(e.msg, "nna needs k > 2f"));
+  ck_assert_float_eq(p2p_model(p, 1), 0.5f);
+  ck_assert_float_eq(p2p_model(p, 0), 1.5f);
+  ck_assert_float_eq(p2p_model(p, 2), -4.5f);
+  fs_p2p_free(p);
+  fs_p2p_free(NULL);
+  fs_robust_round_free(rr);
+  fs_faults_free(none);
+}
+END_TEST
+
+START_TEST(p2p_faulty_node_restarts_from_honest_mean) {
+  /* 4 nodes, one faulty; monna f = 1 keeps 2 around each own Y. The faulty
+   * node sends a huge update, which no honest node keeps (its own Y and one
+   * honest neighbour are nearer), and it restarts from the honest mean. */
+  fs_faults *ft;
+  ck_assert_int_eq(fs_faults_new(9, 4, 0.25, FS_FAULT_SCALE, 1, 1, &ft, NULL),
+                   FS_OK);
+  uint32_t b = 0;
+  while (!fs_faults_is_faulty(ft, b))
+    b++;
+  fs_robust_round *rr;
+  ck_assert_int_eq(fs_robust_round_new(fs_robust_find("monna"), 1, 0,
+                                       FS_PIVOT_PREVIOUS, 4, 1, &rr, NULL),
+                   FS_OK);
+  fs_p2p *p;
+  ck_assert_int_eq(
+      fs_p2p_new(fs_robust_find("monna"), 1, 1.0, 4, 1, ft, &p, NULL), FS_OK);
+  float x0 = 0;
+  fs_p2p_start(p, &x0);
+  float u[4] = {-1, -1, -1, -1};
+  u[b] = 1000;
+  fs_robust_round_begin(rr);
+  for (size_t i = 0; i < 4; i++) {
+    fs_payload pl = dense(&u[i], 1);
+    fs_robust_round_put(rr, i, &pl);
+  }
+  float xbar;
+  int skipped;
+  ck_assert_int_eq(fs_p2p_mix(p, rr, 0, &xbar, &skipped, NULL), FS_OK);
+  ck_assert_float_eq(xbar, 1.0f);
+  for (uint32_t c = 0; c < 4; c++)
+    ck_assert_float_eq(p2p_model(p, c), 1.0f);
+  fs_p2p_free(p);
+  fs_robust_round_free(rr);
+  fs_faults_free(ft);
+}
+END_TEST
+
 static Suite *robust_suite(void) {
   Suite *s = suite_create("robust");
   TCase *core = tcase_create("core");
@@ -368,6 +469,8 @@ static Suite *robust_suite(void) {
   tcase_add_test(core, round_reduces_f_by_rejected);
   tcase_add_test(core, round_pivot_previous_and_model);
   tcase_add_test(core, round_multikrum_m_shrinks);
+  tcase_add_test(core, p2p_mix_by_hand);
+  tcase_add_test(core, p2p_faulty_node_restarts_from_honest_mean);
   suite_add_tcase(s, core);
   TCase *lim = tcase_create("limits");
   tcase_add_test(lim, krum_limits);
