@@ -17,9 +17,14 @@
  * latency + downlink bits / bandwidth + compute + latency + uplink bits /
  * bandwidth, with the real frame sizes.
  *
+ * With a robust server.aggregator the round's updates are kept apart
+ * instead of summed (robust_round.h) and a robust rule (robust.h) replaces
+ * the weighted mean; server.nna_pivot own runs peer-to-peer NNA/MoNNA
+ * (p2p.h).
+ *
  * An update that fails to decode because of non-finite numbers is rejected,
- * counted, and left out; any other malformed frame stops the run with an
- * error.
+ * counted (metrics.csv rejected_nonfinite), and left out; any other
+ * malformed frame stops the run with an error.
  */
 #include "server.h"
 
