@@ -16,6 +16,7 @@
 #include "compress.h"
 #include "ef.h"
 #include "ef21bc.h"
+#include "faulty.h"
 #include "frame.h"
 #include "fs_rng.h"
 #include "model.h"
@@ -67,6 +68,9 @@ struct fs_worker {
   float *dicetmp;  /* 2 dim scratch */
   size_t nlayers;
   size_t *lay_off, *lay_len;
+  /* Robustness: simulated faulty clients, local momentum (lazily). */
+  fs_faults *faults;
+  float **mom;
 };
 
 enum { EF_NONE = 0, EF_14, EF_21, EF_21W };
@@ -82,6 +86,27 @@ uint64_t fs_local_work_samples(const fs_config *cfg, size_t rows) {
 }
 
 double fs_worker_busy_seconds(const fs_worker *k) { return k->busy; }
+
+/* The run's faulty clients (faulty.h); label-flipping ones get their hosted
+ * labels flipped once. Local momentum buffers, if asked for. */
+static fs_status faults_setup(fs_worker *k, const fs_config *cfg,
+                              const fs_world *w, size_t me, fs_err *err) {
+  if (cfg->client_momentum > 0 &&
+      (k->mom = calloc(k->nclients ? k->nclients : 1, sizeof *k->mom)) == NULL)
+    return fs_err_set(err, FS_ENOMEM, "worker: out of memory");
+  fs_fault_kind kind;
+  if (fs_fault_kind_parse(cfg->fault_kind, &kind) != FS_OK)
+    return fs_err_set(err, FS_ECONFIG, "faults.kind: unknown kind '%s'",
+                      cfg->fault_kind);
+  fs_status st = fs_faults_new(cfg->seed, (uint32_t)w->part.clients,
+                               cfg->fault_fraction, kind, cfg->fault_scale,
+                               cfg->fault_noise_std, &k->faults, err);
+  for (size_t i = 0; st == FS_OK && i < k->nclients; i++)
+    fs_faults_flip_labels(k->faults, (uint32_t)(me + i * (size_t)k->workers),
+                          k->y + k->off[i], k->off[i + 1] - k->off[i],
+                          w->train.classes);
+  return st;
+}
 
 fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
                         fs_transport *t, fs_worker **out, fs_err *err) {
@@ -132,6 +157,8 @@ fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
       k->y[r0 + j] = w->train.y[row];
     }
   }
+  if ((st = faults_setup(k, cfg, w, me, err)) != FS_OK)
+    goto fail;
   size_t batch = (size_t)cfg->local_batch;
   st = fs_model_new(&w->mspec, batch > 256 ? batch : 256, &k->model, err);
   if (st != FS_OK)
@@ -248,6 +275,10 @@ void fs_worker_free(fs_worker *k) {
   free(k->lay_len);
   free(k->bc_x);
   free(k->bc_b);
+  fs_faults_free(k->faults);
+  for (size_t i = 0; k->mom && i < k->nclients; i++)
+    free(k->mom[i]);
+  free(k->mom);
   free(k);
 }
 
@@ -438,6 +469,20 @@ static fs_status compress_update(fs_worker *k, uint32_t client, uint32_t round,
   return fs_ef21_step(&k->comp, k->efst[li], k->grad, d, &cr, &k->pl, k->tmp);
 }
 
+/* Local Polyak momentum (MoNNA): m_i = beta m_i + (1 - beta) u, and m_i
+ * becomes the update sent (m_i = 0 before the client's first job). */
+static fs_status momentum(fs_worker *k, size_t li) {
+  if (k->mom[li] == NULL &&
+      (k->mom[li] = calloc(k->dim, sizeof(float))) == NULL)
+    return FS_ENOMEM;
+  float b = (float)k->cfg->client_momentum, *m = k->mom[li];
+  for (size_t j = 0; j < k->dim; j++) {
+    m[j] = b * m[j] + (1.0f - b) * k->grad[j];
+    k->grad[j] = m[j];
+  }
+  return FS_OK;
+}
+
 fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
                            int *stop, fs_err *err) {
   fs_frame_header h;
@@ -466,6 +511,9 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
   double t0 = fs_transport_wtime();
   double loss = local_work(k, h.client, h.round, li);
   k->busy += fs_transport_wtime() - t0;
+  if (k->mom != NULL && (st = momentum(k, li)) != FS_OK)
+    return fs_err_set(err, st, "worker %d: out of memory", k->rank);
+  fs_faults_attack_update(k->faults, h.client, h.round, k->grad, k->dim);
 
   if (k->dp && (st = privatize(k, h.client, h.round, li)) != FS_OK)
     return fs_err_set(err, st, "worker %d: out of memory", k->rank);
@@ -474,6 +522,7 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
     clip_message(k);
   if (st != FS_OK)
     return fs_err_set(err, st, "worker %d: out of memory compressing", k->rank);
+  fs_faults_attack_payload(k->faults, h.client, &k->pl);
   fs_update_meta meta = {.num_samples = (uint32_t)(k->off[li + 1] - k->off[li]),
                          .train_loss = loss};
   size_t plen = fs_payload_encoded_size(&k->pl, NULL);

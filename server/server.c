@@ -17,9 +17,14 @@
  * latency + downlink bits / bandwidth + compute + latency + uplink bits /
  * bandwidth, with the real frame sizes.
  *
+ * With a robust server.aggregator the round's updates are kept apart
+ * instead of summed (robust_round.h) and a robust rule (robust.h) replaces
+ * the weighted mean; server.nna_pivot own runs peer-to-peer NNA/MoNNA
+ * (p2p.h).
+ *
  * An update that fails to decode because of non-finite numbers is rejected,
- * counted, and left out; any other malformed frame stops the run with an
- * error.
+ * counted (metrics.csv rejected_nonfinite), and left out; any other
+ * malformed frame stops the run with an error.
  */
 #include "server.h"
 
@@ -33,8 +38,10 @@
 #include "fs_rng.h"
 #include "metrics.h"
 #include "model.h"
+#include "p2p.h"
 #include "payload.h"
 #include "profile.h"
+#include "robust_round.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -171,6 +178,10 @@ typedef struct {
   uint64_t dropouts;      /* jobs a client dropped out of */
   uint32_t *a_seq;        /* jobs started per client (dropout stream) */
   uint64_t a_up, a_down;  /* bits since the last metrics row */
+  fs_robust_round *rob;   /* robust aggregation: the round's updates apart */
+  int rob_applied;        /* this round's robust aggregate is in acc */
+  fs_p2p *p2p;            /* peer-to-peer NNA / MoNNA (server.nna_pivot own) */
+  fs_faults *p2p_faulty;  /* its honest / faulty nodes */
 } srv;
 
 static fs_payload *pool_get(srv *s) {
@@ -372,7 +383,10 @@ static void fold_ready(srv *s, uint32_t *next) {
     s->state[i] = 2;
     if (s->slot[i] == NULL)
       continue; /* rejected */
-    fs_payload_axpy(s->slot[i], s->slot_w[i], s->acc);
+    if (s->rob != NULL)
+      fs_robust_round_put(s->rob, i, s->slot[i]);
+    else
+      fs_payload_axpy(s->slot[i], s->slot_w[i], s->acc);
     pool_put(s, s->slot[i]);
     s->slot[i] = NULL;
   }
@@ -518,6 +532,11 @@ static fs_status server_step(srv *s, uint32_t round) {
     opt_step(s, s->acc);
     return FS_OK;
   }
+  if (s->rob != NULL) {
+    if (s->rob_applied) /* acc holds the robust aggregate */
+      opt_step(s, s->acc);
+    return FS_OK;
+  }
   double wsum = 0.0;
   for (uint32_t i = 0; i < s->K; i++)
     wsum += s->slot_w[i];
@@ -627,6 +646,7 @@ typedef struct {
   eval_out ev;
   double best_acc, last_client_loss;
   uint64_t best_round, dropped;
+  uint64_t rejected_last; /* s->rejected at the last metrics row */
   target_hit acc_t[FS_CFG_MAX_LIST], grad_t[FS_CFG_MAX_LIST];
   size_t n_acc, n_grad;
 } run_ctx;
@@ -677,6 +697,8 @@ static fs_status emit_row(run_ctx *c, fs_metrics_row *row, int last,
               "the run diverged (lower local.lr or server.lr)\n",
               c->ev.train_loss, (unsigned long long)r);
   }
+  row->rejected_nonfinite = s->rejected - c->rejected_last;
+  c->rejected_last = s->rejected;
   row->wall_s = fs_transport_wtime() - c->t0;
   fs_status st = fs_metrics_write(c->mw, row, err);
   if (st != FS_OK || r == 0)
@@ -697,6 +719,36 @@ static fs_status emit_row(run_ctx *c, fs_metrics_row *row, int last,
   return FS_OK;
 }
 
+static uint64_t robust_skipped(const srv *s) {
+  if (s->p2p != NULL)
+    return fs_p2p_skipped(s->p2p);
+  return s->rob != NULL ? fs_robust_round_skipped(s->rob) : 0;
+}
+
+/* Robust aggregation of the round's updates into acc (robust_round.h), or
+ * the peer-to-peer mixing (p2p.h); a round with too few updates for the
+ * rule is skipped (warned once). */
+static fs_status robust_aggregate(srv *s, uint32_t round, uint64_t rejected,
+                                  fs_err *err) {
+  fs_err e2 = {0};
+  int skipped = 0;
+  fs_status st;
+  if (s->p2p != NULL) /* each node mixes; s->x = their mean, no server step */
+    st = fs_p2p_mix(s->p2p, s->rob, (size_t)rejected, s->x, &skipped, &e2);
+  else
+    st = fs_robust_round_aggregate(s->rob, (size_t)rejected, s->acc,
+                                   &s->rob_applied, &e2);
+  if (st != FS_OK)
+    return fs_err_set(err, st, "server: round %u: %s", round, e2.msg);
+  skipped = s->p2p != NULL ? skipped : !s->rob_applied;
+  if (skipped && robust_skipped(s) == 1)
+    fprintf(stderr,
+            "fedsim: warning: round %u: %s; the model is left unchanged "
+            "(skipped rounds are counted in summary.json)\n",
+            round, e2.msg);
+  return FS_OK;
+}
+
 /* Synchronous rounds (FedAvg and the EF21 family). */
 static fs_status sync_loop(run_ctx *c, fs_err *err) {
   srv *s = c->s;
@@ -707,6 +759,8 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
   int wall = !strcmp(cfg->clock, "wall");
   int64_t budget_ticks =
       cfg->time_budget > 0 ? (int64_t)llround(cfg->time_budget / tick_s(s)) : 0;
+  if (s->p2p != NULL)
+    fs_p2p_start(s->p2p, s->x); /* every node starts from x^0 */
   for (int64_t r = 1; r <= cfg->rounds; r++) {
     uint32_t round = (uint32_t)r, version = (uint32_t)(r - 1);
     if (!strcmp(cfg->sampling, "poisson")) {
@@ -750,7 +804,9 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
         continue;
       }
       fs_frame_header_encode(&h, hb);
-      fs_iov iov[2] = {{hb, FS_FRAME_HEADER_BYTES}, {body, body_len}};
+      fs_iov iov[2] = {
+          {hb, FS_FRAME_HEADER_BYTES},
+          {s->p2p ? fs_p2p_body(s->p2p, s->sel[i]) : body, body_len}};
       st = fs_transport_post(s->t, FS_ROLE_SERVER,
                              fs_transport_worker_of(s->t, s->sel[i]), iov, 2,
                              err);
@@ -763,6 +819,9 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
     memset(s->acc, 0, s->dim * sizeof(double));
     s->loss_sum = s->loss_w = 0.0;
     s->paper_bits = 0;
+    uint64_t rejected0 = s->rejected;
+    if (s->rob != NULL)
+      fs_robust_round_begin(s->rob);
     uint32_t next = 0;
     fold_ready(s, &next);
     for (uint32_t got = 0; got < K - ndrop; got++) {
@@ -790,6 +849,10 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
     } else if (budget_ticks > 0 && vticks + round_ticks > budget_ticks) {
       break;
     }
+    if (s->rob != NULL &&
+        (st = robust_aggregate(s, round, s->rejected - rejected0, err)) !=
+            FS_OK)
+      return st;
     if (server_step(s, round) != FS_OK)
       return fs_err_set(err, FS_ENOMEM, "server: out of memory");
     vticks += round_ticks;
@@ -1319,6 +1382,20 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     cJSON_AddNumberToObject(f, "rejected_updates", (double)s->rejected);
     cJSON_AddNumberToObject(f, "dropped_stale_updates", (double)c->dropped);
     cJSON_AddNumberToObject(f, "client_dropouts", (double)s->dropouts);
+    cJSON *rb = cJSON_AddObjectToObject(sum, "robustness");
+    cJSON_AddStringToObject(rb, "aggregator", cfg->aggregator);
+    cJSON_AddNumberToObject(rb, "f", (double)cfg->robust_f);
+    cJSON_AddNumberToObject(rb, "rejected_nonfinite", (double)s->rejected);
+    cJSON_AddNumberToObject(rb, "skipped_rounds", (double)robust_skipped(s));
+    if (s->p2p != NULL)
+      cJSON_AddStringToObject(rb, "evaluated_model",
+                              "peer-to-peer: the mean of the honest nodes' "
+                              "models");
+    cJSON_AddStringToObject(rb, "faults", cfg->fault_kind);
+    cJSON_AddNumberToObject(rb, "faulty_clients",
+                            !strcmp(cfg->fault_kind, "none")
+                                ? 0.0
+                                : (double)llround(cfg->fault_fraction * s->N));
     if (strcmp(cfg->dp_clip, "none") != 0) {
       cJSON *dp = cJSON_AddObjectToObject(sum, "privacy");
       cJSON_AddStringToObject(dp, "unit",
@@ -1417,6 +1494,40 @@ out:
   return st;
 }
 
+/* The robust aggregator of server.aggregator, checked against
+ * clients.per_round and server.robust_f before the run starts. */
+static fs_status robust_new(srv *s, fs_err *err) {
+  const fs_config *cfg = s->cfg;
+  const fs_robust_rule *r = fs_robust_find(cfg->aggregator);
+  if (r == NULL)
+    return fs_err_set(err, FS_ECONFIG, "server.aggregator: no robust rule '%s'",
+                      cfg->aggregator);
+  fs_robust_params p = {.f = (size_t)cfg->robust_f,
+                        .m = (size_t)cfg->multikrum_m};
+  fs_err e2 = {0};
+  if (fs_robust_check(r, (size_t)s->K, &p, &e2) != FS_OK)
+    return fs_err_set(err, FS_ECONFIG,
+                      "server.robust_f, clients.per_round: %s (k = "
+                      "clients.per_round)",
+                      e2.msg);
+  fs_status st = fs_robust_round_new(
+      r, p.f, p.m,
+      !strcmp(cfg->nna_pivot, "model") ? FS_PIVOT_MODEL : FS_PIVOT_PREVIOUS,
+      s->K, s->dim, &s->rob, err);
+  if (st != FS_OK || strcmp(cfg->nna_pivot, "own") != 0)
+    return st;
+  fs_fault_kind kind;
+  if (fs_fault_kind_parse(cfg->fault_kind, &kind) != FS_OK)
+    return fs_err_set(err, FS_ECONFIG, "faults.kind: unknown kind '%s'",
+                      cfg->fault_kind);
+  st = fs_faults_new(cfg->seed, s->N, cfg->fault_fraction, kind,
+                     cfg->fault_scale, cfg->fault_noise_std, &s->p2p_faulty,
+                     err);
+  if (st == FS_OK)
+    st = fs_p2p_new(r, p.f, s->lr, s->N, s->dim, s->p2p_faulty, &s->p2p, err);
+  return st;
+}
+
 fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   const fs_config *cfg = a->cfg;
   srv s = {.cfg = cfg, .w = a->world, .t = a->t};
@@ -1433,6 +1544,8 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   s.bc = strcmp(cfg->comp_down, "identity") != 0;
   if (st == FS_OK && s.bc)
     st = fs_comp_spec_from_config(cfg, 1, s.dim, &s.down, err);
+  if (st == FS_OK && strcmp(cfg->aggregator, "fedavg") != 0)
+    st = robust_new(&s, err);
   if (st != FS_OK) {
     fs_model_free(s.model);
     cJSON_Delete((cJSON *)a->build_info);
@@ -1538,6 +1651,9 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   free(s.dtmp);
   free(s.mbody);
   fs_payload_free(&s.m);
+  fs_robust_round_free(s.rob);
+  fs_p2p_free(s.p2p);
+  fs_faults_free(s.p2p_faulty);
   fs_model_free(s.model);
   return st;
 }

@@ -109,6 +109,9 @@ static const opt options[] = {
      "fixed|poisson",
      "fixed: exactly clients.per_round clients; poisson: each client "
      "independently with q = per_round/num (what the DP accountant assumes)"},
+    {"clients.momentum", T_FLOAT, OFF(client_momentum), "0", 0, 0.999999, NULL,
+     "local Polyak momentum on each client's update, kept across rounds: "
+     "m_i = beta m_i + (1 - beta) u_i is sent (MoNNA; 0: off)"},
 
     {"local.mode", T_CHOICE, OFF(local_mode), "epochs", 0, 0,
      "epochs|steps|full_gradient|stochastic_gradient",
@@ -155,6 +158,20 @@ static const opt options[] = {
      "weight of each update: its client's number of rows, or equal"},
     {"server.lr", T_FLOAT, OFF(server_lr), "1.0", 0, 1e6, NULL,
      "server learning rate (1 = plain FedAvg)"},
+    {"server.aggregator", T_CHOICE, OFF(aggregator), "fedavg", 0, 0,
+     "fedavg|mean|median|trimmed_mean|krum|multikrum|nna|monna",
+     "how a round's updates are combined: fedavg (weighted mean) or a robust "
+     "rule on the separate updates (docs/robust.md)"},
+    {"server.robust_f", T_INT, OFF(robust_f), "0", 0, 1e8, NULL,
+     "robust rules: updates per round assumed faulty (at most)"},
+    {"server.multikrum_m", T_INT, OFF(multikrum_m), "0", 0, 1e8, NULL,
+     "multikrum: updates averaged (0: k - f)"},
+    {"server.nna_pivot", T_CHOICE, OFF(nna_pivot), "previous", 0, 0,
+     "previous|model|own",
+     "nna, monna: keep the updates nearest to the previous aggregate, or to "
+     "the zero update (the server's current model); own: peer-to-peer, every "
+     "client keeps its own model and mixes around it (needs "
+     "clients.per_round = clients.num)"},
 
     {"model.type", T_CHOICE, OFF(model_kind), "softmax", 0, 0,
      "logreg|softmax|mlp", "model"},
@@ -258,6 +275,17 @@ static const opt options[] = {
      "classic|improved",
      "RDP to (epsilon, delta): classic (Mironov 2017) or improved (Balle et "
      "al. 2020)"},
+
+    {"faults.fraction", T_FLOAT, OFF(fault_fraction), "0", 0, 1, NULL,
+     "share of the clients that are faulty (a fixed set drawn from the seed)"},
+    {"faults.kind", T_CHOICE, OFF(fault_kind), "none", 0, 0,
+     "none|sign_flip|scale|noise|label_flip|nan|inf",
+     "what faulty clients send: -u, faults.scale * u, Gaussian noise, the "
+     "update of training on labels C-1-y, or NaN / Inf values"},
+    {"faults.scale", T_FLOAT, OFF(fault_scale), "10", -1e6, 1e6, NULL,
+     "scale: the factor on a faulty client's update"},
+    {"faults.noise_std", T_FLOAT, OFF(fault_noise_std), "1", 0, 1e6, NULL,
+     "noise: standard deviation of each sent coordinate"},
 
     {"eval.every", T_INT, OFF(eval_every), "1", 1, 1e9, NULL,
      "evaluate every k rounds (and after the last)"},
@@ -776,6 +804,36 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
                       "system.dropout: simulated dropouts need the virtual "
                       "clock (on real hardware, clients drop out by "
                       "themselves)");
+  if (strcmp(cfg->aggregator, "fedavg") != 0) {
+    const char *why =
+        strcmp(cfg->strategy, "fedavg") != 0
+            ? "aggregates the separate updates of a synchronous round "
+              "(server.strategy fedavg)"
+        : ef21 ? "needs messages that are updates; EF21 messages are "
+                 "increments of each client's estimate (use ef.method none "
+                 "or ef14)"
+        : dp   ? "is not combined with differential privacy (dp.clip): "
+                 "its sensitivity analysis assumes the mean"
+        : !strcmp(cfg->sampling, "poisson")
+            ? "needs a fixed number of clients per round (clients.sampling "
+              "fixed)"
+            : NULL;
+    if (why != NULL)
+      return fs_err_set(err, FS_ECONFIG, "server.aggregator: %s %s",
+                        cfg->aggregator, why);
+  }
+  if (!strcmp(cfg->nna_pivot, "own") &&
+      ((strcmp(cfg->aggregator, "nna") && strcmp(cfg->aggregator, "monna")) ||
+       cfg->per_round != cfg->clients))
+    return fs_err_set(err, FS_ECONFIG,
+                      "server.nna_pivot: own (peer-to-peer) needs "
+                      "server.aggregator nna or monna and every client in "
+                      "every round (clients.per_round = clients.num)");
+  if (cfg->fault_fraction > 0 && !strcmp(cfg->fault_kind, "none"))
+    return fs_err_set(err, FS_ECONFIG,
+                      "faults.kind: faults.fraction is %g but faults.kind is "
+                      "none (sign_flip, scale, noise, label_flip, nan, inf)",
+                      cfg->fault_fraction);
   if (strcmp(cfg->comp_down, "identity") != 0 &&
       (!ef21 || cfg->per_round != cfg->clients))
     return fs_err_set(err, FS_ECONFIG,

@@ -67,6 +67,19 @@ typedef struct {
   char async_weights[FS_CFG_STR];    /* fraboni | plain */
   double server_momentum, server_beta2, server_eps;
   double time_budget; /* virtual seconds; 0: none */
+
+  /* robust aggregation (server/robust.h) */
+  char aggregator[FS_CFG_STR]; /* fedavg | a rule of server/robust.h */
+  int64_t robust_f;            /* robust rules: faulty updates per round */
+  int64_t multikrum_m;         /* multikrum: updates averaged; 0: k - f */
+  char nna_pivot[FS_CFG_STR];  /* previous | model */
+  double client_momentum;      /* local Polyak momentum beta; 0: off */
+  /* simulated faulty clients */
+  double fault_fraction;
+  char fault_kind[FS_CFG_STR]; /* none | sign_flip | scale | noise | ... */
+  double fault_scale;
+  double fault_noise_std;
+
   /* model */
   char model_kind[FS_CFG_STR];
   int64_t hidden[FS_CFG_MAX_HIDDEN];
