@@ -31,6 +31,7 @@
 #include "frame.h"
 #include "fs_build.h"
 #include "fs_rng.h"
+#include "gc_loop.h"
 #include "metrics.h"
 #include "model.h"
 #include "payload.h"
@@ -1418,6 +1419,8 @@ out:
 
 fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   const fs_config *cfg = a->cfg;
+  if (!strcmp(cfg->strategy, "gc"))
+    return fs_gc_server_run(a, err); /* server/gc_loop.c */
   srv s = {.cfg = cfg, .w = a->world, .t = a->t};
   s.N = (uint32_t)cfg->clients;
   s.K = (uint32_t)cfg->per_round;

@@ -14,7 +14,7 @@
 #define FS_METRICS_COLUMNS                                                     \
   "round,vtime_s,wall_s,clients,bits_up,bits_down,bits_up_cum,bits_down_cum,"  \
   "train_loss,test_loss,test_acc,grad_norm_sq,bits_up_paper_cum,"              \
-  "staleness_mean,staleness_max,epsilon"
+  "staleness_mean,staleness_max,epsilon,gc_load,gc_stragglers,gc_exact"
 
 typedef struct {
   uint64_t round;
@@ -32,6 +32,10 @@ typedef struct {
   uint32_t staleness_max;
   int has_eps; /* epsilon present (differential privacy with central noise) */
   double epsilon;
+  int has_gc;     /* gradient-coding columns present (server.strategy gc) */
+  double gc_load; /* mean share of one job's data a worker processed */
+  uint32_t gc_stragglers; /* workers whose round's work was lost */
+  int gc_exact; /* 1: every job decoded this round is the exact gradient */
 } fs_metrics_row;
 
 typedef struct fs_metrics fs_metrics;
