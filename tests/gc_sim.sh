@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `fedsim stragglers` end to end: ALGORITHMS.md's two worked examples as
+# straggler traces (healthy 1.0 s, straggling 5.0 s) give 8.0 s (M-SGC n=4,
+# (2,3,1), J=3) and 4.0 s (SR-SGC n=4, (1,2,2), J=3) with no wait-out; no
+# coding under the same M-SGC trace waits out both rounds (5+5+1 s); bad arguments
+# and impossible parameters are refused with a message.
+set -euo pipefail
+: "${FEDSIM:?}"
+work=$(mktemp -d /tmp/fedsim_gcsim.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+fail=0
+printf 'round,worker,factor\n0,0,5\n1,0,5\n5,0,1\n' > "$work/m.csv"
+printf 'round,worker,factor\n0,0,5\n0,1,5\n3,0,1\n' > "$work/sr.csv"
+field() { tail -1 | cut -d, -f"$1"; }
+check() { # name, expected total, expected waits, args...
+  local name=$1 want=$2 waits=$3; shift 3
+  local out; out=$("$FEDSIM" stragglers --overhead 1 --job-time 0 "$@")
+  local got; got=$(echo "$out" | field 11)
+  local w; w=$(echo "$out" | field 13)
+  if [ "$got" = "$want" ] && [ "$w" = "$waits" ]; then echo "ok   $name: total $got s, $w wait-outs"
+  else echo "FAIL $name: total $got s (want $want), waits $w (want $waits)"; fail=1; fi
+}
+check m-sgc-example 8 0 --scheme m-sgc --n 4 --B 2 --W 3 --lambda 1 --jobs 3 --model trace --trace "$work/m.csv"
+check sr-sgc-example 4 0 --scheme sr-sgc --n 4 --B 1 --W 2 --lambda 2 --jobs 3 --model trace --trace "$work/sr.csv"
+check none-waits 11 2 --scheme none --n 4 --jobs 3 --model trace --trace "$work/m.csv"
+check gc-one 5 0 --scheme gc --n 4 --s 1 --jobs 3 --model trace --trace "$work/m.csv"
+expect_refusal() { # name, message, args...
+  local name=$1 msg=$2; shift 2
+  if "$FEDSIM" stragglers "$@" > "$work/o" 2> "$work/e"; then echo "FAIL $name: accepted"; fail=1
+  elif grep -q "$msg" "$work/e"; then echo "ok   $name refused"
+  else echo "FAIL $name: message"; cat "$work/e"; fail=1; fi
+}
+expect_refusal fr-divides "divide n" --scheme gc --code fr --n 10 --s 3
+expect_refusal sr-assumption "divide W - 1" --scheme sr-sgc --n 10 --B 2 --W 4 --lambda 1
+expect_refusal bad-number "not a number" --scheme gc --n x
+expect_refusal unknown "unknown option" --scheme gc --n 4 --frobnicate 1
+expect_refusal missing-trace "nonexistent" --scheme gc --n 4 --model trace --trace /nonexistent.csv
+exit $fail
