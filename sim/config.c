@@ -822,11 +822,12 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
   if (!strcmp(cfg->strategy, "gc") &&
       (strcmp(cfg->clock, "virtual") || dp || strcmp(cfg->ef_method, "none") ||
        strcmp(cfg->comp_up, "identity") || cfg->sys_dropout > 0 ||
-       cfg->sys_offline_fraction > 0))
+       cfg->sys_offline_fraction > 0 || cfg->time_budget > 0))
     return fs_err_set(err, FS_ECONFIG,
                       "server.strategy: gc (gradient coding) runs on the "
                       "virtual clock without DP, error feedback, uplink "
-                      "compression, dropouts or offline windows");
+                      "compression, dropouts, offline windows or a time "
+                      "budget");
   return FS_OK;
 }
 
