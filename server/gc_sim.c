@@ -12,6 +12,8 @@
  */
 #include "gc_sim.h"
 
+#include "fs_rng.h"
+#include "gcode.h"
 #include "sgc.h"
 #include "straggler.h"
 
@@ -29,7 +31,11 @@ static const char *usage =
     "       [--trace FILE] [--overhead SEC] [--job-time SEC]\n"
     "       [--seed S] [--seeds K]\n"
     "Runs the scheduler on the virtual clock without training; one CSV row "
-    "per seed (seed .. seed+K-1).\n";
+    "per seed (seed .. seed+K-1).\n"
+    "fedsim stragglers --decode-stats SETS --n N --s S [--code fr|cr] "
+    "[--seed S]\n"
+    "Decodes SETS random survivor sets of size n - s of the code and prints "
+    "the largest residual and the largest |a_i|.\n";
 
 static int num(const char *flag, const char *v, double lo, double hi,
                double *out) {
@@ -59,6 +65,56 @@ static double worker_load(const fs_sgc *g, int i, int *piece, double *coef,
   return w / total_w;
 }
 
+/* --decode-stats: decode `sets` random survivor sets of size n - s. */
+static int decode_stats(const fs_sgc_params *sp, uint64_t seed, int sets) {
+  int n = sp->n, s = sp->s;
+  fs_gcode *c;
+  fs_err err = {0};
+  if (fs_gcode_new(sp->code, n, s, seed, &c, &err) != FS_OK) {
+    fprintf(stderr, "fedsim stragglers: %s\n", err.msg);
+    return 2;
+  }
+  unsigned char *alive = malloc((size_t)n);
+  double *a = malloc((size_t)n * sizeof *a);
+  uint32_t *perm = malloc((size_t)n * sizeof *perm);
+  int rc = 0, failed = 0;
+  double worst = 0, amax = 0;
+  if (!alive || !a || !perm) {
+    fprintf(stderr, "fedsim stragglers: out of memory\n");
+    rc = 1;
+    goto out;
+  }
+  fs_rng r;
+  fs_rng_init(&r, seed, FS_RNG_STRAGGLER, (1ull << 49) | (uint64_t)n,
+              (uint64_t)s);
+  for (int t = 0; t < sets; t++) {
+    for (int i = 0; i < n; i++)
+      perm[i] = (uint32_t)i;
+    fs_rng_shuffle_u32(&r, perm, (size_t)n);
+    memset(alive, 1, (size_t)n);
+    for (int k = 0; k < s; k++)
+      alive[perm[k]] = 0;
+    if (fs_gcode_decode(c, alive, a, &err) != FS_OK) {
+      failed++;
+      continue;
+    }
+    double res = fs_gcode_residual(c, a);
+    worst = res > worst ? res : worst;
+    for (int i = 0; i < n; i++)
+      amax = fabs(a[i]) > amax ? fabs(a[i]) : amax;
+  }
+  printf("code,n,s,seed,sets,failed,max_residual,max_abs_a\n");
+  printf("%s,%d,%d,%llu,%d,%d,%.3g,%.4g\n",
+         sp->code == FS_GCODE_FR ? "fr" : "cr", n, s, (unsigned long long)seed,
+         sets, failed, worst, amax);
+out:
+  free(alive);
+  free(a);
+  free(perm);
+  fs_gcode_free(c);
+  return rc;
+}
+
 int fs_gc_sim_main(int argc, char **argv) {
   fs_sgc_params sp = {.scheme = FS_SGC_NONE,
                       .code = FS_GCODE_CR,
@@ -71,6 +127,7 @@ int fs_gc_sim_main(int argc, char **argv) {
   fs_strag_params mp = {
       .kind = FS_STRAG_NONE, .p = 0.1, .slowdown = 5, .param = 1};
   double overhead = 1.0, job_time = 0.0, seeds = 1, seed0 = 1;
+  double decode_sets = 0;
   for (int k = 1; k < argc; k++) {
     const char *a = argv[k];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -125,6 +182,8 @@ int fs_gc_sim_main(int argc, char **argv) {
       seed0 = x;
     } else if (!strcmp(a, "--seeds") && (ok = num(a, v, 1, 1e6, &x))) {
       seeds = x;
+    } else if (!strcmp(a, "--decode-stats") && (ok = num(a, v, 1, 1e6, &x))) {
+      decode_sets = x;
     } else if (ok) {
       fprintf(stderr, "fedsim stragglers: unknown option '%s'\n%s", a, usage);
       return 2;
@@ -138,6 +197,8 @@ int fs_gc_sim_main(int argc, char **argv) {
     fprintf(stderr, "fedsim stragglers: --n is required\n%s", usage);
     return 2;
   }
+  if (decode_sets > 0)
+    return decode_stats(&sp, (uint64_t)seed0, (int)decode_sets);
   mp.n = sp.n;
   if (!mp.B)
     mp.B = sp.B;

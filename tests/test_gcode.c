@@ -137,7 +137,8 @@ START_TEST(exhaustive_small_n) {
 END_TEST
 
 START_TEST(random_sets_larger_n) {
-  const int cases[][2] = {{16, 3}, {24, 5}, {32, 7}, {48, 2}, {64, 7}};
+  const int cases[][2] = {{16, 3}, {24, 5}, {32, 7},  {48, 2},
+                          {64, 7}, {256, 15}, {256, 27}};
   fs_rng r;
   fs_rng_init(&r, 3, FS_RNG_TEST, 0, 0);
   for (size_t q = 0; q < sizeof cases / sizeof cases[0]; q++) {
@@ -148,10 +149,10 @@ START_TEST(random_sets_larger_n) {
       fs_gcode *c;
       fs_err err = {0};
       ck_assert_int_eq(fs_gcode_new(kind, n, s, 7, &c, &err), FS_OK);
-      unsigned char alive[64];
-      double a[64];
-      uint32_t perm[64];
-      for (int t = 0; t < 200; t++) {
+      unsigned char alive[256];
+      double a[256];
+      uint32_t perm[256];
+      for (int t = 0; t < (n > 64 ? 20 : 200); t++) {
         for (int i = 0; i < n; i++)
           perm[i] = (uint32_t)i;
         fs_rng_shuffle_u32(&r, perm, (size_t)n);
