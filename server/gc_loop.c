@@ -592,6 +592,8 @@ fs_status fs_gc_server_run(const fs_server_args *a, fs_err *err) {
     st = run(&s, a, &tot, err);
     if (st == FS_OK)
       st = write_summary(&s, a, &tot, err);
+    if (st == FS_OK && a->cfg->save_model)
+      st = fs_server_write_model(a->run_dir, s.x, s.d, err);
   } else {
     cJSON_Delete((cJSON *)a->build_info);
   }

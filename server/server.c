@@ -342,8 +342,8 @@ static void human_bits(double bits, char *buf, size_t len) {
   snprintf(buf, len, "%.1f %s", bytes, u[i]);
 }
 
-static fs_status write_model(const char *dir, const float *x, size_t dim,
-                             fs_err *err) {
+fs_status fs_server_write_model(const char *dir, const float *x, size_t dim,
+                                fs_err *err) {
   size_t len = 20 + 4 * dim;
   uint8_t *b = malloc(len);
   if (b == NULL)
@@ -1410,7 +1410,7 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
            cfg->save_model ? ", model.bin" : "");
   }
   if (cfg->save_model)
-    st = write_model(a->run_dir, s->x, s->dim, err);
+    st = fs_server_write_model(a->run_dir, s->x, s->dim, err);
 out:
   fs_dp_accountant_free(c->acct);
   fs_metrics_close(c->mw);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Gradient coding runs (server.strategy gc) under mpirun: for each scheme,
-# metrics.csv (every column but wall_s) is bit-identical for P = 1 (no
+# metrics.csv (every column but wall_s) and model.bin are bit-identical for P = 1 (no
 # mpirun), 2 and 3 ranks; the coded schemes reach the same model as no
 # coding (exact gradients: train loss equal to 1e-6 relative) while
 # ignore-stragglers does not and reports inexact rounds; stragglers,
@@ -33,6 +33,8 @@ run_scheme() {
       diff <(strip "$work/$tag-p1") <(strip "$work/$tag-p$P") | head -5
       return 1
     fi
+    cmp -s "$work/$tag-p1/model.bin" "$work/$tag-p$P/model.bin" \
+      || { echo "FAIL $tag: model.bin differs between P=1 and P=$P"; return 1; }
     echo "ok   $tag: P=$P bit-identical to P=1"
   done
 }
