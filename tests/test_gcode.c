@@ -137,7 +137,7 @@ START_TEST(exhaustive_small_n) {
 END_TEST
 
 START_TEST(random_sets_larger_n) {
-  const int cases[][2] = {{16, 3}, {24, 5}, {32, 7},  {48, 2},
+  const int cases[][2] = {{16, 3}, {24, 5},   {32, 7},  {48, 2},
                           {64, 7}, {256, 15}, {256, 27}};
   fs_rng r;
   fs_rng_init(&r, 3, FS_RNG_TEST, 0, 0);
