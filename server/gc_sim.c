@@ -35,7 +35,11 @@ static const char *usage =
     "fedsim stragglers --decode-stats SETS --n N --s S [--code fr|cr] "
     "[--seed S]\n"
     "Decodes SETS random survivor sets of size n - s of the code and prints "
-    "the largest residual and the largest |a_i|.\n";
+    "the largest residual and the largest |a_i|.\n"
+    "fedsim stragglers --print-code --n N --s S [--code fr|cr] [--seed S]\n"
+    "       [--survivors i,j,...]\n"
+    "Prints B (one CSV row per worker) and, for the survivors given (ids "
+    "from 0), the decoding vector a with a^T B = 1^T.\n";
 
 static int num(const char *flag, const char *v, double lo, double hi,
                double *out) {
@@ -63,6 +67,60 @@ static double worker_load(const fs_sgc *g, int i, int *piece, double *coef,
       w += fs_sgc_piece_weight(g, piece[q]);
   }
   return w / total_w;
+}
+
+/* --print-code: B, and the decoding vector for a survivor list. */
+static int show_code(const fs_sgc_params *sp, uint64_t seed,
+                     const char *survivors) {
+  int n = sp->n;
+  fs_gcode *c;
+  fs_err err = {0};
+  if (fs_gcode_new(sp->code, n, sp->s, seed, &c, &err) != FS_OK) {
+    fprintf(stderr, "fedsim stragglers: %s\n", err.msg);
+    return 2;
+  }
+  const double *B = fs_gcode_matrix(c);
+  printf("# B (%s, n = %d, s = %d): row i = worker i's coefficients\n",
+         sp->code == FS_GCODE_FR ? "fr" : "cr", n, sp->s);
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++)
+      printf("%.17g%c", B[(size_t)i * n + j], j + 1 < n ? ',' : '\n');
+  int rc = 0;
+  if (survivors) {
+    unsigned char *alive = calloc((size_t)n, 1);
+    double *a = malloc((size_t)n * sizeof *a);
+    const char *p = survivors;
+    while (alive && a && *p) {
+      char *end;
+      long id = strtol(p, &end, 10);
+      if (end == p || id < 0 || id >= n || (*end && *end != ',')) {
+        fprintf(stderr,
+                "fedsim stragglers: --survivors: '%s' is not a list of "
+                "worker ids in [0, %d)\n",
+                survivors, n);
+        rc = 2;
+        break;
+      }
+      alive[id] = 1;
+      p = *end ? end + 1 : end;
+    }
+    if (!alive || !a) {
+      fprintf(stderr, "fedsim stragglers: out of memory\n");
+      rc = 1;
+    } else if (rc == 0 && fs_gcode_decode(c, alive, a, &err) != FS_OK) {
+      fprintf(stderr, "fedsim stragglers: %s\n", err.msg);
+      rc = 3;
+    } else if (rc == 0) {
+      printf("# a (survivors %s), residual %.3g\n", survivors,
+             fs_gcode_residual(c, a));
+      for (int i = 0; i < n; i++)
+        printf("%.17g%c", a[i], i + 1 < n ? ',' : '\n');
+    }
+    free(alive);
+    free(a);
+  }
+  fs_gcode_free(c);
+  return rc;
 }
 
 /* --decode-stats: decode `sets` random survivor sets of size n - s. */
@@ -128,11 +186,17 @@ int fs_gc_sim_main(int argc, char **argv) {
       .kind = FS_STRAG_NONE, .p = 0.1, .slowdown = 5, .param = 1};
   double overhead = 1.0, job_time = 0.0, seeds = 1, seed0 = 1;
   double decode_sets = 0;
+  int print_code = 0;
+  const char *survivors = NULL;
   for (int k = 1; k < argc; k++) {
     const char *a = argv[k];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       fputs(usage, stdout);
       return 0;
+    }
+    if (!strcmp(a, "--print-code")) {
+      print_code = 1;
+      continue;
     }
     if (k + 1 >= argc) {
       fprintf(stderr, "fedsim stragglers: %s needs a value\n%s", a, usage);
@@ -184,6 +248,8 @@ int fs_gc_sim_main(int argc, char **argv) {
       seeds = x;
     } else if (!strcmp(a, "--decode-stats") && (ok = num(a, v, 1, 1e6, &x))) {
       decode_sets = x;
+    } else if (!strcmp(a, "--survivors")) {
+      survivors = v;
     } else if (ok) {
       fprintf(stderr, "fedsim stragglers: unknown option '%s'\n%s", a, usage);
       return 2;
@@ -197,6 +263,8 @@ int fs_gc_sim_main(int argc, char **argv) {
     fprintf(stderr, "fedsim stragglers: --n is required\n%s", usage);
     return 2;
   }
+  if (print_code)
+    return show_code(&sp, (uint64_t)seed0, survivors);
   if (decode_sets > 0)
     return decode_stats(&sp, (uint64_t)seed0, (int)decode_sets);
   mp.n = sp.n;
