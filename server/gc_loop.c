@@ -16,7 +16,10 @@
  *     decodes gives g_t = (sum of D1 results + sum_i a_i r_i) / N and the
  *     step x <- x - server.lr g_t, in job order.
  * With T > 0 (SR-SGC, M-SGC) job t's gradient is taken at the model of round
- * t and applied when it decodes, up to T rounds later (delayed gradients).
+ * t and applied when it decodes, up to T rounds later (delayed gradients),
+ * unless gc.models = K > 1: then K models train concurrently, job t belongs
+ * to model t mod K, and K >= T + 1 makes every gradient fresh (the paper's
+ * setting). metrics.csv evaluates model 0; summary.json lists every model.
  * Everything runs in a fixed order on rank 0, and a worker's arithmetic
  * does not depend on its rank: the run is bit-identical for any rank count.
  */
@@ -44,10 +47,11 @@ typedef struct {
   fs_strag *sm;
   fs_model *model;
   size_t d;
-  int n, T, R2, P, B;
-  uint32_t *bound; /* P + 1 row boundaries of the pieces */
-  double total_w;  /* sum of piece weights */
-  float *x, *grad;
+  int n, T, R2, P, B, K; /* K: models trained concurrently (gc.models) */
+  uint32_t *bound;       /* P + 1 row boundaries of the pieces */
+  double total_w;        /* sum of piece weights */
+  float *x; /* K x d: model m at x + m d; metrics evaluate model 0 */
+  float *grad;
   double *acc;
   float *jobx;   /* R2 x d: the model each open job started from */
   float *gstore; /* R2 x n x d: GC-task results */
@@ -274,8 +278,9 @@ static fs_status apply_job(gcs *s, int t, int *exact, fs_err *err) {
     }
   }
   double lr = s->cfg->server_lr / (double)s->w->train.n;
+  float *x = s->x + (size_t)(t % s->K) * d;
   for (size_t j = 0; j < d; j++)
-    s->x[j] = (float)((double)s->x[j] - lr * s->acc[j]);
+    x[j] = (float)((double)x[j] - lr * s->acc[j]);
   return FS_OK;
 }
 
@@ -307,7 +312,7 @@ static fs_status setup(gcs *s, fs_err *err) {
     s->maxtasks = (int)(s->cfg->gc_W - 1 + s->cfg->gc_B);
   int m = !strcmp(s->cfg->gc_scheme, "m-sgc");
   s->B = m ? (int)s->cfg->gc_B : 1;
-  s->x = malloc(d * sizeof *s->x);
+  s->x = malloc((size_t)s->K * d * sizeof *s->x);
   s->grad = malloc(d * sizeof *s->grad);
   s->acc = malloc(d * sizeof *s->acc);
   s->jobx = malloc(R2 * d * sizeof *s->jobx);
@@ -418,7 +423,8 @@ static fs_status run(gcs *s, const fs_server_args *a, gc_totals *tot,
   int dec[8192];
   for (int r = 0; r < R; r++) {
     if (r < J) {
-      memcpy(s->jobx + (size_t)(r % s->R2) * s->d, s->x, s->d * sizeof *s->x);
+      memcpy(s->jobx + (size_t)(r % s->R2) * s->d,
+             s->x + (size_t)(r % s->K) * s->d, s->d * sizeof *s->x);
       if (s->d1)
         memset(s->d1 + (size_t)(r % s->R2) * s->d, 0, s->d * sizeof *s->d1);
     }
@@ -526,6 +532,7 @@ static fs_status write_summary(gcs *s, const fs_server_args *a,
   cJSON_AddNumberToObject(g, "normalised_load", fs_sgc_load(s->g));
   cJSON_AddNumberToObject(g, "delay_T", s->T);
   cJSON_AddNumberToObject(g, "jobs", (double)cfg->rounds);
+  cJSON_AddNumberToObject(g, "models", s->K);
   cJSON_AddNumberToObject(g, "rounds", fs_sgc_rounds(s->g));
   cJSON_AddNumberToObject(g, "jobs_decoded", (double)tot->decoded);
   cJSON_AddNumberToObject(g, "jobs_failed", (double)tot->failed);
@@ -543,6 +550,24 @@ static fs_status write_summary(gcs *s, const fs_server_args *a,
   cJSON_AddNumberToObject(f, "bits_up", (double)tot->up);
   cJSON_AddNumberToObject(f, "bits_down", (double)tot->down);
   cJSON_AddNumberToObject(f, "vtime_s", tot->vtime);
+  if (s->K > 1) {
+    /* Every model's final figures (the rows above are model 0's). */
+    cJSON *ms = cJSON_AddArrayToObject(sum, "models");
+    float *keep = s->x;
+    for (int m = 0; m < s->K; m++) {
+      fs_metrics_row e = {0};
+      s->x = keep + (size_t)m * s->d;
+      evaluate(s, 0, &e);
+      cJSON *o = cJSON_CreateObject();
+      cJSON_AddNumberToObject(o, "model", m);
+      cJSON_AddNumberToObject(o, "jobs",
+                              (double)((cfg->rounds - m + s->K - 1) / s->K));
+      cJSON_AddNumberToObject(o, "train_loss", e.train_loss);
+      cJSON_AddNumberToObject(o, "test_acc", e.test_acc);
+      cJSON_AddItemToArray(ms, o);
+    }
+    s->x = keep;
+  }
   cJSON_AddItemToObject(sum, "config", (cJSON *)fs_config_to_json(cfg));
   char *text = cJSON_Print(sum);
   cJSON_Delete(sum);
@@ -582,13 +607,16 @@ fs_status fs_gc_server_run(const fs_server_args *a, fs_err *err) {
     s.n = sp.n;
     s.T = fs_sgc_delay(s.g);
     s.R2 = s.T + 2;
+    s.K = (int)a->cfg->gc_models;
     st = setup(&s, err);
   }
   gc_totals tot = {0};
   if (st == FS_OK) {
-    fs_rng r;
-    fs_rng_init(&r, a->cfg->seed, FS_RNG_MODEL_INIT, 0, 0);
-    fs_model_init_params(s.model, s.x, &r);
+    for (int m = 0; m < s.K; m++) {
+      fs_rng r;
+      fs_rng_init(&r, a->cfg->seed, FS_RNG_MODEL_INIT, (uint64_t)m, 0);
+      fs_model_init_params(s.model, s.x + (size_t)m * s.d, &r);
+    }
     st = run(&s, a, &tot, err);
     if (st == FS_OK)
       st = write_summary(&s, a, &tot, err);

@@ -311,6 +311,10 @@ static const opt options[] = {
      "bursty model's lambda (0: gc.lambda)"},
     {"gc.trace", T_STR, OFF(gc_trace), "", 0, 0, NULL,
      "trace: CSV file round,worker,factor"},
+    {"gc.models", T_INT, OFF(gc_models), "1", 1, 64, NULL,
+     "models trained concurrently (job t belongs to model t mod K; K >= T+1 "
+     "keeps sr-sgc and m-sgc gradients fresh); metrics.csv evaluates model "
+     "0"},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 

@@ -125,6 +125,7 @@ typedef struct {
   double gc_p, gc_slowdown, gc_param;
   int64_t gc_strag_B, gc_strag_W, gc_strag_lambda; /* 0: as gc.B, W, lambda */
   char gc_trace[FS_CFG_STR];
+  int64_t gc_models; /* models trained concurrently, job t -> t mod K */
 } fs_config;
 
 /* Fill cfg with the built-in defaults. */

@@ -3,7 +3,8 @@
 # metrics.csv (every column but wall_s) and model.bin are bit-identical for P = 1 (no
 # mpirun), 2 and 3 ranks; the coded schemes reach the same model as no
 # coding (exact gradients: train loss equal to 1e-6 relative) while
-# ignore-stragglers does not and reports inexact rounds; stragglers,
+# ignore-stragglers does not and reports inexact rounds; SR-SGC and M-SGC
+# with two concurrent models give model 0 exactly no coding's steps; stragglers,
 # wait-outs and the gc columns are really exercised.
 set -euo pipefail
 : "${FEDSIM:?}"
@@ -41,6 +42,11 @@ run_scheme() {
 for s in none cr fr ignore sr-sgc m-sgc; do
   run_scheme "$s" --gc.scheme "$s" || fail=1
 done
+# Two models trained concurrently (gc.models 2 >= T + 1): model 0 gets the
+# even jobs, every gradient fresh, so it must follow 6 steps of no coding.
+run_scheme m-sgc-k2 --gc.scheme m-sgc --gc.models 2 || fail=1
+run_scheme sr-sgc-k2 --gc.scheme sr-sgc --gc.models 2 || fail=1
+run_scheme none-6 --gc.scheme none --rounds 6 || fail=1
 [ $fail -eq 0 ] || exit 1
 close() { awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 1e-6 * (a < 0 ? -a : a)) }'; }
 ref=$(final_loss "$work/none-p1")
@@ -59,6 +65,15 @@ done
 [ "$(json "$work/none-p1" rounds_waited_for_all)" -gt 0 ] \
   && echo "ok   none: waited for all in $(json "$work/none-p1" rounds_waited_for_all) rounds" \
   || { echo "FAIL none: never waited"; fail=1; }
+ref6=$(final_loss "$work/none-6-p1")
+for s in m-sgc-k2 sr-sgc-k2; do
+  close "$(final_loss "$work/$s-p1")" "$ref6" \
+    && echo "ok   $s: model 0's train loss $(final_loss "$work/$s-p1") = 6 steps of no coding ($ref6)" \
+    || { echo "FAIL $s: model 0's loss $(final_loss "$work/$s-p1") vs $ref6"; fail=1; }
+  [ "$(json "$work/$s-p1" straggler_events)" -gt 0 ] \
+    && echo "ok   $s: $(json "$work/$s-p1" straggler_events) straggler events decoded around" \
+    || { echo "FAIL $s: no stragglers"; fail=1; }
+done
 for s in sr-sgc m-sgc; do
   [ "$(json "$work/$s-p1" jobs_decoded)" -eq 12 ] && [ "$(json "$work/$s-p1" jobs_failed)" -eq 0 ] \
     && echo "ok   $s: 12 jobs decoded, none failed" || { echo "FAIL $s: jobs"; fail=1; }
