@@ -19,6 +19,7 @@
 #include "faulty.h"
 #include "frame.h"
 #include "fs_rng.h"
+#include "gc_worker.h"
 #include "model.h"
 #include "payload.h"
 
@@ -71,6 +72,7 @@ struct fs_worker {
   /* Robustness: simulated faulty clients, local momentum (lazily). */
   fs_faults *faults;
   float **mom;
+  fs_gc_worker *gc; /* server.strategy gc: gradient-coding tasks */
 };
 
 enum { EF_NONE = 0, EF_14, EF_21, EF_21W };
@@ -235,6 +237,9 @@ fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
       goto fail;
     }
   }
+  if (!strcmp(cfg->strategy, "gc") &&
+      (st = fs_gc_worker_new(w, &k->gc, err)) != FS_OK)
+    goto fail;
   if (!k->w || !k->w0 || !k->grad || !k->bx || !k->by || !k->perm || !k->out ||
       !k->tmp || !k->efst) {
     st = fs_err_set(err, FS_ENOMEM, "worker: out of memory");
@@ -250,6 +255,7 @@ fail:
 void fs_worker_free(fs_worker *k) {
   if (k == NULL)
     return;
+  fs_gc_worker_free(k->gc);
   free(k->off);
   free(k->x);
   free(k->y);
@@ -494,7 +500,7 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
     *stop = 1;
     return FS_OK;
   }
-  if (h.type != FS_MSG_TRAIN)
+  if (h.type != FS_MSG_TRAIN && (h.type != FS_MSG_GC_TASK || !k->gc))
     return fs_err_set(err, FS_EFORMAT, "worker %d: unexpected frame type %u",
                       k->rank, h.type);
   size_t W = (size_t)k->workers;
@@ -503,6 +509,16 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
     return fs_err_set(err, FS_EFORMAT,
                       "worker %d: client %u does not live here", k->rank,
                       h.client);
+  if (h.type == FS_MSG_GC_TASK) {
+    fs_iov res;
+    const uint8_t *rb;
+    st = fs_gc_worker_handle(k->gc, &h, frame + FS_FRAME_HEADER_BYTES, &rb,
+                             &res.len, err);
+    if (st != FS_OK)
+      return st;
+    res.base = rb;
+    return fs_transport_send(k->t, FS_ROLE_WORKER, 0, &res, 1, err);
+  }
   size_t li = h.client / W;
   st = receive_model(k, &h, frame + FS_FRAME_HEADER_BYTES, err);
   if (st != FS_OK)

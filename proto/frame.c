@@ -65,6 +65,10 @@ const char *fs_msg_type_name(unsigned type) {
     return "UPDATE";
   case FS_MSG_SHUTDOWN:
     return "SHUTDOWN";
+  case FS_MSG_GC_TASK:
+    return "GC_TASK";
+  case FS_MSG_GC_RESULT:
+    return "GC_RESULT";
   default:
     return "unknown";
   }
@@ -132,8 +136,7 @@ fs_status fs_frame_header_decode(const uint8_t *buf, size_t len,
   v.body_len = fs_get_u32(buf + 20);
   uint32_t reserved = fs_get_u32(buf + 24);
 
-  if (v.type != FS_MSG_TRAIN && v.type != FS_MSG_UPDATE &&
-      v.type != FS_MSG_SHUTDOWN)
+  if (v.type < FS_MSG_TRAIN || v.type > FS_MSG_GC_RESULT)
     return fs_err_set(err, FS_EFORMAT, "frame: unknown message type %u",
                       (unsigned)v.type);
   if (v.encoding > FS_ENC_MAX)

@@ -42,7 +42,9 @@
 typedef enum {
   FS_MSG_TRAIN = 1,
   FS_MSG_UPDATE = 2,
-  FS_MSG_SHUTDOWN = 3
+  FS_MSG_SHUTDOWN = 3,
+  FS_MSG_GC_TASK = 4,  /* gradient coding: a worker's tasks of a round */
+  FS_MSG_GC_RESULT = 5 /* gradient coding: their coded gradients */
 } fs_msg_type;
 
 /* How the vector in a body is coded. DENSE_F32 is also the payload kind

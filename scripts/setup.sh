@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential pkg-config meson ninja-build
-          libopenmpi-dev openmpi-bin libopenblas-dev libsodium-dev
+          libopenmpi-dev openmpi-bin libopenblas-dev liblapacke-dev libsodium-dev
           libyaml-dev libcjson-dev zlib1g-dev check
           dataset-fashion-mnist python3-matplotlib clang-format git)
 missing=()

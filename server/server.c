@@ -36,6 +36,7 @@
 #include "frame.h"
 #include "fs_build.h"
 #include "fs_rng.h"
+#include "gc_loop.h"
 #include "metrics.h"
 #include "model.h"
 #include "p2p.h"
@@ -352,8 +353,8 @@ static void human_bits(double bits, char *buf, size_t len) {
   snprintf(buf, len, "%.1f %s", bytes, u[i]);
 }
 
-static fs_status write_model(const char *dir, const float *x, size_t dim,
-                             fs_err *err) {
+fs_status fs_server_write_model(const char *dir, const float *x, size_t dim,
+                                fs_err *err) {
   size_t len = 20 + 4 * dim;
   uint8_t *b = malloc(len);
   if (b == NULL)
@@ -1487,7 +1488,7 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
            cfg->save_model ? ", model.bin" : "");
   }
   if (cfg->save_model)
-    st = write_model(a->run_dir, s->x, s->dim, err);
+    st = fs_server_write_model(a->run_dir, s->x, s->dim, err);
 out:
   fs_dp_accountant_free(c->acct);
   fs_metrics_close(c->mw);
@@ -1530,6 +1531,8 @@ static fs_status robust_new(srv *s, fs_err *err) {
 
 fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   const fs_config *cfg = a->cfg;
+  if (!strcmp(cfg->strategy, "gc"))
+    return fs_gc_server_run(a, err); /* server/gc_loop.c */
   srv s = {.cfg = cfg, .w = a->world, .t = a->t};
   s.N = (uint32_t)cfg->clients;
   s.K = (uint32_t)cfg->per_round;

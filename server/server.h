@@ -24,6 +24,11 @@ typedef struct {
  * an error, where it can). */
 fs_status fs_server_run(const fs_server_args *a, fs_err *err);
 
+/* Write dir/model.bin: "FSMODEL1", u32 version 1, u64 dim, dim float32
+ * (little-endian), atomically. */
+fs_status fs_server_write_model(const char *dir, const float *x, size_t dim,
+                                fs_err *err);
+
 /* Sample k of n client ids without replacement for round r (Floyd's
  * algorithm on the stream (seed, SAMPLE, 0, r)), sorted increasing into out. */
 fs_status fs_sample_clients(uint64_t seed, uint64_t round, uint32_t n,

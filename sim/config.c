@@ -127,10 +127,12 @@ static const opt options[] = {
      "client learning rate"},
 
     {"server.strategy", T_CHOICE, OFF(strategy), "fedavg", 0, 0,
-     "fedavg|async|fedbuff|fedfix",
+     "fedavg|async|fedbuff|fedfix|gc",
      "fedavg: synchronous rounds; async: each return aggregated alone; "
      "fedbuff: server.buffer returns at a time; fedfix: every "
-     "server.fedfix_delta virtual seconds (all clients train at once)"},
+     "server.fedfix_delta virtual seconds (all clients train at once); gc: "
+     "distributed gradient descent with straggler mitigation (gc.*, "
+     "docs/stragglers.md)"},
     {"server.buffer", T_INT, OFF(buffer), "10", 1, 1e9, NULL,
      "fedbuff: returns per aggregation K"},
     {"server.fedfix_delta", T_FLOAT, OFF(fedfix_delta), "0.5", 1e-9, 1e12, NULL,
@@ -302,6 +304,45 @@ static const opt options[] = {
      "auto|on|off", "compute ||grad f(x)||^2 on the training set"},
     {"eval.grad_norm_max_dim", T_INT, OFF(eval_grad_norm_max_dim), "20000", 0,
      1e12, NULL, "auto: only for models with at most this many parameters"},
+
+    {"gc.scheme", T_CHOICE, OFF(gc_scheme), "cr", 0, 0,
+     "none|ignore|fr|cr|sr-sgc|m-sgc",
+     "straggler mitigation (server.strategy gc; clients.num workers): none "
+     "waits for all; ignore takes the fastest n-s (biased); fr, cr: gradient "
+     "coding (fractional, cyclic repetition); sr-sgc, m-sgc: sequential "
+     "gradient coding"},
+    {"gc.s", T_INT, OFF(gc_s), "1", 0, 1e6, NULL,
+     "stragglers tolerated per round (ignore, fr, cr)"},
+    {"gc.B", T_INT, OFF(gc_B), "1", 1, 4096, NULL,
+     "sr-sgc, m-sgc: burst length B of the (B, W, lambda) model"},
+    {"gc.W", T_INT, OFF(gc_W), "2", 2, 4096, NULL,
+     "sr-sgc, m-sgc: window W of the (B, W, lambda) model"},
+    {"gc.lambda", T_INT, OFF(gc_lambda), "1", 0, 1e6, NULL,
+     "sr-sgc, m-sgc: stragglers per window lambda"},
+    {"gc.code", T_CHOICE, OFF(gc_code), "cr", 0, 0, "fr|cr",
+     "sr-sgc, m-sgc: code of their coded parts"},
+    {"gc.straggler", T_CHOICE, OFF(gc_straggler), "iid", 0, 0,
+     "none|iid|bursty|exp|pareto|lognormal|trace",
+     "straggler model: per-round slow-down factor of each worker"},
+    {"gc.p", T_FLOAT, OFF(gc_p), "0.1", 0, 1, NULL,
+     "iid: straggle probability per worker and round; bursty: probability "
+     "that a worker starts a burst"},
+    {"gc.slowdown", T_FLOAT, OFF(gc_slowdown), "5", 1e-9, 1e9, NULL,
+     "iid, bursty: a straggler's slow-down factor"},
+    {"gc.param", T_FLOAT, OFF(gc_param), "1", 1e-9, 1e9, NULL,
+     "exp: mean extra factor; pareto: shape; lognormal: sigma"},
+    {"gc.straggler_B", T_INT, OFF(gc_strag_B), "0", 0, 4096, NULL,
+     "bursty model's B (0: gc.B)"},
+    {"gc.straggler_W", T_INT, OFF(gc_strag_W), "0", 0, 4096, NULL,
+     "bursty model's W (0: gc.W)"},
+    {"gc.straggler_lambda", T_INT, OFF(gc_strag_lambda), "0", 0, 1e6, NULL,
+     "bursty model's lambda (0: gc.lambda)"},
+    {"gc.trace", T_STR, OFF(gc_trace), "", 0, 0, NULL,
+     "trace: CSV file round,worker,factor"},
+    {"gc.models", T_INT, OFF(gc_models), "1", 1, 64, NULL,
+     "models trained concurrently (job t belongs to model t mod K; K >= T+1 "
+     "keeps sr-sgc and m-sgc gradients fresh); metrics.csv evaluates model "
+     "0"},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -840,6 +881,15 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
                       "compress.down: a compressed downlink is EF21-BC: it "
                       "needs ef.method ef21 or ef21w and clients.per_round = "
                       "clients.num (every client follows every broadcast)");
+  if (!strcmp(cfg->strategy, "gc") &&
+      (strcmp(cfg->clock, "virtual") || dp || strcmp(cfg->ef_method, "none") ||
+       strcmp(cfg->comp_up, "identity") || cfg->sys_dropout > 0 ||
+       cfg->sys_offline_fraction > 0 || cfg->time_budget > 0))
+    return fs_err_set(err, FS_ECONFIG,
+                      "server.strategy: gc (gradient coding) runs on the "
+                      "virtual clock without DP, error feedback, uplink "
+                      "compression, dropouts, offline windows or a time "
+                      "budget");
   return FS_OK;
 }
 
@@ -948,7 +998,11 @@ void fs_config_print_help(void *file) {
           "       fedsim privacy --q Q --steps T (--sigma Z | --target-epsilon "
           "E) [--delta D] [--conversion classic|improved]\n"
           "                                 (epsilon of the sampled Gaussian "
-          "mechanism, no simulation)\n\n"
+          "mechanism, no simulation)\n"
+          "       fedsim stragglers --scheme none|ignore|gc|sr-sgc|m-sgc --n N "
+          "... (--help: straggler\n"
+          "                                 schedulers on the virtual clock, "
+          "no training; docs/stragglers.md)\n\n"
           "Options come from the built-in defaults, then the YAML file, then "
           "the command line (which wins).\n"
           "In YAML, each section is a mapping: 'local: {epochs: 2, lr: 0.1}'; "

@@ -130,6 +130,15 @@ typedef struct {
   fs_cfg_flist eval_grad_targets;  /* ||grad f||^2 thresholds */
   char eval_grad_norm[FS_CFG_STR]; /* auto | on | off */
   int64_t eval_grad_norm_max_dim;
+  /* gradient coding against stragglers (server.strategy = gc) */
+  char gc_scheme[FS_CFG_STR]; /* none | ignore | fr | cr | sr-sgc | m-sgc */
+  int64_t gc_s, gc_B, gc_W, gc_lambda;
+  char gc_code[FS_CFG_STR];      /* fr | cr: code of SR-SGC / M-SGC parts */
+  char gc_straggler[FS_CFG_STR]; /* straggler model (sim/straggler.h) */
+  double gc_p, gc_slowdown, gc_param;
+  int64_t gc_strag_B, gc_strag_W, gc_strag_lambda; /* 0: as gc.B, W, lambda */
+  char gc_trace[FS_CFG_STR];
+  int64_t gc_models; /* models trained concurrently, job t -> t mod K */
 } fs_config;
 
 /* Fill cfg with the built-in defaults. */

@@ -7,6 +7,7 @@
 #include "client.h"
 #include "config.h"
 #include "fs_build.h"
+#include "gc_sim.h"
 #include "metrics.h"
 #include "server.h"
 #include "setup.h"
@@ -137,6 +138,11 @@ int main(int argc, char **argv) {
     if (sodium_init() < 0)
       return 1;
     return privacy_cmd(argc, argv);
+  }
+  if (argc > 1 && !strcmp(argv[1], "stragglers")) {
+    if (sodium_init() < 0)
+      return 1;
+    return fs_gc_sim_main(argc - 1, argv + 1); /* server/gc_sim.c */
   }
   fs_config cfg;
   fs_err err = {0};

@@ -111,14 +111,18 @@ void fs_metrics_format(const fs_metrics_row *r, char *buf, size_t len) {
   char ep[40] = "";
   if (r->has_eps)
     snprintf(ep, sizeof ep, "%.17g", r->epsilon);
-  snprintf(buf, len,
-           "%llu,%.17g,%.6f,%u,%llu,%llu,%llu,%llu,%s,%s,%llu,%.17g,%u,%s,%llu",
-           (unsigned long long)r->round, r->vtime_s, r->wall_s, r->clients,
-           (unsigned long long)r->bits_up, (unsigned long long)r->bits_down,
-           (unsigned long long)r->bits_up_cum,
-           (unsigned long long)r->bits_down_cum, ev, gn,
-           (unsigned long long)r->bits_up_paper_cum, r->staleness_mean,
-           r->staleness_max, ep, (unsigned long long)r->rejected_nonfinite);
+  char gc[80] = ",,";
+  if (r->has_gc)
+    snprintf(gc, sizeof gc, r->gc_exact < 0 ? "%.17g,%u," : "%.17g,%u,%d",
+             r->gc_load, r->gc_stragglers, r->gc_exact);
+  snprintf(
+      buf, len,
+      "%llu,%.17g,%.6f,%u,%llu,%llu,%llu,%llu,%s,%s,%llu,%.17g,%u,%s,%llu,%s",
+      (unsigned long long)r->round, r->vtime_s, r->wall_s, r->clients,
+      (unsigned long long)r->bits_up, (unsigned long long)r->bits_down,
+      (unsigned long long)r->bits_up_cum, (unsigned long long)r->bits_down_cum,
+      ev, gn, (unsigned long long)r->bits_up_paper_cum, r->staleness_mean,
+      r->staleness_max, ep, (unsigned long long)r->rejected_nonfinite, gc);
 }
 
 fs_status fs_metrics_write(fs_metrics *m, const fs_metrics_row *row,

@@ -14,7 +14,8 @@
 #define FS_METRICS_COLUMNS                                                     \
   "round,vtime_s,wall_s,clients,bits_up,bits_down,bits_up_cum,bits_down_cum,"  \
   "train_loss,test_loss,test_acc,grad_norm_sq,bits_up_paper_cum,"              \
-  "staleness_mean,staleness_max,epsilon,rejected_nonfinite"
+  "staleness_mean,staleness_max,epsilon,rejected_nonfinite,gc_load,"           \
+  "gc_stragglers,gc_exact"
 
 typedef struct {
   uint64_t round;
@@ -33,6 +34,10 @@ typedef struct {
   int has_eps; /* epsilon present (differential privacy with central noise) */
   double epsilon;
   uint64_t rejected_nonfinite; /* updates rejected for NaN/Inf, this row */
+  int has_gc;     /* gradient-coding columns present (server.strategy gc) */
+  double gc_load; /* mean share of one job's data a worker processed */
+  uint32_t gc_stragglers; /* workers whose round's work was lost */
+  int gc_exact; /* 1: every job decoded this round is the exact gradient */
 } fs_metrics_row;
 
 typedef struct fs_metrics fs_metrics;

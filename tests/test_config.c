@@ -237,6 +237,17 @@ START_TEST(validate_cross_checks) {
   snprintf(c.part_method, sizeof c.part_method, "natural");
   ck_assert_int_eq(fs_config_validate(&c, &e), FS_ECONFIG);
   ck_assert_ptr_nonnull(strstr(e.msg, "partition.method"));
+  /* Gradient coding: virtual clock, no compression (docs/stragglers.md). */
+  fs_config_defaults(&c);
+  ck_assert_int_eq(fs_config_set(&c, "server.strategy", "gc", &e), FS_OK);
+  ck_assert_int_eq(fs_config_validate(&c, &e), FS_OK);
+  ck_assert_int_eq(fs_config_set(&c, "compress.up", "topk", &e), FS_OK);
+  ck_assert_int_eq(fs_config_validate(&c, &e), FS_ECONFIG);
+  ck_assert_ptr_nonnull(strstr(e.msg, "server.strategy: gc"));
+  ck_assert_int_eq(fs_config_set(&c, "gc.scheme", "msgc", &e), FS_ECONFIG);
+  ck_assert_ptr_nonnull(strstr(e.msg, "gc.scheme"));
+  ck_assert_int_eq(fs_config_set(&c, "gc.W", "1", &e), FS_ECONFIG);
+  ck_assert_ptr_nonnull(strstr(e.msg, "gc.W"));
 }
 END_TEST
 

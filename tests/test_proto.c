@@ -16,6 +16,7 @@
 #include "frame.h"
 #include "fs_rng.h"
 #include "fs_status.h"
+#include "gcmsg.h"
 #include "payload.h"
 
 #include <float.h>
@@ -133,6 +134,7 @@ typedef struct {
   float vec[8];
   fs_payload pl;
   fs_index_coding coding;
+  int gc_task; /* a GC_TASK body that decoded (checked by test_gcmsg) */
 } decoded_frame;
 
 static void free_payload(fs_payload *p) {
@@ -163,7 +165,18 @@ static fs_status decode_frame(const uint8_t *buf, size_t len, size_t n_expect,
   switch (out->h.type) {
   case FS_MSG_TRAIN:
     return decode_vector(body, body_len, n_expect, out, err);
+  case FS_MSG_GC_TASK: {
+    fs_gcmsg_task tasks[4];
+    fs_gcmsg_term terms[8];
+    const uint8_t *at[4];
+    size_t nt, nm;
+    st = fs_gcmsg_task_decode(body, body_len, n_expect, 1000, tasks, 4, &nt,
+                              terms, 8, at, 4, &nm, err);
+    out->gc_task = st == FS_OK;
+    return st;
+  }
   case FS_MSG_UPDATE:
+  case FS_MSG_GC_RESULT: /* the same body layout */
     st = fs_update_meta_decode(body, body_len, &out->meta, err);
     if (st != FS_OK)
       return st;
@@ -185,14 +198,15 @@ static size_t encode_frame(const decoded_frame *d, size_t n, uint8_t *buf,
               ? fs_payload_sparse_size(&d->pl, d->coding)
               : fs_payload_encoded_size(&d->pl, NULL);
   size_t body = vec;
-  if (d->h.type == FS_MSG_UPDATE)
+  int meta = d->h.type == FS_MSG_UPDATE || d->h.type == FS_MSG_GC_RESULT;
+  if (meta)
     body += FS_UPDATE_META_BYTES;
   ck_assert_uint_le(FS_FRAME_HEADER_BYTES + body, cap);
   fs_frame_header h = d->h;
   h.body_len = (uint32_t)body;
   fs_frame_header_encode(&h, buf);
   uint8_t *p = buf + FS_FRAME_HEADER_BYTES;
-  if (d->h.type == FS_MSG_UPDATE) {
+  if (meta) {
     fs_update_meta_encode(&d->meta, p);
     p += FS_UPDATE_META_BYTES;
   }
@@ -520,7 +534,12 @@ static fs_status check_one(const uint8_t *src, size_t len, size_t n) {
     if (d.h.type == FS_MSG_SHUTDOWN)
       ck_assert_uint_eq(d.h.encoding, FS_ENC_NONE);
     else
-      ck_assert(d.h.type == FS_MSG_TRAIN || d.h.type == FS_MSG_UPDATE);
+      ck_assert(d.h.type == FS_MSG_TRAIN || d.h.type == FS_MSG_UPDATE ||
+                d.h.type == FS_MSG_GC_TASK || d.h.type == FS_MSG_GC_RESULT);
+    if (d.gc_task) {
+      free(buf);
+      return st;
+    }
     if (d.h.type != FS_MSG_SHUTDOWN) {
       ck_assert(d.h.encoding >= FS_ENC_DENSE_F32 && d.h.encoding <= FS_ENC_MAX);
       if (d.h.encoding == FS_ENC_DENSE_F32)
@@ -529,7 +548,7 @@ static fs_status check_one(const uint8_t *src, size_t len, size_t n) {
       else
         ck_assert_uint_eq(d.pl.dim, n);
     }
-    if (d.h.type == FS_MSG_UPDATE)
+    if (d.h.type == FS_MSG_UPDATE || d.h.type == FS_MSG_GC_RESULT)
       ck_assert(isfinite(d.meta.train_loss));
     uint8_t again[128];
     size_t len2 = encode_frame(&d, n, again, sizeof again);
@@ -660,7 +679,7 @@ START_TEST(err_version) {
 END_TEST
 
 START_TEST(err_unknown_type) {
-  const uint8_t bad[] = {0, 4, 255};
+  const uint8_t bad[] = {0, 6, 255};
   for (size_t i = 0; i < sizeof bad; i++) {
     uint8_t buf[sizeof golden_update];
     memcpy(buf, golden_update, sizeof buf);
