@@ -20,6 +20,7 @@
 #include "fs_rng.h"
 #include "model.h"
 #include "payload.h"
+#include "secagg_client.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -67,6 +68,7 @@ struct fs_worker {
   float *dicetmp;  /* 2 dim scratch */
   size_t nlayers;
   size_t *lay_off, *lay_len;
+  fs_sa_client *sa; /* secure aggregation (secure.aggregation = secagg) */
 };
 
 enum { EF_NONE = 0, EF_14, EF_21, EF_21W };
@@ -209,6 +211,9 @@ fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
       goto fail;
     }
   }
+  if (!strcmp(cfg->sa_mode, "secagg") &&
+      (st = fs_sa_client_new(cfg, k->nclients, k->dim, &k->sa, err)) != FS_OK)
+    goto fail;
   if (!k->w || !k->w0 || !k->grad || !k->bx || !k->by || !k->perm || !k->out ||
       !k->tmp || !k->efst) {
     st = fs_err_set(err, FS_ENOMEM, "worker: out of memory");
@@ -249,6 +254,7 @@ void fs_worker_free(fs_worker *k) {
   free(k->lay_len);
   free(k->bc_x);
   free(k->bc_b);
+  fs_sa_client_free(k->sa);
   free(k);
 }
 
@@ -450,7 +456,9 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
     *stop = 1;
     return FS_OK;
   }
-  if (h.type != FS_MSG_TRAIN)
+  int sa_msg = k->sa != NULL &&
+               (h.type == FS_MSG_SA_ADVERTISE || h.type == FS_MSG_SA_UNMASK);
+  if (h.type != FS_MSG_TRAIN && !sa_msg)
     return fs_err_set(err, FS_EFORMAT, "worker %d: unexpected frame type %u",
                       k->rank, h.type);
   size_t W = (size_t)k->workers;
@@ -460,6 +468,9 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
                       "worker %d: client %u does not live here", k->rank,
                       h.client);
   size_t li = h.client / W;
+  if (sa_msg)
+    return fs_sa_client_handle(k->sa, k->t, li, &h,
+                               frame + FS_FRAME_HEADER_BYTES, err);
   st = receive_model(k, &h, frame + FS_FRAME_HEADER_BYTES, err);
   if (st != FS_OK)
     return st;
@@ -468,6 +479,17 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
   double loss = local_work(k, h.client, h.round, li);
   k->busy += fs_transport_wtime() - t0;
 
+  if (k->sa != NULL) {
+    /* Weighted FedAvg under secure aggregation: the client scales its
+     * update by p_i N (p_i its aggregation weight) before masking. */
+    size_t rows = k->off[li + 1] - k->off[li];
+    double scale =
+        !strcmp(k->cfg->server_weighting, "uniform")
+            ? 1.0
+            : (double)rows * (double)k->nglobal / (double)k->world->train.n;
+    return fs_sa_client_trained(k->sa, k->t, li, &h, k->grad, scale,
+                                (uint32_t)rows, loss, err);
+  }
   if (k->dp && (st = privatize(k, h.client, h.round, li)) != FS_OK)
     return fs_err_set(err, st, "worker %d: out of memory", k->rank);
   st = compress_update(k, h.client, h.round, li);

@@ -23,6 +23,8 @@
  */
 #include "server.h"
 
+#include "secagg_server.h"
+
 #include "accountant.h"
 #include "async_sched.h"
 #include "client.h"
@@ -171,6 +173,7 @@ typedef struct {
   uint64_t dropouts;      /* jobs a client dropped out of */
   uint32_t *a_seq;        /* jobs started per client (dropout stream) */
   uint64_t a_up, a_down;  /* bits since the last metrics row */
+  fs_sa_server *sa;       /* secure aggregation, or NULL */
 } srv;
 
 static fs_payload *pool_get(srv *s) {
@@ -631,6 +634,8 @@ typedef struct {
   eval_out ev;
   double best_acc, last_client_loss;
   uint64_t best_round, dropped;
+  uint64_t sa_bits; /* secure aggregation: SA_* frame bits, and ms */
+  double sa_ms;
   target_hit acc_t[FS_CFG_MAX_LIST], grad_t[FS_CFG_MAX_LIST];
   size_t n_acc, n_grad;
 } run_ctx;
@@ -644,6 +649,8 @@ static fs_status emit_row(run_ctx *c, fs_metrics_row *row, int last,
   const fs_config *cfg = s->cfg;
   uint64_t r = row->round;
   c->up_cum += row->bits_up;
+  c->sa_bits += row->bits_secagg;
+  c->sa_ms += row->secagg_ms;
   c->down_cum += row->bits_down;
   row->bits_up_cum = c->up_cum;
   row->bits_down_cum = c->down_cum;
@@ -768,8 +775,34 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
     s->loss_sum = s->loss_w = 0.0;
     s->paper_bits = 0;
     uint32_t next = 0;
+    fs_sa_round_out sao = {0};
+    if (s->sa != NULL) {
+      /* Secure aggregation: only the masked sum is seen (secagg_server.c). */
+      st = fs_sa_server_round(s->sa, s->t, round, version, s->sel, K, s->state,
+                              &sao, err);
+      if (st != FS_OK)
+        return st;
+      uint64_t db = 8ull * (FS_FRAME_HEADER_BYTES + body_len);
+      for (uint32_t i = 0; i < K; i++) {
+        if (s->state[i] != 0)
+          continue;
+        s->state[i] = 2;
+        s->up_len[i] = sao.up_bytes[i];
+        s->slot_w[i] = sao.survived[i]
+                           ? client_weight(s, s->sel[i], sao.num_samples[i])
+                           : 0.0;
+        s->loss_sum += sao.train_loss[i] * sao.num_samples[i];
+        s->loss_w += sao.survived[i] ? sao.num_samples[i] : 0;
+        s->job_s[i] =
+            (double)job_ticks(s, s->sel[i], db + 8ull * sao.down_bytes[i],
+                              (int64_t)(8ull * sao.up_bytes[i]));
+      }
+      for (size_t j = 0; j < s->dim; j++)
+        s->acc[j] = sao.sum[j] / (double)N; /* sum_i p_i delta_i */
+      ndrop += sao.cohort - sao.survivors;
+    }
     fold_ready(s, &next);
-    for (uint32_t got = 0; got < K - ndrop; got++) {
+    for (uint32_t got = 0; s->sa == NULL && got < K - ndrop; got++) {
       if ((st = receive_update(s, round, version, err)) != FS_OK)
         return st;
       fold_ready(s, &next);
@@ -816,6 +849,13 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
                           .bits_up = up_bits,
                           .bits_down = (uint64_t)K * 8ull *
                                        (FS_FRAME_HEADER_BYTES + body_len)};
+    if (s->sa != NULL) {
+      for (uint32_t i = 0; i < K; i++)
+        row.bits_down += 8ull * sao.down_bytes[i];
+      row.has_sa = 1;
+      row.bits_secagg = sao.sa_bits;
+      row.secagg_ms = sao.ms;
+    }
     if ((st = emit_row(c, &row, last, err)) != FS_OK)
       return st;
   }
@@ -1323,6 +1363,15 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     cJSON_AddNumberToObject(f, "rejected_updates", (double)s->rejected);
     cJSON_AddNumberToObject(f, "dropped_stale_updates", (double)c->dropped);
     cJSON_AddNumberToObject(f, "client_dropouts", (double)s->dropouts);
+    if (s->sa != NULL) {
+      uint64_t ab, dr;
+      fs_sa_server_totals(s->sa, &ab, &dr);
+      cJSON *sa = cJSON_AddObjectToObject(sum, "secure_aggregation");
+      cJSON_AddNumberToObject(sa, "rounds_aborted", (double)ab);
+      cJSON_AddNumberToObject(sa, "dropped_after_masking", (double)dr);
+      cJSON_AddNumberToObject(sa, "bits", (double)c->sa_bits);
+      cJSON_AddNumberToObject(sa, "ms", c->sa_ms);
+    }
     if (strcmp(cfg->dp_clip, "none") != 0) {
       cJSON *dp = cJSON_AddObjectToObject(sum, "privacy");
       cJSON_AddStringToObject(dp, "unit",
@@ -1432,6 +1481,9 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   s.bc = strcmp(cfg->comp_down, "identity") != 0;
   if (st == FS_OK && s.bc)
     st = fs_comp_spec_from_config(cfg, 1, s.dim, &s.down, err);
+  if (st == FS_OK && !strcmp(cfg->sa_mode, "secagg"))
+    st = fs_sa_server_new(
+        cfg, s.dim, !strcmp(cfg->sampling, "poisson") ? s.N : s.K, &s.sa, err);
   if (st != FS_OK) {
     fs_model_free(s.model);
     cJSON_Delete((cJSON *)a->build_info);
@@ -1538,5 +1590,6 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   free(s.mbody);
   fs_payload_free(&s.m);
   fs_model_free(s.model);
+  fs_sa_server_free(s.sa);
   return st;
 }

@@ -117,6 +117,12 @@ typedef struct {
   fs_cfg_flist eval_grad_targets;  /* ||grad f||^2 thresholds */
   char eval_grad_norm[FS_CFG_STR]; /* auto | on | off */
   int64_t eval_grad_norm_max_dim;
+  /* secure aggregation (docs/secure-aggregation.md) */
+  char sa_mode[FS_CFG_STR]; /* none | secagg */
+  double sa_clip;           /* c: each coordinate clipped to [-c, c] */
+  int64_t sa_bits;          /* quantisation bits */
+  int64_t sa_degree;        /* neighbours per client (0: automatic) */
+  double sa_dropout;        /* share of clients that drop after masking */
 } fs_config;
 
 /* Fill cfg with the built-in defaults. */
