@@ -8,6 +8,7 @@
  */
 #include "fs_test.h"
 #include "secagg.h"
+#include "secagg_msg.h"
 
 #include <math.h>
 #include <sodium.h>
@@ -440,6 +441,86 @@ START_TEST(quantise_clips_and_counts) {
 }
 END_TEST
 
+/* The wire bodies: sizes, round trips, and every malformed length or
+ * secret byte refused with a status. */
+START_TEST(wire_bodies) {
+  ck_assert_uint_eq(fs_sam_size(FS_MSG_SA_KEYS, 0), 64);
+  ck_assert_uint_eq(fs_sam_size(FS_MSG_SA_ADVERTISE, 3), 8 + 3 * 68);
+  ck_assert_uint_eq(fs_sam_size(FS_MSG_SA_SHARES, 3), 4 + 3 * 100);
+  ck_assert_uint_eq(fs_sam_size(FS_MSG_SA_UNMASK, 3), 4 + 3 * 101);
+  ck_assert_uint_eq(fs_sam_size(FS_MSG_SA_REVEAL, 3), 4 + 3 * 45);
+  ck_assert_uint_eq(FS_SAM_CT, FS_SA_CT_BYTES);
+  ck_assert_uint_eq(FS_SAM_SHARE, FS_SHAMIR_SHARE_BYTES);
+  uint8_t buf[512], key[32], ct[FS_SAM_CT], sh[FS_SAM_SHARE];
+  for (int i = 0; i < 32; i++)
+    key[i] = (uint8_t)i;
+  memset(ct, 0x5c, sizeof ct);
+  memset(sh, 0x3a, sizeof sh);
+  /* ADVERTISE */
+  uint8_t *r = fs_sam_begin(FS_MSG_SA_ADVERTISE, 2, 2, buf);
+  fs_sam_put_advertise(r, 7, key, key);
+  fs_sam_put_advertise(r + 68, 9, key, key);
+  fs_sam_view v;
+  size_t len = fs_sam_size(FS_MSG_SA_ADVERTISE, 2);
+  ck_assert_int_eq(fs_sam_decode(FS_MSG_SA_ADVERTISE, buf, len, &v, NULL),
+                   FS_OK);
+  ck_assert_uint_eq(v.threshold, 2);
+  ck_assert_uint_eq(v.count, 2);
+  ck_assert_uint_eq(fs_sam_id(&v, 1), 9);
+  ck_assert_mem_eq(fs_sam_data(&v, 1), key, 32);
+  fs_err e = {0};
+  ck_assert_int_eq(fs_sam_decode(FS_MSG_SA_ADVERTISE, buf, len - 1, &v, &e),
+                   FS_ETRUNC);
+  ck_assert_int_eq(fs_sam_decode(FS_MSG_SA_ADVERTISE, buf, len + 1, &v, &e),
+                   FS_EFORMAT);
+  ck_assert_int_eq(fs_sam_decode(FS_MSG_SA_ADVERTISE, buf, 7, &v, &e),
+                   FS_ETRUNC);
+  /* a count that would overflow 32-bit arithmetic */
+  buf[4] = buf[5] = buf[6] = buf[7] = 0xff;
+  ck_assert_int_eq(fs_sam_decode(FS_MSG_SA_ADVERTISE, buf, len, &v, &e),
+                   FS_ETRUNC);
+  /* UNMASK / REVEAL: the secret byte */
+  r = fs_sam_begin(FS_MSG_SA_UNMASK, 1, 0, buf);
+  fs_sam_put_unmask(r, 4, 1, ct);
+  len = fs_sam_size(FS_MSG_SA_UNMASK, 1);
+  ck_assert_int_eq(fs_sam_decode(FS_MSG_SA_UNMASK, buf, len, &v, NULL), FS_OK);
+  ck_assert_uint_eq(fs_sam_secret(&v, 0), 1);
+  ck_assert_mem_eq(fs_sam_data(&v, 0), ct, FS_SAM_CT);
+  buf[8] = 2;
+  ck_assert_int_eq(fs_sam_decode(FS_MSG_SA_UNMASK, buf, len, &v, &e),
+                   FS_EFORMAT);
+  ck_assert_ptr_nonnull(strstr(e.msg, "secret 2"));
+  r = fs_sam_begin(FS_MSG_SA_REVEAL, 1, 0, buf);
+  fs_sam_put_reveal(r, 4, 0, sh);
+  len = fs_sam_size(FS_MSG_SA_REVEAL, 1);
+  ck_assert_int_eq(fs_sam_decode(FS_MSG_SA_REVEAL, buf, len, &v, NULL), FS_OK);
+  ck_assert_mem_eq(fs_sam_data(&v, 0), sh, FS_SAM_SHARE);
+  /* SHARES */
+  r = fs_sam_begin(FS_MSG_SA_SHARES, 1, 0, buf);
+  fs_sam_put_share(r, 11, ct);
+  len = fs_sam_size(FS_MSG_SA_SHARES, 1);
+  ck_assert_int_eq(fs_sam_decode(FS_MSG_SA_SHARES, buf, len, &v, NULL), FS_OK);
+  ck_assert_uint_eq(fs_sam_id(&v, 0), 11);
+  ck_assert_mem_eq(fs_sam_data(&v, 0), ct, FS_SAM_CT);
+  /* KEYS: exactly 64 bytes */
+  ck_assert_int_eq(fs_sam_decode(FS_MSG_SA_KEYS, buf, 64, &v, NULL), FS_OK);
+  ck_assert_int_eq(fs_sam_decode(FS_MSG_SA_KEYS, buf, 63, &v, &e), FS_ETRUNC);
+  ck_assert_int_eq(fs_sam_decode(FS_MSG_SA_KEYS, buf, 65, &v, &e), FS_EFORMAT);
+  /* not a secure-aggregation type */
+  ck_assert_int_eq(fs_sam_decode(FS_MSG_UPDATE, buf, 64, &v, &e), FS_EFORMAT);
+  /* masked vectors */
+  uint32_t y[3] = {1, 0xffffffffu, 77}, back[3] = {0};
+  fs_masked_encode(y, 3, buf);
+  ck_assert_uint_eq(fs_masked_size(3), 16);
+  ck_assert_int_eq(fs_masked_decode(buf, 16, back, 3, NULL), FS_OK);
+  ck_assert_mem_eq(back, y, sizeof y);
+  ck_assert_int_eq(fs_masked_decode(buf, 15, back, 3, &e), FS_ETRUNC);
+  ck_assert_int_eq(fs_masked_decode(buf, 17, back, 3, &e), FS_EFORMAT);
+  ck_assert_int_eq(fs_masked_decode(buf, 16, back, 4, &e), FS_EFORMAT);
+  ck_assert_int_eq(fs_masked_decode(buf, 3, back, 3, &e), FS_ETRUNC);
+}
+END_TEST
+
 static Suite *secagg_suite(void) {
   Suite *s = suite_create("secagg");
   TCase *core = tcase_create("core");
@@ -460,6 +541,7 @@ static Suite *secagg_suite(void) {
   suite_add_tcase(s, limits);
   TCase *errors = tcase_create("errors");
   tcase_add_test(errors, forged_inputs_are_refused);
+  tcase_add_test(errors, wire_bodies);
   suite_add_tcase(s, errors);
   return s;
 }
