@@ -185,10 +185,10 @@ fs_status fs_shamir_reconstruct(const fs_shamir_share *shares, size_t m,
   qsort(sorted, m, sizeof *sorted, cmp_u64);
   for (size_t i = 1; i < m; i++)
     if (sorted[i] == sorted[i - 1]) {
+      unsigned long long dup = (unsigned long long)sorted[i];
       free(xs);
       return fs_err_set(err, FS_EFORMAT,
-                        "shamir: two shares at the same point %llu",
-                        (unsigned long long)sorted[i]);
+                        "shamir: two shares at the same point %llu", dup);
     }
   for (uint32_t i = 0; i < t; i++)
     xs[i] = shares[i].x;

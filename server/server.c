@@ -800,6 +800,8 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
       for (size_t j = 0; j < s->dim; j++)
         s->acc[j] = sao.sum[j] / (double)N; /* sum_i p_i delta_i */
       ndrop += sao.cohort - sao.survivors;
+      s->ideal_bits += 32.0 * (double)s->dim * sao.survivors;
+      s->paper_bits += 32ull * s->dim * sao.survivors;
     }
     fold_ready(s, &next);
     for (uint32_t got = 0; s->sa == NULL && got < K - ndrop; got++) {
