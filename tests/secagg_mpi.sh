@@ -48,6 +48,22 @@ else
   echo "FAIL one round: $out"; fail=1
 fi
 
+# 1b. the bits: the 12 clients of a round have k = 2 ceil(log2 12) = 8
+#     neighbours; the SA_* frames of one client are 224 + 314 k bytes
+#     (SA_KEYS 92, SA_ADVERTISE 36 + 68k, SA_SHARES 32 + 100k, SA_UNMASK
+#     32 + 101k, SA_REVEAL 32 + 45k), and the masked update is as large as a
+#     dense one: bits_secagg = 12 * 8 * (224 + 314 * 8) = 262656, and it is
+#     exactly what bits_up + bits_down grew by.
+want=262656
+got=$(sed -n 3p "$work/sa1/metrics.csv" | cut -d, -f17)
+grow=$(( $(sed -n 3p "$work/sa1/metrics.csv" | cut -d, -f5) + $(sed -n 3p "$work/sa1/metrics.csv" | cut -d, -f6) \
+       - $(sed -n 3p "$work/plain1/metrics.csv" | cut -d, -f5) - $(sed -n 3p "$work/plain1/metrics.csv" | cut -d, -f6) ))
+if [ "$got" = "$want" ] && [ "$grow" = "$want" ]; then
+  echo "ok   bits_secagg = $got = the growth of bits_up + bits_down"
+else
+  echo "FAIL bits_secagg $got, growth $grow, want $want"; fail=1
+fi
+
 # 2. bit-identical across rank counts, with dropouts after masking.
 strip() { cut -d, -f1,2,4- "$1/metrics.csv" | rev | cut -d, -f2- | rev; }
 for drop in 0 0.1 0.3; do
