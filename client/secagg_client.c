@@ -19,8 +19,8 @@ typedef struct {
   uint32_t *q; /* dim: the quantised update */
   uint32_t num_samples;
   double loss;
-  uint32_t *nb; /* neighbours (ids, increasing) */
-  uint8_t (*nb_cpk)[FS_SA_KEY_BYTES];
+  uint32_t *nb;                       /* neighbours (ids, increasing) */
+  uint8_t (*nb_key)[FS_SA_KEY_BYTES]; /* pairwise share-encryption keys */
   size_t nnb, cap;
 } pending;
 
@@ -34,6 +34,7 @@ struct fs_sa_client {
   uint32_t *y; /* dim: masked vector */
   uint8_t (*ct)[FS_SA_CT_BYTES];
   uint8_t (*spk)[FS_SA_KEY_BYTES];
+  uint8_t (*cpk)[FS_SA_KEY_BYTES];
   size_t ct_cap;
 };
 
@@ -61,7 +62,9 @@ fs_status fs_sa_client_new(const fs_config *cfg, size_t nclients, size_t dim,
 static void pending_clear(pending *p) {
   free(p->q);
   free(p->nb);
-  free(p->nb_cpk);
+  if (p->nb_key != NULL)
+    sodium_memzero(p->nb_key, p->cap * sizeof *p->nb_key);
+  free(p->nb_key);
   memset(p, 0, sizeof *p);
 }
 
@@ -75,6 +78,7 @@ void fs_sa_client_free(fs_sa_client *c) {
   free(c->y);
   free(c->ct);
   free(c->spk);
+  free(c->cpk);
   free(c);
 }
 
@@ -143,19 +147,24 @@ static fs_status on_advertise(fs_sa_client *c, fs_transport *t, pending *p,
     uint32_t *nb = realloc(p->nb, m * sizeof *nb);
     if (nb != NULL)
       p->nb = nb;
-    uint8_t(*cpk)[FS_SA_KEY_BYTES] = realloc(p->nb_cpk, m * sizeof *cpk);
-    if (cpk != NULL)
-      p->nb_cpk = cpk;
-    if (nb == NULL || cpk == NULL)
+    if (p->nb_key != NULL)
+      sodium_memzero(p->nb_key, p->cap * sizeof *p->nb_key);
+    free(p->nb_key);
+    p->nb_key = malloc(m * sizeof *p->nb_key);
+    if (nb == NULL || p->nb_key == NULL) {
+      p->cap = 0;
       return fs_err_set(err, FS_ENOMEM, "secagg client: out of memory");
+    }
     p->cap = m;
   }
   if (m > c->ct_cap) {
     free(c->ct);
     free(c->spk);
+    free(c->cpk);
     c->ct = malloc(m * sizeof *c->ct);
     c->spk = malloc(m * sizeof *c->spk);
-    c->ct_cap = c->ct && c->spk ? m : 0;
+    c->cpk = malloc(m * sizeof *c->cpk);
+    c->ct_cap = c->ct && c->spk && c->cpk ? m : 0;
     if (c->ct_cap == 0)
       return fs_err_set(err, FS_ENOMEM, "secagg client: out of memory");
   }
@@ -167,15 +176,15 @@ static fs_status on_advertise(fs_sa_client *c, fs_transport *t, pending *p,
                         "naming the client itself (entry %u: %u)",
                         me, i, id);
     p->nb[i] = id;
-    memcpy(p->nb_cpk[i], fs_sam_data(v, i), FS_SAM_KEY);
+    memcpy(c->cpk[i], fs_sam_data(v, i), FS_SAM_KEY);
     memcpy(c->spk[i], fs_sam_data(v, i) + FS_SAM_KEY, FS_SAM_KEY);
   }
   p->nnb = m;
   fs_sa_keys k;
   fs_sa_keys_derive(c->cfg->seed, me, h->round, &k);
-  fs_status st =
-      fs_sa_share(&k, c->cfg->seed, me, h->round, v->threshold, p->nb,
-                  (const uint8_t(*)[FS_SA_KEY_BYTES])p->nb_cpk, m, c->ct, err);
+  fs_status st = fs_sa_share_keep(
+      &k, c->cfg->seed, me, h->round, v->threshold, p->nb,
+      (const uint8_t(*)[FS_SA_KEY_BYTES])c->cpk, m, c->ct, p->nb_key, err);
   if (st == FS_OK) {
     memcpy(c->y, p->q, c->dim * sizeof *c->y);
     st = fs_sa_mask(&k, me, h->round, p->nb,
@@ -233,8 +242,6 @@ static fs_status on_unmask(fs_sa_client *c, fs_transport *t, pending *p,
   uint8_t *asked = calloc(p->nnb, 1);
   if (asked == NULL)
     return fs_err_set(err, FS_ENOMEM, "secagg client: out of memory");
-  fs_sa_keys k;
-  fs_sa_keys_derive(c->cfg->seed, me, h->round, &k);
   fs_status st = FS_OK;
   for (uint32_t i = 0; i < m && st == FS_OK; i++) {
     uint32_t from = fs_sam_id(v, i);
@@ -249,8 +256,8 @@ static fs_status on_unmask(fs_sa_client *c, fs_transport *t, pending *p,
     asked[hit - p->nb] = 1;
     fs_shamir_share sh;
     uint8_t which = fs_sam_secret(v, i);
-    st = fs_sa_open(&k, me, h->round, from, p->nb_cpk[hit - p->nb],
-                    fs_sam_data(v, i), (fs_sa_secret)which, &sh, err);
+    st = fs_sa_open_key(p->nb_key[hit - p->nb], me, h->round, from,
+                        fs_sam_data(v, i), (fs_sa_secret)which, &sh, err);
     if (st != FS_OK)
       break;
     uint8_t enc[FS_SHAMIR_SHARE_BYTES];
@@ -259,7 +266,6 @@ static fs_status on_unmask(fs_sa_client *c, fs_transport *t, pending *p,
     sodium_memzero(&sh, sizeof sh);
     sodium_memzero(enc, sizeof enc);
   }
-  fs_sa_keys_wipe(&k);
   free(asked);
   pending_clear(p);
   if (st != FS_OK)

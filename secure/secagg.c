@@ -216,6 +216,14 @@ fs_status fs_sa_share(const fs_sa_keys *k, uint64_t seed, uint32_t me,
                       uint32_t round, uint32_t t, const uint32_t *nb,
                       const uint8_t (*nb_cpk)[FS_SA_KEY_BYTES], size_t m,
                       uint8_t (*ct)[FS_SA_CT_BYTES], fs_err *err) {
+  return fs_sa_share_keep(k, seed, me, round, t, nb, nb_cpk, m, ct, NULL, err);
+}
+
+fs_status fs_sa_share_keep(const fs_sa_keys *k, uint64_t seed, uint32_t me,
+                           uint32_t round, uint32_t t, const uint32_t *nb,
+                           const uint8_t (*nb_cpk)[FS_SA_KEY_BYTES], size_t m,
+                           uint8_t (*ct)[FS_SA_CT_BYTES],
+                           uint8_t (*keys)[FS_SA_KEY_BYTES], fs_err *err) {
   if (m == 0)
     return FS_OK;
   uint64_t *xs = malloc(m * sizeof *xs);
@@ -245,6 +253,8 @@ fs_status fs_sa_share(const fs_sa_keys *k, uint64_t seed, uint32_t me,
     fs_shamir_share_encode(&ss[i], plain + FS_SHAMIR_SHARE_BYTES);
     share_nonce(me, nb[i], round, nonce);
     crypto_secretbox_easy(ct[i], plain, sizeof plain, nonce, key);
+    if (keys != NULL)
+      memcpy(keys[i], key, sizeof key);
   }
   sodium_memzero(plain, sizeof plain);
   sodium_memzero(key, sizeof key);
@@ -259,12 +269,22 @@ fs_status fs_sa_open(const fs_sa_keys *k, uint32_t me, uint32_t round,
                      uint32_t from, const uint8_t from_cpk[FS_SA_KEY_BYTES],
                      const uint8_t ct[FS_SA_CT_BYTES], fs_sa_secret which,
                      fs_shamir_share *out, fs_err *err) {
-  uint8_t plain[2 * FS_SHAMIR_SHARE_BYTES], key[FS_SA_KEY_BYTES];
-  uint8_t nonce[crypto_secretbox_NONCEBYTES];
+  uint8_t key[FS_SA_KEY_BYTES];
   fs_status st =
       fs_sa_agree(k->c_sk, from_cpk, me, from, round, "fsshare1", key, err);
-  if (st != FS_OK)
-    return st;
+  if (st == FS_OK)
+    st = fs_sa_open_key(key, me, round, from, ct, which, out, err);
+  sodium_memzero(key, sizeof key);
+  return st;
+}
+
+fs_status fs_sa_open_key(const uint8_t key[FS_SA_KEY_BYTES], uint32_t me,
+                         uint32_t round, uint32_t from,
+                         const uint8_t ct[FS_SA_CT_BYTES], fs_sa_secret which,
+                         fs_shamir_share *out, fs_err *err) {
+  uint8_t plain[2 * FS_SHAMIR_SHARE_BYTES];
+  uint8_t nonce[crypto_secretbox_NONCEBYTES];
+  fs_status st;
   share_nonce(from, me, round, nonce);
   if (crypto_secretbox_open_easy(plain, ct, FS_SA_CT_BYTES, nonce, key) != 0)
     st = fs_err_set(err, FS_EFORMAT,
@@ -276,7 +296,6 @@ fs_status fs_sa_open(const fs_sa_keys *k, uint32_t me, uint32_t round,
         plain + (which == FS_SA_SECRET_SK ? FS_SHAMIR_SHARE_BYTES : 0),
         (uint64_t)me + 1, out, err);
   sodium_memzero(plain, sizeof plain);
-  sodium_memzero(key, sizeof key);
   return st;
 }
 

@@ -137,6 +137,14 @@ fs_status fs_sa_share(const fs_sa_keys *k, uint64_t seed, uint32_t me,
                       uint32_t round, uint32_t t, const uint32_t *nb,
                       const uint8_t (*nb_cpk)[FS_SA_KEY_BYTES], size_t m,
                       uint8_t (*ct)[FS_SA_CT_BYTES], fs_err *err);
+/* The same, also writing the m pairwise encryption keys into keys (the
+ * key of a pair is symmetric: keeping it spares fs_sa_open_key an X25519
+ * per share it opens later). The caller wipes keys after use. */
+fs_status fs_sa_share_keep(const fs_sa_keys *k, uint64_t seed, uint32_t me,
+                           uint32_t round, uint32_t t, const uint32_t *nb,
+                           const uint8_t (*nb_cpk)[FS_SA_KEY_BYTES], size_t m,
+                           uint8_t (*ct)[FS_SA_CT_BYTES],
+                           uint8_t (*keys)[FS_SA_KEY_BYTES], fs_err *err);
 
 /* Client me: open ct, which client from (with public key from_cpk) sent it,
  * and give the share of the secret `which` (its point is me + 1).
@@ -146,6 +154,11 @@ fs_status fs_sa_open(const fs_sa_keys *k, uint32_t me, uint32_t round,
                      uint32_t from, const uint8_t from_cpk[FS_SA_KEY_BYTES],
                      const uint8_t ct[FS_SA_CT_BYTES], fs_sa_secret which,
                      fs_shamir_share *out, fs_err *err);
+/* fs_sa_open with the pair's encryption key given (from fs_sa_share_keep). */
+fs_status fs_sa_open_key(const uint8_t key[FS_SA_KEY_BYTES], uint32_t me,
+                         uint32_t round, uint32_t from,
+                         const uint8_t ct[FS_SA_CT_BYTES], fs_sa_secret which,
+                         fs_shamir_share *out, fs_err *err);
 
 /* Quantise scale * v (d floats) into q (d words) with the stream r.
  * Non-finite products become 0. Returns the entries clipped to [-c, c];

@@ -382,6 +382,21 @@ START_TEST(forged_inputs_are_refused) {
   ck_assert_int_eq(
       fs_sa_open(&b, 2, 1, 1, a.c_pk, ct[0], FS_SA_SECRET_B, &s, NULL), FS_OK);
   ck_assert_uint_eq(s.x, 3);
+  /* the kept pair keys open the same shares without an X25519 */
+  uint8_t ct2[2][FS_SA_CT_BYTES], keys[2][32];
+  fs_shamir_share s2;
+  ck_assert_int_eq(fs_sa_share_keep(&a, 1, 1, 1, 2, nb,
+                                    (const uint8_t(*)[32])cpk, 2, ct2, keys,
+                                    NULL),
+                   FS_OK);
+  ck_assert_mem_eq(ct2[0], ct[0], FS_SA_CT_BYTES);
+  ck_assert_int_eq(
+      fs_sa_open_key(keys[0], 2, 1, 1, ct[0], FS_SA_SECRET_B, &s2, NULL),
+      FS_OK);
+  ck_assert_mem_eq(s2.y, s.y, sizeof s.y);
+  ck_assert_int_eq(
+      fs_sa_open_key(keys[1], 2, 1, 1, ct[0], FS_SA_SECRET_B, &s2, &e),
+      FS_EFORMAT);
   ck_assert_int_eq(
       fs_sa_open(&c, 3, 1, 1, a.c_pk, ct[0], FS_SA_SECRET_B, &s, &e),
       FS_EFORMAT);
