@@ -475,6 +475,37 @@ static fs_status receive_update(srv *s, uint32_t round, uint32_t version,
   return FS_OK;
 }
 
+/* Secure aggregation in a synchronous round: run the protocol with the
+ * clients that got the model (secagg_server.c); the server sees only the
+ * masked sum, from which acc = sum_i p_i delta_i, and each client's frames
+ * and reported rows. */
+static fs_status secagg_collect(srv *s, uint32_t round, uint32_t version,
+                                size_t body_len, fs_sa_round_out *o,
+                                fs_err *err) {
+  fs_status st = fs_sa_server_round(s->sa, s->t, round, version, s->sel, s->K,
+                                    s->state, o, err);
+  if (st != FS_OK)
+    return st;
+  uint64_t db = 8ull * (FS_FRAME_HEADER_BYTES + body_len);
+  for (uint32_t i = 0; i < s->K; i++) {
+    if (s->state[i] != 0)
+      continue; /* got no model */
+    s->state[i] = 2;
+    s->up_len[i] = o->up_bytes[i];
+    s->slot_w[i] =
+        o->survived[i] ? client_weight(s, s->sel[i], o->num_samples[i]) : 0.0;
+    s->loss_sum += o->train_loss[i] * o->num_samples[i];
+    s->loss_w += o->survived[i] ? o->num_samples[i] : 0;
+    s->job_s[i] = (double)job_ticks(s, s->sel[i], db + 8ull * o->down_bytes[i],
+                                    (int64_t)(8ull * o->up_bytes[i]));
+  }
+  for (size_t j = 0; j < s->dim; j++)
+    s->acc[j] = o->sum[j] / (double)s->N;
+  s->ideal_bits += 32.0 * (double)s->dim * o->survivors;
+  s->paper_bits += 32ull * s->dim * o->survivors;
+  return FS_OK;
+}
+
 /* Apply the folded round to the model (see the file comment). */
 static fs_status server_step(srv *s, uint32_t round) {
   if (s->bc) {
@@ -776,33 +807,10 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
     s->paper_bits = 0;
     uint32_t next = 0;
     fs_sa_round_out sao = {0};
-    if (s->sa != NULL) {
-      /* Secure aggregation: only the masked sum is seen (secagg_server.c). */
-      st = fs_sa_server_round(s->sa, s->t, round, version, s->sel, K, s->state,
-                              &sao, err);
-      if (st != FS_OK)
-        return st;
-      uint64_t db = 8ull * (FS_FRAME_HEADER_BYTES + body_len);
-      for (uint32_t i = 0; i < K; i++) {
-        if (s->state[i] != 0)
-          continue;
-        s->state[i] = 2;
-        s->up_len[i] = sao.up_bytes[i];
-        s->slot_w[i] = sao.survived[i]
-                           ? client_weight(s, s->sel[i], sao.num_samples[i])
-                           : 0.0;
-        s->loss_sum += sao.train_loss[i] * sao.num_samples[i];
-        s->loss_w += sao.survived[i] ? sao.num_samples[i] : 0;
-        s->job_s[i] =
-            (double)job_ticks(s, s->sel[i], db + 8ull * sao.down_bytes[i],
-                              (int64_t)(8ull * sao.up_bytes[i]));
-      }
-      for (size_t j = 0; j < s->dim; j++)
-        s->acc[j] = sao.sum[j] / (double)N; /* sum_i p_i delta_i */
-      ndrop += sao.cohort - sao.survivors;
-      s->ideal_bits += 32.0 * (double)s->dim * sao.survivors;
-      s->paper_bits += 32ull * s->dim * sao.survivors;
-    }
+    if (s->sa != NULL &&
+        (st = secagg_collect(s, round, version, body_len, &sao, err)) != FS_OK)
+      return st;
+    ndrop += sao.cohort - sao.survivors;
     fold_ready(s, &next);
     for (uint32_t got = 0; s->sa == NULL && got < K - ndrop; got++) {
       if ((st = receive_update(s, round, version, err)) != FS_OK)

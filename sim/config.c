@@ -713,7 +713,7 @@ fs_status fs_config_load_yaml(fs_config *cfg, const char *path, fs_err *err) {
 
 /* Secure aggregation: what it supports, and no overflow in Z_2^32 for the
  * largest cohort (clients.num with Poisson sampling). */
-static fs_status fs_sa_config_check(const fs_config *cfg, fs_err *err) {
+static fs_status sa_config_check(const fs_config *cfg, fs_err *err) {
   const char *why =
       strcmp(cfg->strategy, "fedavg") ? "server.strategy must be fedavg"
       : strcmp(cfg->comp_up, "identity")
@@ -830,7 +830,7 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
                       "clock (on real hardware, clients drop out by "
                       "themselves)");
   if (!strcmp(cfg->sa_mode, "secagg")) {
-    fs_status st = fs_sa_config_check(cfg, err);
+    fs_status st = sa_config_check(cfg, err);
     if (st != FS_OK)
       return st;
   }
