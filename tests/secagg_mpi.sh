@@ -91,6 +91,17 @@ for drop in 0 0.1 0.3; do
     echo "FAIL $tag: bits_secagg or secagg_ms empty"; fail=1
   fi
 done
+# Poisson sampling (cohorts of varying size) is reproducible too.
+pois=(--clients.sampling poisson --rounds 4 --secure.dropout 0.1)
+"$FEDSIM" "${common[@]}" "${sa[@]}" "${pois[@]}" --out "$work/pois-p1" > "$work/pois-p1.log" 2>&1
+"${MPIRUN[@]}" -n 3 "$FEDSIM" "${common[@]}" "${sa[@]}" "${pois[@]}" --out "$work/pois-p3" \
+  > "$work/pois-p3.log" 2>&1
+if [ "$(strip "$work/pois-p1" | md5sum)" = "$(strip "$work/pois-p3" | md5sum)" ] &&
+   cmp -s "$work/pois-p1/model.bin" "$work/pois-p3/model.bin"; then
+  echo "ok   poisson sampling: P=3 bit-identical to P=1"
+else
+  echo "FAIL poisson sampling: P=3 differs from P=1"; fail=1
+fi
 # Dropouts happened and were recovered (no aborted round).
 if /usr/bin/python3 - "$work/d0.3-p1/summary.json" <<'EOF'
 import json, sys

@@ -8,6 +8,7 @@
  */
 #include "fs_test.h"
 #include "secagg.h"
+#include "secagg_client.h"
 #include "secagg_msg.h"
 
 #include <math.h>
@@ -536,6 +537,28 @@ START_TEST(wire_bodies) {
 }
 END_TEST
 
+/* The client side refuses secure-aggregation frames out of sequence (no
+ * TRAIN before them) without touching the transport. */
+START_TEST(client_refuses_out_of_sequence) {
+  fs_config cfg;
+  fs_config_defaults(&cfg);
+  fs_sa_client *c;
+  ck_assert_int_eq(fs_sa_client_new(&cfg, 2, 10, &c, NULL), FS_OK);
+  uint8_t body[8 + 68] = {0};
+  fs_frame_header h = {.type = FS_MSG_SA_ADVERTISE,
+                       .round = 1,
+                       .client = 4,
+                       .body_len = sizeof body};
+  fs_err e = {0};
+  ck_assert_int_eq(fs_sa_client_handle(c, NULL, 1, &h, body, &e), FS_EFORMAT);
+  ck_assert_ptr_nonnull(strstr(e.msg, "out of sequence"));
+  h.type = FS_MSG_SA_UNMASK;
+  ck_assert_int_eq(fs_sa_client_handle(c, NULL, 0, &h, body, &e), FS_EFORMAT);
+  fs_sa_client_free(c);
+  fs_sa_client_free(NULL);
+}
+END_TEST
+
 static Suite *secagg_suite(void) {
   Suite *s = suite_create("secagg");
   TCase *core = tcase_create("core");
@@ -557,6 +580,7 @@ static Suite *secagg_suite(void) {
   TCase *errors = tcase_create("errors");
   tcase_add_test(errors, forged_inputs_are_refused);
   tcase_add_test(errors, wire_bodies);
+  tcase_add_test(errors, client_refuses_out_of_sequence);
   suite_add_tcase(s, errors);
   return s;
 }
