@@ -22,6 +22,7 @@
 #include "gc_worker.h"
 #include "model.h"
 #include "payload.h"
+#include "secagg_client.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -73,6 +74,7 @@ struct fs_worker {
   fs_faults *faults;
   float **mom;
   fs_gc_worker *gc; /* server.strategy gc: gradient-coding tasks */
+  fs_sa_client *sa; /* secure aggregation (secure.aggregation = secagg) */
 };
 
 enum { EF_NONE = 0, EF_14, EF_21, EF_21W };
@@ -240,6 +242,9 @@ fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
   if (!strcmp(cfg->strategy, "gc") &&
       (st = fs_gc_worker_new(w, &k->gc, err)) != FS_OK)
     goto fail;
+  if (!strcmp(cfg->sa_mode, "secagg") &&
+      (st = fs_sa_client_new(cfg, k->nclients, k->dim, &k->sa, err)) != FS_OK)
+    goto fail;
   if (!k->w || !k->w0 || !k->grad || !k->bx || !k->by || !k->perm || !k->out ||
       !k->tmp || !k->efst) {
     st = fs_err_set(err, FS_ENOMEM, "worker: out of memory");
@@ -285,6 +290,7 @@ void fs_worker_free(fs_worker *k) {
   for (size_t i = 0; k->mom && i < k->nclients; i++)
     free(k->mom[i]);
   free(k->mom);
+  fs_sa_client_free(k->sa);
   free(k);
 }
 
@@ -500,7 +506,9 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
     *stop = 1;
     return FS_OK;
   }
-  if (h.type != FS_MSG_TRAIN && (h.type != FS_MSG_GC_TASK || !k->gc))
+  int sa_msg = k->sa != NULL &&
+               (h.type == FS_MSG_SA_ADVERTISE || h.type == FS_MSG_SA_UNMASK);
+  if (h.type != FS_MSG_TRAIN && !sa_msg && (h.type != FS_MSG_GC_TASK || !k->gc))
     return fs_err_set(err, FS_EFORMAT, "worker %d: unexpected frame type %u",
                       k->rank, h.type);
   size_t W = (size_t)k->workers;
@@ -520,6 +528,9 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
     return fs_transport_send(k->t, FS_ROLE_WORKER, 0, &res, 1, err);
   }
   size_t li = h.client / W;
+  if (sa_msg)
+    return fs_sa_client_handle(k->sa, k->t, li, &h,
+                               frame + FS_FRAME_HEADER_BYTES, err);
   st = receive_model(k, &h, frame + FS_FRAME_HEADER_BYTES, err);
   if (st != FS_OK)
     return st;
@@ -531,6 +542,17 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
     return fs_err_set(err, st, "worker %d: out of memory", k->rank);
   fs_faults_attack_update(k->faults, h.client, h.round, k->grad, k->dim);
 
+  if (k->sa != NULL) {
+    /* Weighted FedAvg under secure aggregation: the client scales its
+     * update by p_i N (p_i its aggregation weight) before masking. */
+    size_t rows = k->off[li + 1] - k->off[li];
+    double scale =
+        !strcmp(k->cfg->server_weighting, "uniform")
+            ? 1.0
+            : (double)rows * (double)k->nglobal / (double)k->world->train.n;
+    return fs_sa_client_trained(k->sa, k->t, li, &h, k->grad, scale,
+                                (uint32_t)rows, loss, err);
+  }
   if (k->dp && (st = privatize(k, h.client, h.round, li)) != FS_OK)
     return fs_err_set(err, st, "worker %d: out of memory", k->rank);
   st = compress_update(k, h.client, h.round, li);

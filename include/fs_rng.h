@@ -27,7 +27,8 @@ typedef enum {
   FS_RNG_COMPRESS = 9,   /* randomised compressors */
   FS_RNG_NOISE = 10,     /* DP noise */
   FS_RNG_FAULT = 11,     /* faulty-client and straggler models */
-  FS_RNG_STRAGGLER = 12  /* gradient-coding straggler models and codes */
+  FS_RNG_STRAGGLER = 12, /* gradient-coding straggler models and codes */
+  FS_RNG_SECAGG = 13     /* secure aggregation (secure/secagg.h sub-ids) */
 } fs_rng_purpose;
 
 typedef struct {

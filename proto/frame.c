@@ -69,6 +69,16 @@ const char *fs_msg_type_name(unsigned type) {
     return "GC_TASK";
   case FS_MSG_GC_RESULT:
     return "GC_RESULT";
+  case FS_MSG_SA_KEYS:
+    return "SA_KEYS";
+  case FS_MSG_SA_ADVERTISE:
+    return "SA_ADVERTISE";
+  case FS_MSG_SA_SHARES:
+    return "SA_SHARES";
+  case FS_MSG_SA_UNMASK:
+    return "SA_UNMASK";
+  case FS_MSG_SA_REVEAL:
+    return "SA_REVEAL";
   default:
     return "unknown";
   }
@@ -92,6 +102,8 @@ const char *fs_encoding_name(unsigned encoding) {
     return "NATURAL";
   case FS_ENC_BLOCK8:
     return "BLOCK8";
+  case FS_ENC_MASKED_U32:
+    return "MASKED_U32";
   default:
     return "unknown";
   }
@@ -136,7 +148,7 @@ fs_status fs_frame_header_decode(const uint8_t *buf, size_t len,
   v.body_len = fs_get_u32(buf + 20);
   uint32_t reserved = fs_get_u32(buf + 24);
 
-  if (v.type < FS_MSG_TRAIN || v.type > FS_MSG_GC_RESULT)
+  if (v.type < FS_MSG_TRAIN || v.type > FS_MSG_MAX)
     return fs_err_set(err, FS_EFORMAT, "frame: unknown message type %u",
                       (unsigned)v.type);
   if (v.encoding > FS_ENC_MAX)
@@ -155,7 +167,14 @@ fs_status fs_frame_header_decode(const uint8_t *buf, size_t len,
     return fs_err_set(err, FS_EFORMAT,
                       "frame: SHUTDOWN needs encoding NONE, got %s",
                       fs_encoding_name(v.encoding));
-  if (v.type != FS_MSG_SHUTDOWN && v.encoding == FS_ENC_NONE)
+  int sa = v.type >= FS_MSG_SA_KEYS;
+  if (sa && v.encoding != FS_ENC_NONE)
+    return fs_err_set(err, FS_EFORMAT, "frame: %s needs encoding NONE, got %s",
+                      fs_msg_type_name(v.type), fs_encoding_name(v.encoding));
+  if (v.type == FS_MSG_TRAIN && v.encoding == FS_ENC_MASKED_U32)
+    return fs_err_set(err, FS_EFORMAT,
+                      "frame: TRAIN cannot carry a MASKED_U32 vector");
+  if (v.type != FS_MSG_SHUTDOWN && !sa && v.encoding == FS_ENC_NONE)
     return fs_err_set(err, FS_EFORMAT,
                       "frame: %s needs a vector encoding, got NONE",
                       fs_msg_type_name(v.type));

@@ -20,6 +20,10 @@
  *   TRAIN    (server -> client): vector (the model or a compressed model)
  *   UPDATE   (client -> server): u32 num_samples, f64 train_loss, vector
  *   SHUTDOWN (server -> worker): empty
+ *   SA_KEYS ... SA_REVEAL: secure-aggregation messages (secagg_msg.h),
+ *            encoding NONE
+ * An UPDATE of encoding MASKED_U32 carries u32 dim, then dim u32 words
+ * (secagg_msg.h).
  * A vector in encoding DENSE_F32 is u32 count, then count IEEE-754 float32.
  * The other vector encodings (SPARSE ... BLOCK8) are compressed payloads,
  * written and read by payload.h; every one of them starts with u32 dim.
@@ -43,9 +47,17 @@ typedef enum {
   FS_MSG_TRAIN = 1,
   FS_MSG_UPDATE = 2,
   FS_MSG_SHUTDOWN = 3,
-  FS_MSG_GC_TASK = 4,  /* gradient coding: a worker's tasks of a round */
-  FS_MSG_GC_RESULT = 5 /* gradient coding: their coded gradients */
+  FS_MSG_GC_TASK = 4,   /* gradient coding: a worker's tasks of a round */
+  FS_MSG_GC_RESULT = 5, /* gradient coding: their coded gradients */
+  /* Secure aggregation (secagg_msg.h has the bodies): encoding NONE. */
+  FS_MSG_SA_KEYS = 6,      /* client -> server: its two public keys */
+  FS_MSG_SA_ADVERTISE = 7, /* server -> client: its neighbours' keys */
+  FS_MSG_SA_SHARES = 8,    /* client -> server: encrypted shares */
+  FS_MSG_SA_UNMASK = 9,    /* server -> client: shares to open */
+  FS_MSG_SA_REVEAL = 10    /* client -> server: the opened shares */
 } fs_msg_type;
+
+#define FS_MSG_MAX FS_MSG_SA_REVEAL
 
 /* How the vector in a body is coded. DENSE_F32 is also the payload kind
  * DENSE; the others are the payload kinds of the same name (payload.h). */
@@ -57,11 +69,14 @@ typedef enum {
   FS_ENC_QSGD = 4,
   FS_ENC_SIGN = 5,
   FS_ENC_NATURAL = 6,
-  FS_ENC_BLOCK8 = 7
+  FS_ENC_BLOCK8 = 7,
+  FS_ENC_MASKED_U32 = 8 /* UPDATE only: a masked vector in Z_2^32 */
 } fs_encoding;
 
 /* The largest encoding number this build knows; larger ones are rejected. */
-#define FS_ENC_MAX FS_ENC_BLOCK8
+#define FS_ENC_MAX FS_ENC_MASKED_U32
+/* The largest encoding of a compressed payload (payload.h). */
+#define FS_ENC_PAYLOAD_MAX FS_ENC_BLOCK8
 
 typedef struct {
   uint8_t type;     /* fs_msg_type */
@@ -90,8 +105,9 @@ void fs_frame_header_encode(const fs_frame_header *h, uint8_t *out);
 
 /* Parse and check a whole frame of len bytes: magic, version, known type and
  * encoding, zero flags and reserved, and body_len == len - header.
- * TRAIN and UPDATE must use a vector encoding (DENSE_F32 ... BLOCK8, any of
- * them); SHUTDOWN must use NONE with an empty body. The body itself (buf +
+ * TRAIN must use a vector encoding (DENSE_F32 ... BLOCK8), UPDATE one of
+ * those or MASKED_U32; SHUTDOWN must use NONE with an empty body; the
+ * secure-aggregation types use NONE. The body itself (buf +
  * FS_FRAME_HEADER_BYTES, body_len bytes) is checked by the body decoders below.
  * *h is written only on success. Errors: FS_ETRUNC (shorter than the header, or
  * body_len larger than the bytes that follow), FS_EVERSION (version !=

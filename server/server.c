@@ -28,6 +28,8 @@
  */
 #include "server.h"
 
+#include "secagg_server.h"
+
 #include "accountant.h"
 #include "async_sched.h"
 #include "client.h"
@@ -183,6 +185,7 @@ typedef struct {
   int rob_applied;        /* this round's robust aggregate is in acc */
   fs_p2p *p2p;            /* peer-to-peer NNA / MoNNA (server.nna_pivot own) */
   fs_faults *p2p_faulty;  /* its honest / faulty nodes */
+  fs_sa_server *sa;       /* secure aggregation, or NULL */
 } srv;
 
 static fs_payload *pool_get(srv *s) {
@@ -487,6 +490,37 @@ static fs_status receive_update(srv *s, uint32_t round, uint32_t version,
   return FS_OK;
 }
 
+/* Secure aggregation in a synchronous round: run the protocol with the
+ * clients that got the model (secagg_server.c); the server sees only the
+ * masked sum, from which acc = sum_i p_i delta_i, and each client's frames
+ * and reported rows. */
+static fs_status secagg_collect(srv *s, uint32_t round, uint32_t version,
+                                size_t body_len, fs_sa_round_out *o,
+                                fs_err *err) {
+  fs_status st = fs_sa_server_round(s->sa, s->t, round, version, s->sel, s->K,
+                                    s->state, o, err);
+  if (st != FS_OK)
+    return st;
+  uint64_t db = 8ull * (FS_FRAME_HEADER_BYTES + body_len);
+  for (uint32_t i = 0; i < s->K; i++) {
+    if (s->state[i] != 0)
+      continue; /* got no model */
+    s->state[i] = 2;
+    s->up_len[i] = o->up_bytes[i];
+    s->slot_w[i] =
+        o->survived[i] ? client_weight(s, s->sel[i], o->num_samples[i]) : 0.0;
+    s->loss_sum += o->train_loss[i] * o->num_samples[i];
+    s->loss_w += o->survived[i] ? o->num_samples[i] : 0;
+    s->job_s[i] = (double)job_ticks(s, s->sel[i], db + 8ull * o->down_bytes[i],
+                                    (int64_t)(8ull * o->up_bytes[i]));
+  }
+  for (size_t j = 0; j < s->dim; j++)
+    s->acc[j] = o->sum[j] / (double)s->N;
+  s->ideal_bits += 32.0 * (double)s->dim * o->survivors;
+  s->paper_bits += 32ull * s->dim * o->survivors;
+  return FS_OK;
+}
+
 /* Apply the folded round to the model (see the file comment). */
 static fs_status server_step(srv *s, uint32_t round) {
   if (s->bc) {
@@ -648,6 +682,8 @@ typedef struct {
   double best_acc, last_client_loss;
   uint64_t best_round, dropped;
   uint64_t rejected_last; /* s->rejected at the last metrics row */
+  uint64_t sa_bits;       /* secure aggregation: SA_* frame bits, and ms */
+  double sa_ms;
   target_hit acc_t[FS_CFG_MAX_LIST], grad_t[FS_CFG_MAX_LIST];
   size_t n_acc, n_grad;
 } run_ctx;
@@ -661,6 +697,8 @@ static fs_status emit_row(run_ctx *c, fs_metrics_row *row, int last,
   const fs_config *cfg = s->cfg;
   uint64_t r = row->round;
   c->up_cum += row->bits_up;
+  c->sa_bits += row->bits_secagg;
+  c->sa_ms += row->secagg_ms;
   c->down_cum += row->bits_down;
   row->bits_up_cum = c->up_cum;
   row->bits_down_cum = c->down_cum;
@@ -824,8 +862,13 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
     if (s->rob != NULL)
       fs_robust_round_begin(s->rob);
     uint32_t next = 0;
+    fs_sa_round_out sao = {0};
+    if (s->sa != NULL &&
+        (st = secagg_collect(s, round, version, body_len, &sao, err)) != FS_OK)
+      return st;
+    ndrop += sao.cohort - sao.survivors;
     fold_ready(s, &next);
-    for (uint32_t got = 0; got < K - ndrop; got++) {
+    for (uint32_t got = 0; s->sa == NULL && got < K - ndrop; got++) {
       if ((st = receive_update(s, round, version, err)) != FS_OK)
         return st;
       fold_ready(s, &next);
@@ -876,6 +919,13 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
                           .bits_up = up_bits,
                           .bits_down = (uint64_t)K * 8ull *
                                        (FS_FRAME_HEADER_BYTES + body_len)};
+    if (s->sa != NULL) {
+      for (uint32_t i = 0; i < K; i++)
+        row.bits_down += 8ull * sao.down_bytes[i];
+      row.has_sa = 1;
+      row.bits_secagg = sao.sa_bits;
+      row.secagg_ms = sao.ms;
+    }
     if ((st = emit_row(c, &row, last, err)) != FS_OK)
       return st;
   }
@@ -1397,6 +1447,15 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
                             !strcmp(cfg->fault_kind, "none")
                                 ? 0.0
                                 : (double)llround(cfg->fault_fraction * s->N));
+    if (s->sa != NULL) {
+      uint64_t ab, dr;
+      fs_sa_server_totals(s->sa, &ab, &dr);
+      cJSON *sa = cJSON_AddObjectToObject(sum, "secure_aggregation");
+      cJSON_AddNumberToObject(sa, "rounds_aborted", (double)ab);
+      cJSON_AddNumberToObject(sa, "dropped_after_masking", (double)dr);
+      cJSON_AddNumberToObject(sa, "bits", (double)c->sa_bits);
+      cJSON_AddNumberToObject(sa, "ms", c->sa_ms);
+    }
     if (strcmp(cfg->dp_clip, "none") != 0) {
       cJSON *dp = cJSON_AddObjectToObject(sum, "privacy");
       cJSON_AddStringToObject(dp, "unit",
@@ -1549,6 +1608,9 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
     st = fs_comp_spec_from_config(cfg, 1, s.dim, &s.down, err);
   if (st == FS_OK && strcmp(cfg->aggregator, "fedavg") != 0)
     st = robust_new(&s, err);
+  if (st == FS_OK && !strcmp(cfg->sa_mode, "secagg"))
+    st = fs_sa_server_new(
+        cfg, s.dim, !strcmp(cfg->sampling, "poisson") ? s.N : s.K, &s.sa, err);
   if (st != FS_OK) {
     fs_model_free(s.model);
     cJSON_Delete((cJSON *)a->build_info);
@@ -1658,5 +1720,6 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   fs_p2p_free(s.p2p);
   fs_faults_free(s.p2p_faulty);
   fs_model_free(s.model);
+  fs_sa_server_free(s.sa);
   return st;
 }

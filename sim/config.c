@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include "secagg.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -288,6 +290,23 @@ static const opt options[] = {
      "scale: the factor on a faulty client's update"},
     {"faults.noise_std", T_FLOAT, OFF(fault_noise_std), "1", 0, 1e6, NULL,
      "noise: standard deviation of each sent coordinate"},
+    {"secure.aggregation", T_CHOICE, OFF(sa_mode), "none", 0, 0, "none|secagg",
+     "secagg: pairwise-masked secure aggregation (Bonawitz et al. 2017, "
+     "SecAgg+ neighbour graph): the server sees only masked Z_2^32 vectors "
+     "(synchronous FedAvg, uncompressed uplink, no DP)"},
+    {"secure.clip", T_FLOAT, OFF(sa_clip), "1", 1e-30, 1e30, NULL,
+     "secagg: each coordinate of a (weighted) update is clipped to [-c, c] "
+     "before quantisation"},
+    {"secure.bits", T_INT, OFF(sa_bits), "16", 1, 31, NULL,
+     "secagg: quantisation levels 2^bits; clients per round x 2^bits must "
+     "stay below 2^32"},
+    {"secure.degree", T_INT, OFF(sa_degree), "0", 0, 1e8, NULL,
+     "secagg: neighbours per client (0: the smallest even k >= 2 log2 n that "
+     "survives secure.dropout with probability 1 - 1e-6; n - 1 or more: "
+     "every pair, as in the original protocol)"},
+    {"secure.dropout", T_FLOAT, OFF(sa_dropout), "0", 0, 0.9, NULL,
+     "secagg: each client drops with this probability after sending its "
+     "shares, before its masked update (the server recovers its masks)"},
 
     {"eval.every", T_INT, OFF(eval_every), "1", 1, 1e9, NULL,
      "evaluate every k rounds (and after the last)"},
@@ -760,6 +779,39 @@ fs_status fs_config_load_yaml(fs_config *cfg, const char *path, fs_err *err) {
   return st;
 }
 
+/* Secure aggregation: what it supports, and no overflow in Z_2^32 for the
+ * largest cohort (clients.num with Poisson sampling). */
+static fs_status sa_config_check(const fs_config *cfg, fs_err *err) {
+  const char *why =
+      strcmp(cfg->strategy, "fedavg") ? "server.strategy must be fedavg"
+      : strcmp(cfg->comp_up, "identity")
+          ? "compress.up must be identity (a masked vector is dense)"
+      : strcmp(cfg->ef_method, "none")     ? "ef.method must be none"
+      : strcmp(cfg->comp_down, "identity") ? "compress.down must be identity"
+      : strcmp(cfg->dp_clip, "none")
+          ? "dp.clip must be none (secure aggregation with DP noise is not "
+            "supported yet)"
+      : (cfg->sa_dropout > 0 && !strcmp(cfg->clock, "wall"))
+          ? "secure.dropout needs the virtual clock"
+          : NULL;
+  if (why != NULL)
+    return fs_err_set(err, FS_ECONFIG,
+                      "secure.aggregation: secagg is not supported here: %s",
+                      why);
+  int64_t n = !strcmp(cfg->sampling, "poisson") ? cfg->clients : cfg->per_round;
+  if (n > UINT32_MAX)
+    n = UINT32_MAX;
+  fs_sa_params p;
+  fs_err e = {0};
+  fs_status st = fs_sa_params_make(
+      (uint32_t)(n < 2 ? 2 : n), (uint32_t)cfg->sa_bits, cfg->sa_clip,
+      (uint32_t)cfg->sa_degree, cfg->sa_dropout, &p, &e);
+  if (st != FS_OK)
+    return fs_err_set(err, FS_ECONFIG, "%s (cohorts of up to %lld clients)",
+                      e.msg, (long long)n);
+  return FS_OK;
+}
+
 fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
   if (cfg->per_round > cfg->clients)
     return fs_err_set(err, FS_ECONFIG,
@@ -855,6 +907,9 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
                  "or ef14)"
         : dp   ? "is not combined with differential privacy (dp.clip): "
                  "its sensitivity analysis assumes the mean"
+        : !strcmp(cfg->sa_mode, "secagg")
+            ? "needs the separate updates, which secure aggregation "
+              "(secure.aggregation secagg) hides from the server"
         : !strcmp(cfg->sampling, "poisson")
             ? "needs a fixed number of clients per round (clients.sampling "
               "fixed)"
@@ -875,6 +930,11 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
                       "faults.kind: faults.fraction is %g but faults.kind is "
                       "none (sign_flip, scale, noise, label_flip, nan, inf)",
                       cfg->fault_fraction);
+  if (!strcmp(cfg->sa_mode, "secagg")) {
+    fs_status st = sa_config_check(cfg, err);
+    if (st != FS_OK)
+      return st;
+  }
   if (strcmp(cfg->comp_down, "identity") != 0 &&
       (!ef21 || cfg->per_round != cfg->clients))
     return fs_err_set(err, FS_ECONFIG,

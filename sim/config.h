@@ -139,6 +139,12 @@ typedef struct {
   int64_t gc_strag_B, gc_strag_W, gc_strag_lambda; /* 0: as gc.B, W, lambda */
   char gc_trace[FS_CFG_STR];
   int64_t gc_models; /* models trained concurrently, job t -> t mod K */
+  /* secure aggregation (docs/secure-aggregation.md) */
+  char sa_mode[FS_CFG_STR]; /* none | secagg */
+  double sa_clip;           /* c: each coordinate clipped to [-c, c] */
+  int64_t sa_bits;          /* quantisation bits */
+  int64_t sa_degree;        /* neighbours per client (0: automatic) */
+  double sa_dropout;        /* share of clients that drop after masking */
 } fs_config;
 
 /* Fill cfg with the built-in defaults. */

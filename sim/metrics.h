@@ -15,7 +15,7 @@
   "round,vtime_s,wall_s,clients,bits_up,bits_down,bits_up_cum,bits_down_cum,"  \
   "train_loss,test_loss,test_acc,grad_norm_sq,bits_up_paper_cum,"              \
   "staleness_mean,staleness_max,epsilon,rejected_nonfinite,gc_load,"           \
-  "gc_stragglers,gc_exact"
+  "gc_stragglers,gc_exact,bits_secagg,secagg_ms"
 
 typedef struct {
   uint64_t round;
@@ -38,6 +38,9 @@ typedef struct {
   double gc_load; /* mean share of one job's data a worker processed */
   uint32_t gc_stragglers; /* workers whose round's work was lost */
   int gc_exact; /* 1: every job decoded this round is the exact gradient */
+  int has_sa;   /* secure aggregation: the two columns below */
+  uint64_t bits_secagg; /* bits of the SA_* frames (keys, shares), both ways */
+  double secagg_ms;     /* wall ms of the secure-aggregation phases */
 } fs_metrics_row;
 
 typedef struct fs_metrics fs_metrics;

@@ -23,7 +23,7 @@ run_scheme() {
   local tag=$1; shift
   "$FEDSIM" "${common[@]}" "$@" --out "$work/$tag-p1" > "$work/$tag-p1.log" 2>&1 \
     || { echo "FAIL $tag P=1: fedsim exited $?"; cat "$work/$tag-p1.log"; return 1; }
-  head -1 "$work/$tag-p1/metrics.csv" | grep -q ',gc_load,gc_stragglers,gc_exact$' \
+  head -1 "$work/$tag-p1/metrics.csv" | grep -q ',gc_load,gc_stragglers,gc_exact,' \
     || { echo "FAIL $tag: metrics.csv lacks the gc columns"; return 1; }
   local ref; ref=$(strip "$work/$tag-p1" | md5sum)
   for P in 2 3; do

@@ -1208,8 +1208,10 @@ START_TEST(err_encoding) {
   uint8_t b[8] = {0};
   expect_error(b, 8, FS_ENC_NONE, 0, FS_EFORMAT,
                "payload: encoding 0 (NONE) carries no vector");
-  expect_error(b, 8, (fs_encoding)8, 0, FS_EFORMAT,
-               "payload: encoding 8 (unknown) carries no vector");
+  expect_error(b, 8, (fs_encoding)9, 0, FS_EFORMAT,
+               "payload: encoding 9 (unknown) carries no vector");
+  expect_error(b, 8, FS_ENC_MASKED_U32, 0, FS_EFORMAT,
+               "payload: encoding 8 (MASKED_U32) carries no vector");
   expect_error(b, 8, (fs_encoding)255, 0, FS_EFORMAT,
                "payload: encoding 255 (unknown) carries no vector");
 }

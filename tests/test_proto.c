@@ -19,6 +19,8 @@
 #include "gcmsg.h"
 #include "payload.h"
 
+#include "secagg_msg.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -182,8 +184,12 @@ static fs_status decode_frame(const uint8_t *buf, size_t len, size_t n_expect,
       return st;
     return decode_vector(body + FS_UPDATE_META_BYTES,
                          body_len - FS_UPDATE_META_BYTES, n_expect, out, err);
-  default:
+  case FS_MSG_SHUTDOWN:
     return FS_OK;
+  default: { /* secure aggregation: an opaque list body */
+    fs_sam_view v;
+    return fs_sam_decode((fs_msg_type)out->h.type, body, body_len, &v, err);
+  }
   }
 }
 
@@ -377,10 +383,13 @@ START_TEST(names) {
 }
 END_TEST
 
+static void expect_header_error(const uint8_t *buf, size_t len, fs_status st,
+                                const char *msg);
+
 /* TRAIN and UPDATE take any vector encoding; the header does not look at
  * the body, so a zero body of any length passes it. */
 START_TEST(header_vector_encodings) {
-  for (unsigned enc = FS_ENC_DENSE_F32; enc <= FS_ENC_MAX; enc++) {
+  for (unsigned enc = FS_ENC_DENSE_F32; enc <= FS_ENC_PAYLOAD_MAX; enc++) {
     for (uint8_t type = FS_MSG_TRAIN; type <= FS_MSG_UPDATE; type++) {
       uint8_t buf[FS_FRAME_HEADER_BYTES + 16];
       fs_frame_header h = hdr_of(type, (uint8_t)enc, 16), out;
@@ -390,6 +399,24 @@ START_TEST(header_vector_encodings) {
       expect_header_eq(&out, &h);
       ck_assert_int_eq(fsfb_frame_header_decode(buf, len, &out, &err), FS_OK);
     }
+  } /* MASKED_U32 (secure aggregation) only in UPDATE; the SA_* types only
+     * with encoding NONE. */
+  uint8_t buf[FS_FRAME_HEADER_BYTES + 16];
+  fs_frame_header h = hdr_of(FS_MSG_UPDATE, FS_ENC_MASKED_U32, 16), out;
+  size_t len = make_frame(&h, buf, sizeof buf);
+  ck_assert_int_eq(fs_frame_header_decode(buf, len, &out, NULL), FS_OK);
+  h = hdr_of(FS_MSG_TRAIN, FS_ENC_MASKED_U32, 16);
+  len = make_frame(&h, buf, sizeof buf);
+  expect_header_error(buf, len, FS_EFORMAT,
+                      "frame: TRAIN cannot carry a MASKED_U32 vector");
+  for (uint8_t t = FS_MSG_SA_KEYS; t <= FS_MSG_MAX; t++) {
+    h = hdr_of(t, FS_ENC_NONE, 16);
+    len = make_frame(&h, buf, sizeof buf);
+    ck_assert_int_eq(fs_frame_header_decode(buf, len, &out, NULL), FS_OK);
+    ck_assert_uint_eq(out.type, t);
+    h = hdr_of(t, FS_ENC_DENSE_F32, 16);
+    len = make_frame(&h, buf, sizeof buf);
+    ck_assert_int_eq(fs_frame_header_decode(buf, len, &out, NULL), FS_EFORMAT);
   }
 }
 END_TEST
@@ -531,7 +558,7 @@ static fs_status check_one(const uint8_t *src, size_t len, size_t n) {
   } else {
     /* Only what version 1 allows gets through. */
     ck_assert_uint_eq(d.h.flags, 0);
-    if (d.h.type == FS_MSG_SHUTDOWN)
+    if (d.h.type == FS_MSG_SHUTDOWN || d.h.type >= FS_MSG_SA_KEYS)
       ck_assert_uint_eq(d.h.encoding, FS_ENC_NONE);
     else
       ck_assert(d.h.type == FS_MSG_TRAIN || d.h.type == FS_MSG_UPDATE ||
@@ -539,6 +566,10 @@ static fs_status check_one(const uint8_t *src, size_t len, size_t n) {
     if (d.gc_task) {
       free(buf);
       return st;
+    }
+    if (d.h.type >= FS_MSG_SA_KEYS) {
+      ck_assert_uint_le(d.h.type, FS_MSG_MAX);
+      goto done; /* the body is opaque records: nothing to re-encode */
     }
     if (d.h.type != FS_MSG_SHUTDOWN) {
       ck_assert(d.h.encoding >= FS_ENC_DENSE_F32 && d.h.encoding <= FS_ENC_MAX);
@@ -555,6 +586,7 @@ static fs_status check_one(const uint8_t *src, size_t len, size_t n) {
     ck_assert_uint_eq(len2, len);
     ck_assert_mem_eq(again, buf, len);
   }
+done:
   free_payload(&d.pl);
   free(buf);
   return st;
@@ -679,7 +711,7 @@ START_TEST(err_version) {
 END_TEST
 
 START_TEST(err_unknown_type) {
-  const uint8_t bad[] = {0, 6, 255};
+  const uint8_t bad[] = {0, 11, 255};
   for (size_t i = 0; i < sizeof bad; i++) {
     uint8_t buf[sizeof golden_update];
     memcpy(buf, golden_update, sizeof buf);
@@ -701,8 +733,8 @@ START_TEST(err_unknown_encoding) {
     snprintf(want, sizeof want, "frame: unknown encoding %u", enc);
     expect_header_error(buf, sizeof buf, FS_EFORMAT, want);
   }
-  buf[6] = 8;
-  expect_header_error(buf, sizeof buf, FS_EFORMAT, "frame: unknown encoding 8");
+  buf[6] = 9;
+  expect_header_error(buf, sizeof buf, FS_EFORMAT, "frame: unknown encoding 9");
   buf[6] = 0xff;
   expect_header_error(buf, sizeof buf, FS_EFORMAT,
                       "frame: unknown encoding 255");

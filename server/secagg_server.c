@@ -1,0 +1,574 @@
+/*
+ * secagg_server.c — the server side of secure aggregation (see
+ * secagg_server.h and docs/secure-aggregation.md).
+ *
+ * One round with the n clients that got a TRAIN frame (the cohort, in
+ * client-id order; position i in the cohort is client coh[i]):
+ *  1. collect n SA_KEYS (c_pk, s_pk);
+ *  2. draw the neighbour graph, send each client SA_ADVERTISE (threshold,
+ *     its neighbours' ids and keys);
+ *  3. collect n SA_SHARES (the k ciphertexts a client addressed to its
+ *     neighbours, kept for routing) and an UPDATE of encoding MASKED_U32
+ *     from each client that does not drop (the server knows who drops from
+ *     the same seeded draw: the simulation's stand-in for a timeout); the
+ *     masked vectors are summed mod 2^32 as they come (the order does not
+ *     matter: the sum is exact);
+ *  4. send each survivor SA_UNMASK: for each of its neighbours u, the
+ *     ciphertext u sent it and which secret to open (b if u survived, s_sk
+ *     if u dropped); collect the SA_REVEAL answers;
+ *  5. rebuild b_u of every survivor and s_sk_v of every dropped client from
+ *     t shares (in neighbour order, so the result does not depend on the
+ *     arrival order), remove the masks, dequantise.
+ * A round in which a needed secret has fewer than t shares, or with fewer
+ * than 2 clients, is aborted: no sum (real SecAgg aborts too), counted.
+ */
+#include "secagg_server.h"
+
+#include "frame.h"
+#include "secagg.h"
+#include "secagg_msg.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fs_sa_server {
+  const fs_config *cfg;
+  size_t dim;
+  uint32_t max_k;
+  /* per sampled client (max_k) */
+  uint8_t *survived;
+  uint32_t *ns;
+  double *loss;
+  uint64_t *up, *down;
+  int32_t *pos_of; /* sample index -> cohort position, -1 if skipped */
+  /* per cohort position (max_k) */
+  uint32_t *coh, *coh_sel;
+  uint8_t (*cpk)[FS_SA_KEY_BYTES];
+  uint8_t (*spk)[FS_SA_KEY_BYTES];
+  uint8_t *got_keys, *got_shares, *got_update, *drop, *got_reveal;
+  /* per cohort position x neighbour (n k, grown as needed) */
+  uint32_t *nb;
+  uint8_t (*ct)[FS_SA_CT_BYTES];
+  fs_shamir_share *sh;
+  uint8_t *have;
+  size_t cap_nk;
+  uint32_t *sum;
+  double *sumd;
+  uint8_t *fbuf; /* frames being posted */
+  size_t fcap;
+  uint64_t aborted, dropped;
+  int warned;
+};
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
+}
+
+fs_status fs_sa_server_new(const fs_config *cfg, size_t dim, uint32_t max_k,
+                           fs_sa_server **out, fs_err *err) {
+  *out = NULL;
+  fs_sa_server *s = calloc(1, sizeof *s);
+  if (s == NULL)
+    return fs_err_set(err, FS_ENOMEM, "secagg server: out of memory");
+  s->cfg = cfg;
+  s->dim = dim;
+  s->max_k = max_k;
+  size_t K = max_k ? max_k : 1;
+  s->survived = calloc(K, 1);
+  s->ns = calloc(K, sizeof *s->ns);
+  s->loss = calloc(K, sizeof *s->loss);
+  s->up = calloc(K, sizeof *s->up);
+  s->down = calloc(K, sizeof *s->down);
+  s->pos_of = calloc(K, sizeof *s->pos_of);
+  s->coh = calloc(K, sizeof *s->coh);
+  s->coh_sel = calloc(K, sizeof *s->coh_sel);
+  s->cpk = calloc(K, sizeof *s->cpk);
+  s->spk = calloc(K, sizeof *s->spk);
+  s->got_keys = calloc(K, 1);
+  s->got_shares = calloc(K, 1);
+  s->got_update = calloc(K, 1);
+  s->drop = calloc(K, 1);
+  s->got_reveal = calloc(K, 1);
+  s->sum = calloc(dim ? dim : 1, sizeof *s->sum);
+  s->sumd = calloc(dim ? dim : 1, sizeof *s->sumd);
+  if (!s->survived || !s->ns || !s->loss || !s->up || !s->down || !s->pos_of ||
+      !s->coh || !s->coh_sel || !s->cpk || !s->spk || !s->got_keys ||
+      !s->got_shares || !s->got_update || !s->drop || !s->got_reveal ||
+      !s->sum || !s->sumd) {
+    fs_sa_server_free(s);
+    return fs_err_set(err, FS_ENOMEM, "secagg server: out of memory");
+  }
+  *out = s;
+  return FS_OK;
+}
+
+void fs_sa_server_free(fs_sa_server *s) {
+  if (s == NULL)
+    return;
+  free(s->survived);
+  free(s->ns);
+  free(s->loss);
+  free(s->up);
+  free(s->down);
+  free(s->pos_of);
+  free(s->coh);
+  free(s->coh_sel);
+  free(s->cpk);
+  free(s->spk);
+  free(s->got_keys);
+  free(s->got_shares);
+  free(s->got_update);
+  free(s->drop);
+  free(s->got_reveal);
+  free(s->nb);
+  free(s->ct);
+  if (s->sh != NULL)
+    sodium_memzero(s->sh, s->cap_nk * sizeof *s->sh);
+  free(s->sh);
+  free(s->have);
+  free(s->sum);
+  free(s->sumd);
+  free(s->fbuf);
+  free(s);
+}
+
+void fs_sa_server_totals(const fs_sa_server *s, uint64_t *aborted,
+                         uint64_t *dropped) {
+  *aborted = s->aborted;
+  *dropped = s->dropped;
+}
+
+static fs_status grow(fs_sa_server *s, size_t nk, size_t fbytes, fs_err *err) {
+  if (nk > s->cap_nk) {
+    free(s->nb);
+    free(s->ct);
+    if (s->sh != NULL)
+      sodium_memzero(s->sh, s->cap_nk * sizeof *s->sh);
+    free(s->sh);
+    free(s->have);
+    s->nb = malloc(nk * sizeof *s->nb);
+    s->ct = malloc(nk * sizeof *s->ct);
+    s->sh = malloc(nk * sizeof *s->sh);
+    s->have = malloc(nk);
+    s->cap_nk = s->nb && s->ct && s->sh && s->have ? nk : 0;
+    if (s->cap_nk == 0)
+      return fs_err_set(err, FS_ENOMEM,
+                        "secagg server: out of memory (%zu neighbour slots)",
+                        nk);
+  }
+  if (fbytes > s->fcap) {
+    uint8_t *b = realloc(s->fbuf, fbytes);
+    if (b == NULL)
+      return fs_err_set(err, FS_ENOMEM, "secagg server: out of memory");
+    s->fbuf = b;
+    s->fcap = fbytes;
+  }
+  return FS_OK;
+}
+
+/* Receive one frame for this round; *pos gets the sender's cohort
+ * position. */
+static fs_status recv_frame(fs_sa_server *s, fs_transport *t, uint32_t n,
+                            uint32_t round, uint32_t version,
+                            fs_frame_header *h, const uint8_t **body,
+                            uint32_t *pos, fs_err *err) {
+  int src;
+  const uint8_t *buf;
+  size_t len;
+  fs_status st = fs_transport_recv(t, FS_ROLE_SERVER, &src, &buf, &len, err);
+  if (st != FS_OK)
+    return st;
+  if ((st = fs_frame_header_decode(buf, len, h, err)) != FS_OK)
+    return st;
+  if (h->round != round || h->model_version != version)
+    return fs_err_set(err, FS_EFORMAT,
+                      "secagg server: %s frame of round %u (version %u) "
+                      "during round %u",
+                      fs_msg_type_name(h->type), h->round, h->model_version,
+                      round);
+  uint32_t *hit = bsearch(&h->client, s->coh, n, sizeof *s->coh, cmp_u32);
+  if (hit == NULL)
+    return fs_err_set(err, FS_EFORMAT,
+                      "secagg server: %s from client %u, which is not in "
+                      "round %u's cohort",
+                      fs_msg_type_name(h->type), h->client, round);
+  *pos = (uint32_t)(hit - s->coh);
+  *body = buf + FS_FRAME_HEADER_BYTES;
+  s->up[s->coh_sel[*pos]] += len;
+  return FS_OK;
+}
+
+static fs_status post(fs_sa_server *s, fs_transport *t, uint32_t pos,
+                      uint8_t *frame, size_t len, fs_err *err) {
+  s->down[s->coh_sel[pos]] += len;
+  fs_iov iov = {frame, len};
+  return fs_transport_post(
+      t, FS_ROLE_SERVER, fs_transport_worker_of(t, s->coh[pos]), &iov, 1, err);
+}
+
+/* Index of cohort position w among the sorted neighbours of u, or -1. */
+static long nb_index(const fs_sa_server *s, uint32_t k, uint32_t u,
+                     uint32_t w) {
+  const uint32_t *row = s->nb + (size_t)u * k;
+  uint32_t *hit = bsearch(&w, row, k, sizeof *row, cmp_u32);
+  return hit ? hit - row : -1;
+}
+
+static fs_status dup_err(fs_err *err, const fs_frame_header *h) {
+  return fs_err_set(err, FS_EFORMAT, "secagg server: second %s from client %u",
+                    fs_msg_type_name(h->type), h->client);
+}
+
+/* Phase 5: rebuild the secrets, remove the masks. Returns FS_ERANGE with a
+ * message when a secret has fewer than t shares (the round is aborted). */
+static fs_status unmask(fs_sa_server *s, const fs_sa_params *p, uint32_t round,
+                        fs_err *err) {
+  uint32_t n = p->n, k = p->degree;
+  fs_shamir_share *buf = malloc((k ? k : 1) * sizeof *buf);
+  uint32_t *ids = malloc((k ? k : 1) * sizeof *ids);
+  uint8_t(*pk)[FS_SA_KEY_BYTES] = malloc((k ? k : 1) * sizeof *pk);
+  if (buf == NULL || ids == NULL || pk == NULL) {
+    free(buf);
+    free(ids);
+    free(pk);
+    return fs_err_set(err, FS_ENOMEM, "secagg server: out of memory");
+  }
+  fs_status st = FS_OK;
+  uint8_t sec[FS_SA_KEY_BYTES];
+  for (uint32_t u = 0; u < n && st == FS_OK; u++) {
+    size_t m = 0, ms = 0;
+    for (uint32_t i = 0; i < k; i++) {
+      size_t at = (size_t)u * k + i;
+      if (s->have[at])
+        buf[m++] = s->sh[at];
+      uint32_t w = s->nb[at];
+      if (!s->drop[w]) {
+        ids[ms] = s->coh[w];
+        memcpy(pk[ms], s->spk[w], FS_SA_KEY_BYTES);
+        ms++;
+      }
+    }
+    fs_err e = {0};
+    if (m < p->threshold) {
+      st = fs_err_set(err, FS_ERANGE,
+                      "client %u has %zu of the %u shares needed to rebuild "
+                      "its %s",
+                      s->coh[u], m, p->threshold,
+                      s->drop[u] ? "mask key" : "self-mask seed");
+      break;
+    }
+    if (!s->drop[u]) {
+      st = fs_shamir_reconstruct(buf, m, p->threshold, sec, &e);
+      if (st == FS_OK)
+        fs_sa_prg_add(sec, -1, s->sum, s->dim);
+    } else {
+      st =
+          fs_sa_rebuild_sk(buf, m, p->threshold, s->coh[u], s->spk[u], sec, &e);
+      if (st == FS_OK)
+        st = fs_sa_unmask_dropped(sec, s->coh[u], round, ids,
+                                  (const uint8_t(*)[FS_SA_KEY_BYTES])pk, ms,
+                                  s->sum, s->dim, &e);
+    }
+    if (st != FS_OK)
+      st =
+          fs_err_set(err, st, "secagg server: client %u: %s", s->coh[u], e.msg);
+  }
+  sodium_memzero(sec, sizeof sec);
+  sodium_memzero(buf, (k ? k : 1) * sizeof *buf);
+  free(buf);
+  free(ids);
+  free(pk);
+  return st;
+}
+
+fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
+                             uint32_t version, const uint32_t *sel, uint32_t K,
+                             const uint8_t *skip, fs_sa_round_out *out,
+                             fs_err *err) {
+  const fs_config *cfg = s->cfg;
+  if (K > s->max_k)
+    return fs_err_set(err, FS_EINVAL, "secagg server: %u clients, room for %u",
+                      K, s->max_k);
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < K; i++) {
+    s->survived[i] = 0;
+    s->up[i] = s->down[i] = 0;
+    s->ns[i] = 0;
+    s->loss[i] = 0;
+    s->pos_of[i] = -1;
+    if (skip[i])
+      continue;
+    s->pos_of[i] = (int32_t)n;
+    s->coh[n] = sel[i];
+    s->coh_sel[n] = i;
+    n++;
+  }
+  memset(out, 0, sizeof *out);
+  out->survived = s->survived;
+  out->num_samples = s->ns;
+  out->train_loss = s->loss;
+  out->up_bytes = s->up;
+  out->down_bytes = s->down;
+  out->sum = s->sumd;
+  out->cohort = n;
+  memset(s->sumd, 0, s->dim * sizeof *s->sumd);
+  if (n == 0)
+    return FS_OK;
+  memset(s->got_keys, 0, n);
+  memset(s->got_shares, 0, n);
+  memset(s->got_update, 0, n);
+  memset(s->got_reveal, 0, n);
+  memset(s->sum, 0, s->dim * sizeof *s->sum);
+  fs_status st;
+  fs_frame_header h;
+  const uint8_t *body;
+  uint32_t pos;
+  uint64_t sa_bytes = 0;
+
+  /* 1. public keys */
+  for (uint32_t got = 0; got < n; got++) {
+    if ((st = recv_frame(s, t, n, round, version, &h, &body, &pos, err)) !=
+        FS_OK)
+      return st;
+    if (h.type != FS_MSG_SA_KEYS)
+      return fs_err_set(err, FS_EFORMAT,
+                        "secagg server: %s from client %u while waiting for "
+                        "SA_KEYS",
+                        fs_msg_type_name(h.type), h.client);
+    if (s->got_keys[pos])
+      return dup_err(err, &h);
+    fs_sam_view v;
+    if ((st = fs_sam_decode(FS_MSG_SA_KEYS, body, h.body_len, &v, err)) !=
+        FS_OK)
+      return st;
+    memcpy(s->cpk[pos], v.recs, FS_SA_KEY_BYTES);
+    memcpy(s->spk[pos], v.recs + FS_SA_KEY_BYTES, FS_SA_KEY_BYTES);
+    s->got_keys[pos] = 1;
+    sa_bytes += FS_FRAME_HEADER_BYTES + h.body_len;
+  }
+  double t0 = fs_transport_wtime();
+  fs_sa_params p;
+  fs_err pe = {0};
+  if (fs_sa_params_make(n, (uint32_t)cfg->sa_bits, cfg->sa_clip,
+                        (uint32_t)cfg->sa_degree, cfg->sa_dropout, &p,
+                        &pe) != FS_OK) {
+    /* Only a cohort of one can get here (config checks the rest). */
+    if (!s->warned++)
+      fprintf(stderr,
+              "fedsim: warning: secure aggregation: round %u aborted: %s "
+              "(aborted rounds are counted in summary.json)\n",
+              round, pe.msg);
+    s->aborted++;
+    out->aborted = 1;
+    out->sa_bits = 8 * sa_bytes;
+    return FS_OK;
+  }
+  uint32_t k = p.degree;
+  out->degree = k;
+  out->threshold = p.threshold;
+  size_t adv_len = FS_FRAME_HEADER_BYTES + fs_sam_size(FS_MSG_SA_ADVERTISE, k);
+  size_t unm_len = FS_FRAME_HEADER_BYTES + fs_sam_size(FS_MSG_SA_UNMASK, k);
+  if ((st = grow(s, (size_t)n * k,
+                 (size_t)n * (adv_len > unm_len ? adv_len : unm_len), err)) !=
+      FS_OK)
+    return st;
+  fs_sa_graph *g;
+  if (fs_sa_graph_new(cfg->seed, round, &p, &g) != FS_OK)
+    return fs_err_set(err, FS_ENOMEM, "secagg server: out of memory");
+  for (uint32_t u = 0; u < n; u++)
+    fs_sa_graph_neighbours(g, u, s->nb + (size_t)u * k);
+  fs_sa_graph_free(g);
+
+  /* 2. advertise the neighbours' keys */
+  for (uint32_t u = 0; u < n; u++) {
+    uint8_t *f = s->fbuf + (size_t)u * adv_len;
+    fs_frame_header oh = {.type = FS_MSG_SA_ADVERTISE,
+                          .encoding = FS_ENC_NONE,
+                          .round = round,
+                          .client = s->coh[u],
+                          .model_version = version,
+                          .body_len =
+                              (uint32_t)(adv_len - FS_FRAME_HEADER_BYTES)};
+    fs_frame_header_encode(&oh, f);
+    uint8_t *rec = fs_sam_begin(FS_MSG_SA_ADVERTISE, k, p.threshold,
+                                f + FS_FRAME_HEADER_BYTES);
+    for (uint32_t i = 0; i < k; i++) {
+      uint32_t w = s->nb[(size_t)u * k + i];
+      fs_sam_put_advertise(rec + (size_t)i * (4 + 2 * FS_SAM_KEY), s->coh[w],
+                           s->cpk[w], s->spk[w]);
+    }
+    if ((st = post(s, t, u, f, adv_len, err)) != FS_OK)
+      return st;
+    sa_bytes += adv_len;
+  }
+
+  /* 3. shares and masked updates */
+  uint32_t ndrop = 0;
+  for (uint32_t u = 0; u < n; u++) {
+    s->drop[u] =
+        (uint8_t)fs_sa_drops(cfg->seed, s->coh[u], round, cfg->sa_dropout);
+    ndrop += s->drop[u];
+  }
+  for (uint32_t got = 0; got < 2 * n - ndrop; got++) {
+    if ((st = recv_frame(s, t, n, round, version, &h, &body, &pos, err)) !=
+        FS_OK)
+      return st;
+    if (h.type == FS_MSG_SA_SHARES) {
+      if (s->got_shares[pos])
+        return dup_err(err, &h);
+      fs_sam_view v;
+      if ((st = fs_sam_decode(FS_MSG_SA_SHARES, body, h.body_len, &v, err)) !=
+          FS_OK)
+        return st;
+      if (v.count != k)
+        return fs_err_set(err, FS_EFORMAT,
+                          "secagg server: client %u sent %u shares for its "
+                          "%u neighbours",
+                          h.client, v.count, k);
+      for (uint32_t i = 0; i < k; i++) {
+        if (fs_sam_id(&v, i) != s->coh[s->nb[(size_t)pos * k + i]])
+          return fs_err_set(err, FS_EFORMAT,
+                            "secagg server: client %u addressed share %u to "
+                            "client %u, not to its neighbour %u",
+                            h.client, i, fs_sam_id(&v, i),
+                            s->coh[s->nb[(size_t)pos * k + i]]);
+        memcpy(s->ct[(size_t)pos * k + i], fs_sam_data(&v, i), FS_SAM_CT);
+      }
+      s->got_shares[pos] = 1;
+      sa_bytes += FS_FRAME_HEADER_BYTES + h.body_len;
+    } else if (h.type == FS_MSG_UPDATE && h.encoding == FS_ENC_MASKED_U32) {
+      if (s->got_update[pos])
+        return dup_err(err, &h);
+      if (s->drop[pos])
+        return fs_err_set(err, FS_EFORMAT,
+                          "secagg server: masked update from client %u, which "
+                          "dropped out of round %u",
+                          h.client, round);
+      fs_update_meta meta;
+      if ((st = fs_update_meta_decode(body, h.body_len, &meta, err)) != FS_OK)
+        return st;
+      /* Decode into sumd's memory (free until dequantisation), add. */
+      uint32_t *y = (uint32_t *)(void *)s->sumd;
+      if ((st = fs_masked_decode(body + FS_UPDATE_META_BYTES,
+                                 h.body_len - FS_UPDATE_META_BYTES, y, s->dim,
+                                 err)) != FS_OK)
+        return st;
+      for (size_t j = 0; j < s->dim; j++)
+        s->sum[j] += y[j];
+      uint32_t i = s->coh_sel[pos];
+      s->ns[i] = meta.num_samples;
+      s->loss[i] = meta.train_loss;
+      s->got_update[pos] = 1;
+    } else {
+      return fs_err_set(err, FS_EFORMAT,
+                        "secagg server: %s (encoding %s) from client %u while "
+                        "waiting for shares and masked updates",
+                        fs_msg_type_name(h.type), fs_encoding_name(h.encoding),
+                        h.client);
+    }
+  }
+  if ((st = fs_transport_flush(t, err)) != FS_OK)
+    return st;
+
+  /* 4. ask the survivors for the shares */
+  uint32_t nsurv = n - ndrop;
+  for (uint32_t w = 0; w < n; w++) {
+    if (s->drop[w])
+      continue;
+    uint8_t *f = s->fbuf + (size_t)w * unm_len;
+    uint8_t *rec =
+        fs_sam_begin(FS_MSG_SA_UNMASK, k, 0, f + FS_FRAME_HEADER_BYTES);
+    for (uint32_t i = 0; i < k; i++) {
+      uint32_t u = s->nb[(size_t)w * k + i];
+      long at = nb_index(s, k, u, w); /* w's place among u's neighbours */
+      fs_sam_put_unmask(rec + (size_t)i * (5 + FS_SAM_CT), s->coh[u],
+                        s->drop[u] ? FS_SA_SECRET_SK : FS_SA_SECRET_B,
+                        s->ct[(size_t)u * k + (size_t)at]);
+    }
+    fs_frame_header oh = {.type = FS_MSG_SA_UNMASK,
+                          .encoding = FS_ENC_NONE,
+                          .round = round,
+                          .client = s->coh[w],
+                          .model_version = version,
+                          .body_len =
+                              (uint32_t)(unm_len - FS_FRAME_HEADER_BYTES)};
+    fs_frame_header_encode(&oh, f);
+    if ((st = post(s, t, w, f, unm_len, err)) != FS_OK)
+      return st;
+    sa_bytes += unm_len;
+  }
+  memset(s->have, 0, (size_t)n * k);
+  for (uint32_t got = 0; got < nsurv; got++) {
+    if ((st = recv_frame(s, t, n, round, version, &h, &body, &pos, err)) !=
+        FS_OK)
+      return st;
+    if (h.type != FS_MSG_SA_REVEAL)
+      return fs_err_set(err, FS_EFORMAT,
+                        "secagg server: %s from client %u while waiting for "
+                        "SA_REVEAL",
+                        fs_msg_type_name(h.type), h.client);
+    if (s->drop[pos] || s->got_reveal[pos])
+      return fs_err_set(err, FS_EFORMAT,
+                        "secagg server: unexpected SA_REVEAL from client %u",
+                        h.client);
+    fs_sam_view v;
+    if ((st = fs_sam_decode(FS_MSG_SA_REVEAL, body, h.body_len, &v, err)) !=
+        FS_OK)
+      return st;
+    if (v.count != k)
+      return fs_err_set(err, FS_EFORMAT,
+                        "secagg server: client %u revealed %u shares, %u "
+                        "were asked",
+                        h.client, v.count, k);
+    for (uint32_t i = 0; i < k; i++) {
+      uint32_t u = s->nb[(size_t)pos * k + i];
+      uint8_t want = s->drop[u] ? FS_SA_SECRET_SK : FS_SA_SECRET_B;
+      if (fs_sam_id(&v, i) != s->coh[u] || fs_sam_secret(&v, i) != want)
+        return fs_err_set(err, FS_EFORMAT,
+                          "secagg server: client %u revealed a share of "
+                          "client %u (secret %u), not the one asked",
+                          h.client, fs_sam_id(&v, i),
+                          (unsigned)fs_sam_secret(&v, i));
+      long at = nb_index(s, k, u, pos);
+      size_t slot = (size_t)u * k + (size_t)at;
+      if ((st = fs_shamir_share_decode(fs_sam_data(&v, i),
+                                       (uint64_t)h.client + 1, &s->sh[slot],
+                                       err)) != FS_OK)
+        return st;
+      s->have[slot] = 1;
+    }
+    s->got_reveal[pos] = 1;
+    sa_bytes += FS_FRAME_HEADER_BYTES + h.body_len;
+  }
+  if ((st = fs_transport_flush(t, err)) != FS_OK)
+    return st;
+
+  /* 5. unmask */
+  fs_err ue = {0};
+  st = unmask(s, &p, round, &ue);
+  out->sa_bits = 8 * sa_bytes;
+  s->dropped += ndrop;
+  if (st == FS_ERANGE) {
+    if (!s->warned++)
+      fprintf(stderr,
+              "fedsim: warning: secure aggregation: round %u aborted: %s "
+              "(aborted rounds are counted in summary.json)\n",
+              round, ue.msg);
+    s->aborted++;
+    out->aborted = 1;
+    memset(s->sumd, 0, s->dim * sizeof *s->sumd);
+    out->ms = (fs_transport_wtime() - t0) * 1e3;
+    return FS_OK;
+  }
+  if (st != FS_OK)
+    return fs_err_set(err, st, "%s", ue.msg);
+  fs_sa_dequantise(s->sum, s->dim, nsurv, &p, s->sumd);
+  for (uint32_t u = 0; u < n; u++)
+    s->survived[s->coh_sel[u]] = !s->drop[u];
+  out->survivors = nsurv;
+  out->ms = (fs_transport_wtime() - t0) * 1e3;
+  return FS_OK;
+}
