@@ -26,7 +26,9 @@ typedef enum {
   FS_RNG_SPLIT = 8,      /* train/test splits */
   FS_RNG_COMPRESS = 9,   /* randomised compressors */
   FS_RNG_NOISE = 10,     /* DP noise */
-  FS_RNG_FAULT = 11      /* faulty-client and straggler models */
+  FS_RNG_FAULT = 11,     /* faulty-client and straggler models */
+  FS_RNG_SEAL = 12,      /* sealed frames: key pairs (docs/sealed-frames.md) */
+  FS_RNG_TAMPER = 13     /* secure.tamper_rate: frames altered in flight */
 } fs_rng_purpose;
 
 typedef struct {
