@@ -258,6 +258,13 @@ static const opt options[] = {
      "classic|improved",
      "RDP to (epsilon, delta): classic (Mironov 2017) or improved (Balle et "
      "al. 2020)"},
+    {"secure.seal", T_BOOL, OFF(secure_seal), "false", 0, 0, NULL,
+     "authenticate and encrypt every frame (XChaCha20-Poly1305, crypto_kx "
+     "keys; docs/sealed-frames.md): altered, replayed or forged frames are "
+     "refused and counted (rejected_frames)"},
+    {"secure.tamper_rate", T_FLOAT, OFF(secure_tamper_rate), "0", 0, 1, NULL,
+     "test hook: fraction of uplink frames altered in flight (a byte "
+     "flipped, forged or replayed; seeded); needs secure.seal"},
 
     {"eval.every", T_INT, OFF(eval_every), "1", 1, 1e9, NULL,
      "evaluate every k rounds (and after the last)"},
@@ -782,6 +789,11 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
                       "compress.down: a compressed downlink is EF21-BC: it "
                       "needs ef.method ef21 or ef21w and clients.per_round = "
                       "clients.num (every client follows every broadcast)");
+  if (cfg->secure_tamper_rate > 0 && !cfg->secure_seal)
+    return fs_err_set(err, FS_ECONFIG,
+                      "secure.tamper_rate: tampering tests sealed frames; "
+                      "set secure.seal: true (unsealed frames altered in "
+                      "flight cannot be detected)");
   return FS_OK;
 }
 

@@ -111,13 +111,14 @@ void fs_metrics_format(const fs_metrics_row *r, char *buf, size_t len) {
   char ep[40] = "";
   if (r->has_eps)
     snprintf(ep, sizeof ep, "%.17g", r->epsilon);
-  snprintf(
-      buf, len, "%llu,%.17g,%.6f,%u,%llu,%llu,%llu,%llu,%s,%s,%llu,%.17g,%u,%s",
-      (unsigned long long)r->round, r->vtime_s, r->wall_s, r->clients,
-      (unsigned long long)r->bits_up, (unsigned long long)r->bits_down,
-      (unsigned long long)r->bits_up_cum, (unsigned long long)r->bits_down_cum,
-      ev, gn, (unsigned long long)r->bits_up_paper_cum, r->staleness_mean,
-      r->staleness_max, ep);
+  snprintf(buf, len,
+           "%llu,%.17g,%.6f,%u,%llu,%llu,%llu,%llu,%s,%s,%llu,%.17g,%u,%s,%llu",
+           (unsigned long long)r->round, r->vtime_s, r->wall_s, r->clients,
+           (unsigned long long)r->bits_up, (unsigned long long)r->bits_down,
+           (unsigned long long)r->bits_up_cum,
+           (unsigned long long)r->bits_down_cum, ev, gn,
+           (unsigned long long)r->bits_up_paper_cum, r->staleness_mean,
+           r->staleness_max, ep, (unsigned long long)r->rejected_frames);
 }
 
 fs_status fs_metrics_write(fs_metrics *m, const fs_metrics_row *row,

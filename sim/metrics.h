@@ -14,7 +14,7 @@
 #define FS_METRICS_COLUMNS                                                     \
   "round,vtime_s,wall_s,clients,bits_up,bits_down,bits_up_cum,bits_down_cum,"  \
   "train_loss,test_loss,test_acc,grad_norm_sq,bits_up_paper_cum,"              \
-  "staleness_mean,staleness_max,epsilon"
+  "staleness_mean,staleness_max,epsilon,rejected_frames"
 
 typedef struct {
   uint64_t round;
@@ -32,6 +32,7 @@ typedef struct {
   uint32_t staleness_max;
   int has_eps; /* epsilon present (differential privacy with central noise) */
   double epsilon;
+  uint64_t rejected_frames; /* sealed frames refused so far (secure.seal) */
 } fs_metrics_row;
 
 typedef struct fs_metrics fs_metrics;

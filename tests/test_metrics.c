@@ -23,8 +23,8 @@ START_TEST(row_format_has_every_column) {
   int commas = 0;
   for (char *p = buf; *p; p++)
     commas += *p == ',';
-  ck_assert_int_eq(commas, 15);
-  ck_assert_str_eq(buf, "3,1.5,0.000000,10,8,16,24,48,,,,,0,0,0,");
+  ck_assert_int_eq(commas, 16);
+  ck_assert_str_eq(buf, "3,1.5,0.000000,10,8,16,24,48,,,,,0,0,0,,0");
   r.has_eval = 1;
   r.test_acc = 0.5;
   r.has_grad = 1;
@@ -32,11 +32,16 @@ START_TEST(row_format_has_every_column) {
   fs_metrics_format(&r, buf, sizeof buf);
   r.bits_up_paper_cum = 7;
   fs_metrics_format(&r, buf, sizeof buf);
-  ck_assert_str_eq(buf, "3,1.5,0.000000,10,8,16,24,48,0,0,0.5,0.25,7,0,0,");
+  ck_assert_str_eq(buf, "3,1.5,0.000000,10,8,16,24,48,0,0,0.5,0.25,7,0,0,,0");
   r.has_eps = 1;
   r.epsilon = 2.5;
   fs_metrics_format(&r, buf, sizeof buf);
-  ck_assert_str_eq(buf, "3,1.5,0.000000,10,8,16,24,48,0,0,0.5,0.25,7,0,0,2.5");
+  ck_assert_str_eq(buf,
+                   "3,1.5,0.000000,10,8,16,24,48,0,0,0.5,0.25,7,0,0,2.5,0");
+  r.rejected_frames = 4;
+  fs_metrics_format(&r, buf, sizeof buf);
+  ck_assert_str_eq(buf,
+                   "3,1.5,0.000000,10,8,16,24,48,0,0,0.5,0.25,7,0,0,2.5,4");
 }
 END_TEST
 
