@@ -73,7 +73,7 @@ done
 
 status=0
 total=0
-printf '%-16s %8s %12s %10s  %s\n' target seconds inputs inputs/s result
+printf '%-16s %8s %12s %10s %6s  %s\n' target seconds inputs inputs/s edges result
 for t in "${targets[@]}"; do
   rm -rf "$out/corpus/$t"
   "$out/bin/fuzz_seeds" "$out/corpus" "$t" > /dev/null
@@ -84,13 +84,14 @@ for t in "${targets[@]}"; do
     > "$log" 2>&1 || rc=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   took=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)
+  cov=$(sed -n 's/^#[0-9]*[[:space:]]*DONE[[:space:]]*cov: \([0-9]*\).*/\1/p' "$log" | tail -1)
   runs=${runs:-0}
   took=${took:-$secs}
   rate=$(( took > 0 ? runs / took : runs ))
   if [ $rc -eq 0 ] && [ "$runs" -gt 0 ]; then
-    printf '%-16s %8s %12s %10s  %s\n' "$t" "$took" "$runs" "$rate" "no crash"
+    printf '%-16s %8s %12s %10s %6s  %s\n' "$t" "$took" "$runs" "$rate" "${cov:-?}" "no crash"
   else
-    printf '%-16s %8s %12s %10s  %s\n' "$t" "$took" "$runs" "$rate" "CRASH (exit $rc; $log)"
+    printf '%-16s %8s %12s %10s %6s  %s\n' "$t" "$took" "$runs" "$rate" "${cov:-?}" "CRASH (exit $rc; $log)"
     grep -E '^(==[0-9]+==ERROR|SUMMARY|.*fuzz check failed|artifact_prefix|Test unit written)' "$log" | head -8 || true
     status=1
   fi
