@@ -18,8 +18,9 @@
  * bandwidth, with the real frame sizes.
  *
  * An update that fails to decode because of non-finite numbers is rejected,
- * counted, and left out; any other malformed frame stops the run with an
- * error.
+ * counted, and left out; so is a sealed update that fails to open
+ * (secure.seal: altered, replayed or forged; sim/sealer.h), counted as a
+ * rejected frame. Any other malformed frame stops the run with an error.
  */
 #include "server.h"
 
