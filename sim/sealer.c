@@ -188,11 +188,8 @@ static size_t tamper(fs_sealer *s, uint32_t c, uint64_t ctr, size_t len,
   return len;
 }
 
-fs_status fs_sealer_post(fs_sealer *s, fs_transport *t, fs_role from, int dest,
-                         const fs_iov *iov, int n, int copy, fs_err *err) {
-  if (s == NULL)
-    return copy ? fs_transport_post_copy(t, from, dest, iov, n, err)
-                : fs_transport_post(t, from, dest, iov, n, err);
+fs_status fs_sealer_seal(fs_sealer *s, const fs_iov *iov, int n,
+                         const uint8_t **out, size_t *out_len, fs_err *err) {
   const uint8_t *hdr, *body;
   size_t body_len;
   if (n == 2 && iov[0].len == FS_FRAME_HEADER_BYTES) {
@@ -247,7 +244,22 @@ fs_status fs_sealer_post(fs_sealer *s, fs_transport *t, fs_role from, int dest,
   const uint8_t *post = s->out;
   if (s->tamper > 0)
     olen = tamper(s, c, x->tx_next - 1, olen, &post);
-  fs_iov one = {post, olen};
+  *out = post;
+  *out_len = olen;
+  return FS_OK;
+}
+
+fs_status fs_sealer_post(fs_sealer *s, fs_transport *t, fs_role from, int dest,
+                         const fs_iov *iov, int n, int copy, fs_err *err) {
+  if (s == NULL)
+    return copy ? fs_transport_post_copy(t, from, dest, iov, n, err)
+                : fs_transport_post(t, from, dest, iov, n, err);
+  const uint8_t *b = NULL;
+  size_t len = 0;
+  fs_status st = fs_sealer_seal(s, iov, n, &b, &len, err);
+  if (st != FS_OK)
+    return st;
+  fs_iov one = {b, len};
   return fs_transport_post_copy(t, from, dest, &one, 1, err);
 }
 

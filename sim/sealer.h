@@ -48,6 +48,11 @@ size_t fs_sealer_wire_bytes(const fs_sealer *s, size_t body_len);
  * exhausted). */
 fs_status fs_sealer_post(fs_sealer *s, fs_transport *t, fs_role from, int dest,
                          const fs_iov *iov, int n, int copy, fs_err *err);
+/* The sealing step of fs_sealer_post, without the transport (s not NULL):
+ * *out and *out_len are the bytes to send (the sealer's own buffer, valid
+ * until the next call; possibly tampered with on a worker). Same errors. */
+fs_status fs_sealer_seal(fs_sealer *s, const fs_iov *iov, int n,
+                         const uint8_t **out, size_t *out_len, fs_err *err);
 /* Post, then wait until the frame has left (fs_transport_flush). */
 fs_status fs_sealer_send(fs_sealer *s, fs_transport *t, fs_role from, int dest,
                          const fs_iov *iov, int n, fs_err *err);
