@@ -16,4 +16,6 @@ deps="$(pkg-config --cflags --libs ompi-c openblas libsodium yaml-0.1 zlib libcj
 $cc $flags $inc -o "$out/bench_local" "$root/bench/bench_local.c" "$root/build/libfedsim.a" $deps
 # shellcheck disable=SC2086
 $cc $flags -o "$out/bench_sgemm" "$root/bench/bench_sgemm.c" $(pkg-config --cflags --libs openblas)
-echo "bench: built $out/bench_local $out/bench_sgemm"
+# shellcheck disable=SC2086
+$cc $flags $inc -o "$out/bench_seal" "$root/bench/bench_seal.c" "$root/build/libfedsim.a" $deps
+echo "bench: built $out/bench_local $out/bench_sgemm $out/bench_seal"

@@ -22,9 +22,11 @@
 #include "gc_worker.h"
 #include "model.h"
 #include "payload.h"
+#include "sealer.h"
 #include "secagg_client.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -75,6 +77,7 @@ struct fs_worker {
   float **mom;
   fs_gc_worker *gc; /* server.strategy gc: gradient-coding tasks */
   fs_sa_client *sa; /* secure aggregation (secure.aggregation = secagg) */
+  fs_sealer *seal;  /* secure.seal: frames sealed and opened here */
 };
 
 enum { EF_NONE = 0, EF_14, EF_21, EF_21W };
@@ -250,6 +253,12 @@ fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
     st = fs_err_set(err, FS_ENOMEM, "worker: out of memory");
     goto fail;
   }
+  /* Sessions for every client id a frame may name (SHUTDOWN frames name
+   * the worker's first client, which may be >= N with more workers). */
+  st = fs_sealer_new(cfg, FS_ROLE_WORKER, (uint32_t)(N > W ? N : W), &k->seal,
+                     err);
+  if (st != FS_OK)
+    goto fail;
   *out = k;
   return FS_OK;
 fail:
@@ -261,6 +270,12 @@ void fs_worker_free(fs_worker *k) {
   if (k == NULL)
     return;
   fs_gc_worker_free(k->gc);
+  if (fs_sealer_tampered(k->seal) > 0) /* for tests: every one is refused */
+    fprintf(stderr,
+            "fedsim: worker %d: secure.tamper_rate altered %llu uplink "
+            "frames in flight\n",
+            k->rank, (unsigned long long)fs_sealer_tampered(k->seal));
+  fs_sealer_free(k->seal);
   free(k->off);
   free(k->x);
   free(k->y);
@@ -497,8 +512,13 @@ static fs_status momentum(fs_worker *k, size_t li) {
 
 fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
                            int *stop, fs_err *err) {
+  size_t wire_len = len; /* bytes that crossed, sealed or not */
+  uint32_t named;
+  fs_status st = fs_sealer_open(k->seal, &frame, &len, &named, err);
+  if (st != FS_OK)
+    return st; /* only uplink frames are tampered with: this is an error */
   fs_frame_header h;
-  fs_status st = fs_frame_header_decode(frame, len, &h, err);
+  st = fs_frame_header_decode(frame, len, &h, err);
   if (st != FS_OK)
     return st;
   *stop = 0;
@@ -589,9 +609,10 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
     /* Really take the job's simulated time (scaled), for wall-clock runs
      * whose arrival order should follow the clients' heterogeneity. */
     size_t rows = k->off[li + 1] - k->off[li];
-    double sim =
-        fs_job_sim_seconds(k->cfg, k->world, h.client, 8ull * len,
-                           fs_local_work_samples(k->cfg, rows), 8ull * need);
+    double sim = fs_job_sim_seconds(
+        k->cfg, k->world, h.client, 8ull * wire_len,
+        fs_local_work_samples(k->cfg, rows),
+        8ull * fs_sealer_wire_bytes(k->seal, need - FS_FRAME_HEADER_BYTES));
     double left = sim * k->sleep_scale - (fs_transport_wtime() - t0);
     if (left > 0) {
       struct timespec ts = {(time_t)left,
@@ -600,7 +621,7 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
     }
   }
   fs_iov iov = {k->out, need};
-  return fs_transport_send(k->t, FS_ROLE_WORKER, 0, &iov, 1, err);
+  return fs_sealer_send(k->seal, k->t, FS_ROLE_WORKER, 0, &iov, 1, err);
 }
 
 fs_status fs_worker_run(fs_worker *k, fs_err *err) {

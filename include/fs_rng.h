@@ -28,7 +28,9 @@ typedef enum {
   FS_RNG_NOISE = 10,     /* DP noise */
   FS_RNG_FAULT = 11,     /* faulty-client and straggler models */
   FS_RNG_STRAGGLER = 12, /* gradient-coding straggler models and codes */
-  FS_RNG_SECAGG = 13     /* secure aggregation (secure/secagg.h sub-ids) */
+  FS_RNG_SECAGG = 13,    /* secure aggregation (secure/secagg.h sub-ids) */
+  FS_RNG_SEAL = 14,      /* sealed frames: key pairs (docs/sealed-frames.md) */
+  FS_RNG_TAMPER = 15     /* secure.tamper_rate: frames altered in flight */
 } fs_rng_purpose;
 
 typedef struct {

@@ -25,7 +25,9 @@
   X(ECONFIG, "configuration error")                                            \
   X(EMPI, "MPI error")                                                         \
   X(ENUMERIC, "non-finite number")                                             \
-  X(EUNSUPPORTED, "unsupported")
+  X(EUNSUPPORTED, "unsupported")                                               \
+  X(EAUTH, "authentication failed")                                            \
+  X(EREPLAY, "replayed message")
 
 typedef enum {
 #define FS__STATUS_ENUM(name, msg) FS_##name,

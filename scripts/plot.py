@@ -24,11 +24,12 @@ COLUMNS = ["round", "vtime_s", "wall_s", "clients", "bits_up", "bits_down",
            "bits_up_cum", "bits_down_cum", "train_loss", "test_loss",
            "test_acc", "grad_norm_sq", "bits_up_paper_cum", "staleness_mean",
            "staleness_max", "epsilon", "rejected_nonfinite", "gc_load",
-           "gc_stragglers", "gc_exact", "bits_secagg", "secagg_ms"]
+           "gc_stragglers", "gc_exact", "bits_secagg", "secagg_ms",
+           "rejected_frames"]
 # Columns added after the first version: older run folders lack them.
 OPTIONAL = ["bits_up_paper_cum", "staleness_mean", "staleness_max", "epsilon",
             "rejected_nonfinite", "gc_load", "gc_stragglers", "gc_exact",
-            "bits_secagg", "secagg_ms"]
+            "bits_secagg", "secagg_ms", "rejected_frames"]
 # Columns every row must fill; the others may be empty (rows not evaluated,
 # or no gradient norm at all).
 REQUIRED = COLUMNS[:8]

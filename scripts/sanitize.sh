@@ -17,5 +17,6 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 # Under the sanitizers one rank count (3) against one process is enough to
 # catch memory errors; the release build checks 2, 3 and 5.
 export FEDSIM_DET_RANKS=3
-# The cluster test runs once, in the release build (scripts/test.sh).
-meson test -C build-asan --print-errorlogs --no-suite cluster "$@"
+# The cluster tests and the brief libFuzzer run (already built with ASan and
+# UBSan) run once, in the release build (scripts/test.sh).
+meson test -C build-asan --print-errorlogs --no-suite cluster --no-suite fuzz-brief "$@"

@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 packages=(build-essential pkg-config meson ninja-build
           libopenmpi-dev openmpi-bin libopenblas-dev liblapacke-dev libsodium-dev
           libyaml-dev libcjson-dev zlib1g-dev check
-          dataset-fashion-mnist python3-matplotlib clang-format git)
+          dataset-fashion-mnist python3-matplotlib clang-format git
+          clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

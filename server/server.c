@@ -23,7 +23,9 @@
  * (p2p.h).
  *
  * An update that fails to decode because of non-finite numbers is rejected,
- * counted (metrics.csv rejected_nonfinite), and left out; any other
+ * counted (metrics.csv rejected_nonfinite), and left out; so is a sealed
+ * update that fails to open (secure.seal: altered, replayed or forged;
+ * sim/sealer.h), counted as a rejected frame (rejected_frames). Any other
  * malformed frame stops the run with an error.
  */
 #include "server.h"
@@ -45,6 +47,7 @@
 #include "payload.h"
 #include "profile.h"
 #include "robust_round.h"
+#include "sealer.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -186,6 +189,7 @@ typedef struct {
   fs_p2p *p2p;            /* peer-to-peer NNA / MoNNA (server.nna_pivot own) */
   fs_faults *p2p_faulty;  /* its honest / faulty nodes */
   fs_sa_server *sa;       /* secure aggregation, or NULL */
+  fs_sealer *seal;        /* secure.seal: frames sealed and opened here */
 } srv;
 
 static fs_payload *pool_get(srv *s) {
@@ -411,6 +415,37 @@ static uint64_t paper_bits(const srv *s, const fs_payload *p, int first) {
   }
 }
 
+/* A sealed UPDATE (len bytes on the wire) that failed to open with status
+ * why (message in err): counted, and taken as the update of the client its
+ * clear header names not arriving; its bytes still count as sent. A frame
+ * that names no client with an update pending cannot be attributed, and
+ * stops the run (fedsim's tamper hook never alters the client id). */
+static fs_status reject_sealed(srv *s, uint32_t c, uint32_t round, size_t len,
+                               fs_status why, fs_err *err) {
+  if (why == FS_ENOMEM)
+    return why;
+  uint32_t *hit = bsearch(&c, s->sel, s->K, sizeof *s->sel, cmp_u32);
+  if (hit == NULL || s->state[hit - s->sel] != 0)
+    return fs_err_set(err, why,
+                      "server: refused a sealed frame in round %u that names "
+                      "client %u, which has no update pending: %s",
+                      round, c, fs_err_msg(err, why));
+  uint32_t i = (uint32_t)(hit - s->sel);
+  if (fs_sealer_rejected(s->seal) == 1)
+    fprintf(stderr,
+            "fedsim: warning: refused the sealed update of client %u in "
+            "round %u: %s (refused frames are counted in metrics.csv, "
+            "rejected_frames)\n",
+            c, round, fs_err_msg(err, why));
+  s->state[i] = 1;
+  s->slot[i] = NULL;
+  s->slot_w[i] = 0.0;
+  s->up_len[i] = len;
+  uint64_t down_bits = 8ull * fs_sealer_wire_bytes(s->seal, s->down_body_len);
+  s->job_s[i] = (double)job_ticks(s, c, down_bits, (int64_t)(8ull * len));
+  return FS_OK;
+}
+
 static fs_status receive_update(srv *s, uint32_t round, uint32_t version,
                                 fs_err *err) {
   int src;
@@ -419,8 +454,13 @@ static fs_status receive_update(srv *s, uint32_t round, uint32_t version,
   fs_status st = fs_transport_recv(s->t, FS_ROLE_SERVER, &src, &buf, &len, err);
   if (st != FS_OK)
     return st;
+  const uint8_t *fr = buf; /* the plain frame; len stays the wire bytes */
+  size_t flen = len;
+  uint32_t named;
+  if ((st = fs_sealer_open(s->seal, &fr, &flen, &named, err)) != FS_OK)
+    return reject_sealed(s, named, round, len, st, err);
   fs_frame_header h;
-  if ((st = fs_frame_header_decode(buf, len, &h, err)) != FS_OK)
+  if ((st = fs_frame_header_decode(fr, flen, &h, err)) != FS_OK)
     return st;
   if (h.type != FS_MSG_UPDATE || h.round != round || h.model_version != version)
     return fs_err_set(err, FS_EFORMAT,
@@ -440,7 +480,7 @@ static fs_status receive_update(srv *s, uint32_t round, uint32_t version,
                       h.client, round);
   s->state[i] = 1;
   s->up_len[i] = len;
-  const uint8_t *body = buf + FS_FRAME_HEADER_BYTES;
+  const uint8_t *body = fr + FS_FRAME_HEADER_BYTES;
   fs_update_meta meta = {0};
   fs_err e2 = {0};
   fs_payload *p = NULL;
@@ -484,7 +524,7 @@ static fs_status receive_update(srv *s, uint32_t round, uint32_t version,
   s->slot_w[i] =
       s->slot[i] != NULL ? client_weight(s, h.client, meta.num_samples) : 0.0;
   /* Virtual duration of this job, from the real frame sizes. */
-  uint64_t down_bits = 8ull * (FS_FRAME_HEADER_BYTES + s->down_body_len);
+  uint64_t down_bits = 8ull * fs_sealer_wire_bytes(s->seal, s->down_body_len);
   s->job_s[i] =
       (double)job_ticks(s, h.client, down_bits, (int64_t)(8ull * len));
   return FS_OK;
@@ -583,15 +623,19 @@ static fs_status server_step(srv *s, uint32_t round) {
   return FS_OK;
 }
 
-static fs_status shutdown_workers(fs_transport *t, fs_err *err) {
+/* SHUTDOWN to every worker; sealed (secure.seal) for the worker's first
+ * client, whose id the header carries. */
+static fs_status shutdown_workers(fs_sealer *sl, fs_transport *t, fs_err *err) {
   uint8_t hdr[FS_FRAME_HEADER_BYTES];
-  fs_frame_header h = {.type = FS_MSG_SHUTDOWN, .encoding = FS_ENC_NONE};
-  fs_frame_header_encode(&h, hdr);
-  fs_iov iov = {hdr, sizeof hdr};
   int W = fs_transport_workers(t);
   for (int k = 0; k < W; k++) {
     int dest = fs_transport_is_local(t) ? 0 : k + 1;
-    fs_status st = fs_transport_post(t, FS_ROLE_SERVER, dest, &iov, 1, err);
+    fs_frame_header h = {.type = FS_MSG_SHUTDOWN,
+                         .encoding = FS_ENC_NONE,
+                         .client = sl != NULL ? (uint32_t)k : 0};
+    fs_frame_header_encode(&h, hdr);
+    fs_iov iov = {hdr, sizeof hdr};
+    fs_status st = fs_sealer_post(sl, t, FS_ROLE_SERVER, dest, &iov, 1, 1, err);
     if (st != FS_OK)
       return st;
   }
@@ -703,6 +747,7 @@ static fs_status emit_row(run_ctx *c, fs_metrics_row *row, int last,
   row->bits_up_cum = c->up_cum;
   row->bits_down_cum = c->down_cum;
   row->bits_up_paper_cum = c->paper_cum;
+  row->rejected_frames = fs_sealer_rejected(s->seal);
   if (c->acct != NULL) {
     row->has_eps = 1;
     row->epsilon = c->eps;
@@ -846,9 +891,9 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
       fs_iov iov[2] = {
           {hb, FS_FRAME_HEADER_BYTES},
           {s->p2p ? fs_p2p_body(s->p2p, s->sel[i]) : body, body_len}};
-      st = fs_transport_post(s->t, FS_ROLE_SERVER,
-                             fs_transport_worker_of(s->t, s->sel[i]), iov, 2,
-                             err);
+      st = fs_sealer_post(s->seal, s->t, FS_ROLE_SERVER,
+                          fs_transport_worker_of(s->t, s->sel[i]), iov, 2, 0,
+                          err);
       if (st != FS_OK)
         return st;
       s->state[i] = 0;
@@ -918,7 +963,7 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
                           .clients = K - ndrop,
                           .bits_up = up_bits,
                           .bits_down = (uint64_t)K * 8ull *
-                                       (FS_FRAME_HEADER_BYTES + body_len)};
+                                       fs_sealer_wire_bytes(s->seal, body_len)};
     if (s->sa != NULL) {
       for (uint32_t i = 0; i < K; i++)
         row.bits_down += 8ull * sao.down_bytes[i];
@@ -942,7 +987,7 @@ static fs_status async_dispatch(srv *s, fs_sched *sc, uint32_t c, int64_t t,
   if (drops_out(s, c, s->a_seq[c]++)) {
     /* It got the model (counted), drops out, and is back when the job
      * would have ended. */
-    uint64_t down_bits = 8ull * (FS_FRAME_HEADER_BYTES + body_len);
+    uint64_t down_bits = 8ull * fs_sealer_wire_bytes(s->seal, body_len);
     s->a_down += down_bits;
     s->dropouts++;
     int64_t end = t + job_ticks(s, c, down_bits, -1);
@@ -962,11 +1007,12 @@ static fs_status async_dispatch(srv *s, fs_sched *sc, uint32_t c, int64_t t,
   uint8_t hb[FS_FRAME_HEADER_BYTES];
   fs_frame_header_encode(&h, hb);
   fs_iov iov[2] = {{hb, sizeof hb}, {s->body, body_len}};
-  fs_status st = fs_transport_post_copy(
-      s->t, FS_ROLE_SERVER, fs_transport_worker_of(s->t, c), iov, 2, err);
+  fs_status st =
+      fs_sealer_post(s->seal, s->t, FS_ROLE_SERVER,
+                     fs_transport_worker_of(s->t, c), iov, 2, 1, err);
   if (st != FS_OK)
     return st;
-  uint64_t down_bits = 8ull * (FS_FRAME_HEADER_BYTES + body_len);
+  uint64_t down_bits = 8ull * fs_sealer_wire_bytes(s->seal, body_len);
   s->a_down += down_bits;
   s->a_start[c] = t;
   s->a_ver[c] = v;
@@ -984,8 +1030,33 @@ static fs_status async_decode(srv *s, const uint8_t *buf, size_t len,
                               uint32_t *client, fs_err *err) {
   fs_status st;
   fs_frame_header h;
-  if ((st = fs_frame_header_decode(buf, len, &h, err)) != FS_OK)
+  const uint8_t *fr = buf; /* the plain frame; len stays the wire bytes */
+  size_t flen = len;
+  uint32_t named;
+  fs_err e3 = {0};
+  fs_status sealed = fs_sealer_open(s->seal, &fr, &flen, &named, &e3);
+  if (sealed == FS_ENOMEM)
+    return fs_err_set(err, sealed, "server: %s", e3.msg);
+  if (sealed != FS_OK) {
+    /* Refused: taken as client `named` returning an empty update, as a
+     * rejected non-finite update is below. */
+    if (named >= s->N || s->a_res[named] != NULL)
+      return fs_err_set(err, sealed,
+                        "server: refused a sealed frame that names client "
+                        "%u, which has no update pending: %s",
+                        named, e3.msg);
+    h = (fs_frame_header){.type = FS_MSG_UPDATE,
+                          .client = named,
+                          .model_version = (uint32_t)s->a_ver[named]};
+    if (fs_sealer_rejected(s->seal) == 1)
+      fprintf(stderr,
+              "fedsim: warning: refused the sealed update of client %u: %s "
+              "(refused frames are counted in metrics.csv, "
+              "rejected_frames)\n",
+              named, e3.msg);
+  } else if ((st = fs_frame_header_decode(fr, flen, &h, err)) != FS_OK) {
     return st;
+  }
   uint32_t c = h.client;
   if (h.type != FS_MSG_UPDATE || c >= s->N || s->a_res[c] != NULL ||
       h.model_version != (uint32_t)s->a_ver[c])
@@ -994,18 +1065,24 @@ static fs_status async_decode(srv *s, const uint8_t *buf, size_t len,
                       "%u)",
                       h.type, c, h.model_version);
   s->inflight--;
-  const uint8_t *body = buf + FS_FRAME_HEADER_BYTES;
+  const uint8_t *body = fr + FS_FRAME_HEADER_BYTES;
   fs_update_meta meta = {0};
   fs_err e2 = {0};
   fs_payload *p = pool_get(s);
   if (p == NULL)
     return fs_err_set(err, FS_ENOMEM, "server: out of memory");
-  st = fs_update_meta_decode(body, h.body_len, &meta, &e2);
+  st = sealed;
+  if (st == FS_OK)
+    st = fs_update_meta_decode(body, h.body_len, &meta, &e2);
   if (st == FS_OK)
     st = fs_payload_decode(body + FS_UPDATE_META_BYTES,
                            h.body_len - FS_UPDATE_META_BYTES,
                            (fs_encoding)h.encoding, (uint32_t)s->dim, p, &e2);
-  if (st == FS_ENUMERIC) {
+  if (sealed != FS_OK) {
+    p->kind = FS_PL_SPARSE; /* refused (counted by the sealer): empty */
+    p->dim = (uint32_t)s->dim;
+    p->nnz = 0;
+  } else if (st == FS_ENUMERIC) {
     if (s->rejected == 0)
       fprintf(stderr,
               "fedsim: warning: rejected the update of client %u: %s "
@@ -1039,7 +1116,8 @@ static fs_status async_receive(srv *s, fs_sched *sc, fs_err *err) {
     st = async_decode(s, buf, len, &c, err);
   if (st != FS_OK)
     return st;
-  uint64_t down_bits = 8ull * (FS_FRAME_HEADER_BYTES + fs_dense_size(s->dim));
+  uint64_t down_bits =
+      8ull * fs_sealer_wire_bytes(s->seal, fs_dense_size(s->dim));
   int64_t fin = s->a_start[c] + job_ticks(s, c, down_bits, (int64_t)(8 * len));
   return fs_sched_finish(sc, c, fin) == FS_OK
              ? FS_OK
@@ -1213,10 +1291,9 @@ static fs_status wall_loop(run_ctx *c, fs_err *err) {
     uint8_t hb[FS_FRAME_HEADER_BYTES];                                         \
     fs_frame_header_encode(&h, hb);                                            \
     fs_iov iov[2] = {{hb, sizeof hb}, {s->body, body_len}};                    \
-    st = fs_transport_post_copy(s->t, FS_ROLE_SERVER,                          \
-                                fs_transport_worker_of(s->t, (cl)), iov, 2,    \
-                                err);                                          \
-    s->a_down += 8ull * (FS_FRAME_HEADER_BYTES + body_len);                    \
+    st = fs_sealer_post(s->seal, s->t, FS_ROLE_SERVER,                         \
+                        fs_transport_worker_of(s->t, (cl)), iov, 2, 1, err);   \
+    s->a_down += 8ull * fs_sealer_wire_bytes(s->seal, body_len);               \
     s->a_start[(cl)] = (int64_t)((fs_transport_wtime() - T0) * us);            \
     s->a_ver[(cl)] = version;                                                  \
     s->inflight++;                                                             \
@@ -1431,6 +1508,16 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     cJSON_AddNumberToObject(f, "vtime_s", c->vtime);
     cJSON_AddNumberToObject(f, "wall_s", fs_transport_wtime() - c->t0);
     cJSON_AddNumberToObject(f, "rejected_updates", (double)s->rejected);
+    cJSON_AddNumberToObject(f, "rejected_frames",
+                            (double)fs_sealer_rejected(s->seal));
+    if (s->seal != NULL) {
+      cJSON *rf = cJSON_AddObjectToObject(f, "rejected_frames_by_status");
+      for (int k = 1; k < FS__STATUS_COUNT; k++)
+        if (fs_sealer_rejected_by(s->seal, (fs_status)k) > 0)
+          cJSON_AddNumberToObject(
+              rf, fs_status_name((fs_status)k),
+              (double)fs_sealer_rejected_by(s->seal, (fs_status)k));
+    }
     cJSON_AddNumberToObject(f, "dropped_stale_updates", (double)c->dropped);
     cJSON_AddNumberToObject(f, "client_dropouts", (double)s->dropouts);
     cJSON *rb = cJSON_AddObjectToObject(sum, "robustness");
@@ -1596,7 +1683,11 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   s.N = (uint32_t)cfg->clients;
   s.K = (uint32_t)cfg->per_round;
   s.ef21 = !strncmp(cfg->ef_method, "ef21", 4);
-  fs_status st = fs_model_new(&a->world->mspec, 1024, &s.model, err);
+  uint32_t W = (uint32_t)fs_transport_workers(a->t);
+  fs_status st =
+      fs_sealer_new(cfg, FS_ROLE_SERVER, s.N > W ? s.N : W, &s.seal, err);
+  if (st == FS_OK)
+    st = fs_model_new(&a->world->mspec, 1024, &s.model, err);
   if (st == FS_OK) {
     s.dim = fs_model_dim(s.model);
     st = fs_comp_spec_from_config(cfg, 0, s.dim, &s.comp, err);
@@ -1614,7 +1705,8 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   if (st != FS_OK) {
     fs_model_free(s.model);
     cJSON_Delete((cJSON *)a->build_info);
-    shutdown_workers(a->t, NULL);
+    shutdown_workers(s.seal, a->t, NULL);
+    fs_sealer_free(s.seal);
     return st;
   }
   size_t K = !strcmp(cfg->sampling, "poisson") ? s.N : s.K, maxrows = 1;
@@ -1673,7 +1765,7 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
     fs_model_init_params(s.model, s.x, &r);
     st = run_rounds(&s, a, err);
   }
-  fs_status st2 = shutdown_workers(a->t, st == FS_OK ? err : NULL);
+  fs_status st2 = shutdown_workers(s.seal, a->t, st == FS_OK ? err : NULL);
   if (st == FS_OK)
     st = st2;
   for (size_t i = 0; i < K && s.slot; i++)
@@ -1721,5 +1813,6 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   fs_faults_free(s.p2p_faulty);
   fs_model_free(s.model);
   fs_sa_server_free(s.sa);
+  fs_sealer_free(s.seal);
   return st;
 }

@@ -279,6 +279,13 @@ static const opt options[] = {
      "classic|improved",
      "RDP to (epsilon, delta): classic (Mironov 2017) or improved (Balle et "
      "al. 2020)"},
+    {"secure.seal", T_BOOL, OFF(secure_seal), "false", 0, 0, NULL,
+     "authenticate and encrypt every frame (XChaCha20-Poly1305, crypto_kx "
+     "keys; docs/sealed-frames.md): altered, replayed or forged frames are "
+     "refused and counted (rejected_frames)"},
+    {"secure.tamper_rate", T_FLOAT, OFF(secure_tamper_rate), "0", 0, 1, NULL,
+     "test hook: fraction of uplink frames altered in flight (a byte "
+     "flipped, forged or replayed; seeded); needs secure.seal"},
 
     {"faults.fraction", T_FLOAT, OFF(fault_fraction), "0", 0, 1, NULL,
      "share of the clients that are faulty (a fixed set drawn from the seed)"},
@@ -950,6 +957,19 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
                       "virtual clock without DP, error feedback, uplink "
                       "compression, dropouts, offline windows or a time "
                       "budget");
+  if (cfg->secure_tamper_rate > 0 && !cfg->secure_seal)
+    return fs_err_set(err, FS_ECONFIG,
+                      "secure.tamper_rate: tampering tests sealed frames; "
+                      "set secure.seal: true (unsealed frames altered in "
+                      "flight cannot be detected)");
+  if (cfg->secure_seal &&
+      (!strcmp(cfg->sa_mode, "secagg") || !strcmp(cfg->strategy, "gc")))
+    return fs_err_set(err, FS_ECONFIG,
+                      "secure.seal: sealing covers the TRAIN, UPDATE and "
+                      "SHUTDOWN frames; it is not combined yet with %s",
+                      !strcmp(cfg->strategy, "gc")
+                          ? "server.strategy gc (GC_TASK / GC_RESULT frames)"
+                          : "secure.aggregation secagg (its SA_* frames)");
   return FS_OK;
 }
 

@@ -122,6 +122,8 @@ typedef struct {
   double dp_target_eps;      /* > 0: calibrate dp_z before the run */
   double dp_delta;
   char dp_conversion[FS_CFG_STR]; /* classic | improved */
+  int secure_seal;                /* seal every frame (sealer.h) */
+  double secure_tamper_rate;      /* test hook: uplink frames altered */
   char sampling[FS_CFG_STR];      /* fixed | poisson */
   /* evaluation */
   int64_t eval_every;

@@ -119,15 +119,16 @@ void fs_metrics_format(const fs_metrics_row *r, char *buf, size_t len) {
   if (r->has_sa)
     snprintf(sa, sizeof sa, "%llu,%.3f", (unsigned long long)r->bits_secagg,
              r->secagg_ms);
-  snprintf(
-      buf, len,
-      "%llu,%.17g,%.6f,%u,%llu,%llu,%llu,%llu,%s,%s,%llu,%.17g,%u,%s,%llu,%s,%"
-      "s",
-      (unsigned long long)r->round, r->vtime_s, r->wall_s, r->clients,
-      (unsigned long long)r->bits_up, (unsigned long long)r->bits_down,
-      (unsigned long long)r->bits_up_cum, (unsigned long long)r->bits_down_cum,
-      ev, gn, (unsigned long long)r->bits_up_paper_cum, r->staleness_mean,
-      r->staleness_max, ep, (unsigned long long)r->rejected_nonfinite, gc, sa);
+  snprintf(buf, len,
+           "%llu,%.17g,%.6f,%u,%llu,%llu,%llu,%llu,%s,%s,%llu,%.17g,%u,%s,%llu,"
+           "%s,%s,%llu",
+           (unsigned long long)r->round, r->vtime_s, r->wall_s, r->clients,
+           (unsigned long long)r->bits_up, (unsigned long long)r->bits_down,
+           (unsigned long long)r->bits_up_cum,
+           (unsigned long long)r->bits_down_cum, ev, gn,
+           (unsigned long long)r->bits_up_paper_cum, r->staleness_mean,
+           r->staleness_max, ep, (unsigned long long)r->rejected_nonfinite, gc,
+           sa, (unsigned long long)r->rejected_frames);
 }
 
 fs_status fs_metrics_write(fs_metrics *m, const fs_metrics_row *row,

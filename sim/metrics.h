@@ -15,7 +15,7 @@
   "round,vtime_s,wall_s,clients,bits_up,bits_down,bits_up_cum,bits_down_cum,"  \
   "train_loss,test_loss,test_acc,grad_norm_sq,bits_up_paper_cum,"              \
   "staleness_mean,staleness_max,epsilon,rejected_nonfinite,gc_load,"           \
-  "gc_stragglers,gc_exact,bits_secagg,secagg_ms"
+  "gc_stragglers,gc_exact,bits_secagg,secagg_ms,rejected_frames"
 
 typedef struct {
   uint64_t round;
@@ -41,6 +41,7 @@ typedef struct {
   int has_sa;   /* secure aggregation: the two columns below */
   uint64_t bits_secagg; /* bits of the SA_* frames (keys, shares), both ways */
   double secagg_ms;     /* wall ms of the secure-aggregation phases */
+  uint64_t rejected_frames; /* sealed frames refused so far (secure.seal) */
 } fs_metrics_row;
 
 typedef struct fs_metrics fs_metrics;

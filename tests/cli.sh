@@ -49,7 +49,7 @@ if "$FEDSIM" --rounds 2 --seed 5 --out "$work/good" --run.progress off > "$work/
   for f in metrics.csv summary.json model.bin; do
     [ -s "$work/good/$f" ] && ok "run folder has $f" || bad "run folder lacks $f"
   done
-  head -1 "$work/good/metrics.csv" | grep -q '^round,vtime_s,wall_s,clients,bits_up,bits_down,bits_up_cum,bits_down_cum,train_loss,test_loss,test_acc,grad_norm_sq,bits_up_paper_cum,staleness_mean,staleness_max,epsilon,rejected_nonfinite,gc_load,gc_stragglers,gc_exact,bits_secagg,secagg_ms' \
+  head -1 "$work/good/metrics.csv" | grep -q '^round,vtime_s,wall_s,clients,bits_up,bits_down,bits_up_cum,bits_down_cum,train_loss,test_loss,test_acc,grad_norm_sq,bits_up_paper_cum,staleness_mean,staleness_max,epsilon,rejected_nonfinite,gc_load,gc_stragglers,gc_exact,bits_secagg,secagg_ms,rejected_frames' \
     && ok "metrics.csv columns" || bad "metrics.csv columns"
   grep -q '"seed":[[:space:]]*5' "$work/good/summary.json" && ok "summary.json echoes the seed" || bad "summary.json lacks the seed"
   # Re-running from the echoed config gives the same numbers.

@@ -23,8 +23,8 @@ START_TEST(row_format_has_every_column) {
   int commas = 0;
   for (char *p = buf; *p; p++)
     commas += *p == ',';
-  ck_assert_int_eq(commas, 21);
-  ck_assert_str_eq(buf, "3,1.5,0.000000,10,8,16,24,48,,,,,0,0,0,,0,,,,,");
+  ck_assert_int_eq(commas, 22);
+  ck_assert_str_eq(buf, "3,1.5,0.000000,10,8,16,24,48,,,,,0,0,0,,0,,,,,,0");
   r.has_eval = 1;
   r.test_acc = 0.5;
   r.has_grad = 1;
@@ -33,29 +33,30 @@ START_TEST(row_format_has_every_column) {
   r.bits_up_paper_cum = 7;
   fs_metrics_format(&r, buf, sizeof buf);
   ck_assert_str_eq(buf,
-                   "3,1.5,0.000000,10,8,16,24,48,0,0,0.5,0.25,7,0,0,,0,,,,,");
+                   "3,1.5,0.000000,10,8,16,24,48,0,0,0.5,0.25,7,0,0,,0,,,,,,0");
   r.has_eps = 1;
   r.epsilon = 2.5;
   fs_metrics_format(&r, buf, sizeof buf);
   ck_assert_str_eq(
-      buf, "3,1.5,0.000000,10,8,16,24,48,0,0,0.5,0.25,7,0,0,2.5,0,,,,,");
+      buf, "3,1.5,0.000000,10,8,16,24,48,0,0,0.5,0.25,7,0,0,2.5,0,,,,,,0");
   r.rejected_nonfinite = 3;
   fs_metrics_format(&r, buf, sizeof buf);
   ck_assert_str_eq(
-      buf, "3,1.5,0.000000,10,8,16,24,48,0,0,0.5,0.25,7,0,0,2.5,3,,,,,");
+      buf, "3,1.5,0.000000,10,8,16,24,48,0,0,0.5,0.25,7,0,0,2.5,3,,,,,,0");
   r.has_gc = 1;
   r.gc_load = 0.375;
   r.gc_stragglers = 2;
   r.gc_exact = 1;
   fs_metrics_format(&r, buf, sizeof buf);
-  ck_assert_str_eq(
-      buf, "3,1.5,0.000000,10,8,16,24,48,0,0,0.5,0.25,7,0,0,2.5,3,0.375,2,1,,");
+  ck_assert_str_eq(buf, "3,1.5,0.000000,10,8,16,24,48,0,0,0.5,0.25,7,0,0,2.5,3,"
+                        "0.375,2,1,,,0");
   r.has_sa = 1;
   r.bits_secagg = 4096;
   r.secagg_ms = 1.25;
+  r.rejected_frames = 4;
   fs_metrics_format(&r, buf, sizeof buf);
   ck_assert_str_eq(buf, "3,1.5,0.000000,10,8,16,24,48,0,0,0.5,0.25,7,0,0,2.5,3,"
-                        "0.375,2,1,4096,1.250");
+                        "0.375,2,1,4096,1.250,4");
 }
 END_TEST
 
@@ -71,7 +72,7 @@ START_TEST(files_and_folders) {
   fs_metrics_row r = {.round = 1};
   ck_assert_int_eq(fs_metrics_write(m, &r, NULL), FS_OK);
   fs_metrics_close(m);
-  char path[300], line[256];
+  char path[300], line[512];
   snprintf(path, sizeof path, "%s/metrics.csv", sub);
   FILE *f = fopen(path, "r");
   ck_assert_ptr_nonnull(f);

@@ -1,0 +1,25 @@
+/*
+ * fuzz_header.c — fs_frame_header_decode on any bytes: a status with a
+ * message, or a header that re-encodes to the first 28 bytes.
+ */
+#include "fuzz.h"
+
+#include "frame.h"
+
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  fs_frame_header h;
+  fs_err e = {0};
+  fs_status st = fs_frame_header_decode(data, size, &h, &e);
+  if (st != FS_OK) {
+    FS_FUZZ_CHECK(st == FS_ETRUNC || st == FS_EFORMAT || st == FS_EVERSION);
+    FS_FUZZ_CHECK(e.status == st && e.msg[0] != '\0');
+    return 0;
+  }
+  FS_FUZZ_CHECK(size == FS_FRAME_HEADER_BYTES + (size_t)h.body_len);
+  uint8_t again[FS_FRAME_HEADER_BYTES];
+  fs_frame_header_encode(&h, again);
+  FS_FUZZ_CHECK(memcmp(again, data, sizeof again) == 0);
+  return 0;
+}
