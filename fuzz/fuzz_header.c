@@ -18,6 +18,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   FS_FUZZ_CHECK(size == FS_FRAME_HEADER_BYTES + (size_t)h.body_len);
+  FS_FUZZ_CHECK(h.flags == 0);
+  switch (h.type) {
+  case FS_MSG_TRAIN:
+    FS_FUZZ_CHECK(h.encoding >= FS_ENC_DENSE_F32 &&
+                  h.encoding <= FS_ENC_PAYLOAD_MAX);
+    break;
+  case FS_MSG_UPDATE:
+    FS_FUZZ_CHECK(h.encoding >= FS_ENC_DENSE_F32 && h.encoding <= FS_ENC_MAX);
+    break;
+  case FS_MSG_SHUTDOWN:
+    FS_FUZZ_CHECK(h.encoding == FS_ENC_NONE && h.body_len == 0);
+    break;
+  case FS_MSG_GC_TASK:
+  case FS_MSG_GC_RESULT:
+    FS_FUZZ_CHECK(h.encoding == FS_ENC_DENSE_F32);
+    break;
+  default:
+    FS_FUZZ_CHECK(h.type >= FS_MSG_SA_KEYS && h.type <= FS_MSG_MAX);
+    FS_FUZZ_CHECK(h.encoding == FS_ENC_NONE);
+  }
   uint8_t again[FS_FRAME_HEADER_BYTES];
   fs_frame_header_encode(&h, again);
   FS_FUZZ_CHECK(memcmp(again, data, sizeof again) == 0);

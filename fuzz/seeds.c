@@ -2,31 +2,28 @@
  * seeds.c — seed inputs of every fuzz target, made from valid frames by the
  * encoders themselves (so nothing binary is committed): small payloads of
  * every encoding and index coding, whole TRAIN, UPDATE and SHUTDOWN frames,
- * and sealed frames. scripts/fuzz.sh writes them out as libFuzzer corpora
- * (fuzz_seeds); the meson replay programs run them directly.
+ * sealed frames, GC_TASK bodies (fs_gcmsg_task_encode), secure-aggregation
+ * bodies (fs_sam_begin, fs_sam_put_*) and MASKED_U32 vectors, and GC_*,
+ * SA_* and MASKED_U32 UPDATE frames around them. scripts/fuzz.sh writes them
+ * out as libFuzzer corpora (fuzz_seeds); the meson replay programs run them
+ * directly.
  */
 #include "fuzz.h"
 
 #include "frame.h"
+#include "gcmsg.h"
 #include "payload.h"
 #include "seal.h"
+#include "secagg_msg.h"
 #include "wire.h"
 
 #include <string.h>
 
-const char *const fs_fuzz_targets[] = {"header",
-                                       "frame",
-                                       "dense",
-                                       "update_meta",
-                                       "payload_dense",
-                                       "payload_sparse",
-                                       "payload_randk",
-                                       "payload_qsgd",
-                                       "payload_sign",
-                                       "payload_natural",
-                                       "payload_block8",
-                                       "seal_open",
-                                       NULL};
+const char *const fs_fuzz_targets[] = {
+    "header",        "frame",           "dense",          "update_meta",
+    "payload_dense", "payload_sparse",  "payload_randk",  "payload_qsgd",
+    "payload_sign",  "payload_natural", "payload_block8", "seal_open",
+    "gcmsg",         "secagg_msg",      "secagg_masked",  NULL};
 
 enum { MAXP = 16 };
 
@@ -218,6 +215,128 @@ static void give_sealed(out *o, const fs_payload *p, size_t at, size_t len) {
     give(o, s, slen + 1);
 }
 
+/* Valid GC_TASK body number i (0..2) into b; its d and the rows it needs.
+ * Returns its length, 0 past the last. */
+static size_t gc_body(int i, uint8_t *b, size_t *d, uint32_t *rows) {
+  static const float m0[3] = {1, 2, 3}, m1[3] = {-1, 0.5f, 4},
+                     m2[1] = {1e-40f}; /* a subnormal float */
+  const float *two[2] = {m0, m1}, *one[1] = {m2};
+  if (i == 0) { /* no task, no model */
+    *d = 4, *rows = 1;
+    fs_gcmsg_task_encode(NULL, 0, NULL, NULL, 0, 4, b);
+    return fs_gcmsg_task_size(0, 0, 0, 4);
+  }
+  if (i == 1) { /* two tasks on two models, as gc_loop.c sends them */
+    static const fs_gcmsg_term t[3] = {{0, 5, 0.5}, {5, 5, -1.25}, {10, 2, 1}};
+    static const fs_gcmsg_task k[2] = {{1, 2, 0}, {0, 1, 2}};
+    *d = 3, *rows = 12;
+    fs_gcmsg_task_encode(k, 2, t, two, 2, 3, b);
+    return fs_gcmsg_task_size(2, 3, 2, 3);
+  }
+  if (i == 2) { /* three tasks on one model, edge coefficients and rows */
+    static const fs_gcmsg_term t[4] = {{0, 1, -0.0},
+                                       {UINT32_MAX - 1, 1, 1e-310},
+                                       {7, 100, 1e300},
+                                       {0, UINT32_MAX, -2}};
+    static const fs_gcmsg_task k[3] = {{0, 1, 0}, {0, 2, 1}, {0, 1, 3}};
+    *d = 1, *rows = UINT32_MAX;
+    fs_gcmsg_task_encode(k, 3, t, one, 1, 1, b);
+    return fs_gcmsg_task_size(3, 4, 1, 1);
+  }
+  return 0;
+}
+
+/* Valid secure-aggregation body number i (0..8) into b and its type;
+ * returns its length, 0 past the last. */
+static size_t sam_body(int i, uint8_t *b, fs_msg_type *t) {
+  static const struct {
+    fs_msg_type t;
+    uint32_t count, threshold;
+  } bodies[] = {{FS_MSG_SA_KEYS, 1, 0},      {FS_MSG_SA_ADVERTISE, 0, 0},
+                {FS_MSG_SA_ADVERTISE, 3, 2}, {FS_MSG_SA_SHARES, 0, 0},
+                {FS_MSG_SA_SHARES, 2, 0},    {FS_MSG_SA_UNMASK, 0, 0},
+                {FS_MSG_SA_UNMASK, 2, 0},    {FS_MSG_SA_REVEAL, 0, 0},
+                {FS_MSG_SA_REVEAL, 3, 0}};
+  if (i < 0 || (size_t)i >= sizeof bodies / sizeof bodies[0])
+    return 0;
+  uint8_t data[2 * FS_SAM_CT];
+  for (size_t j = 0; j < sizeof data; j++)
+    data[j] = (uint8_t)(37 * j + 11 * (size_t)i + 1);
+  *t = bodies[i].t;
+  uint8_t *r = fs_sam_begin(*t, bodies[i].count, bodies[i].threshold, b);
+  size_t rec = (fs_sam_size(*t, 2) - fs_sam_size(*t, 1));
+  if (*t == FS_MSG_SA_KEYS)
+    memcpy(r, data, 2 * FS_SAM_KEY);
+  for (uint32_t j = 0; *t != FS_MSG_SA_KEYS && j < bodies[i].count; j++) {
+    uint8_t *x = r + j * rec;
+    uint32_t id = j == 2 ? UINT32_MAX : 4 * j + 1;
+    if (*t == FS_MSG_SA_ADVERTISE)
+      fs_sam_put_advertise(x, id, data + j, data + 64 + j);
+    else if (*t == FS_MSG_SA_SHARES)
+      fs_sam_put_share(x, id, data + j);
+    else if (*t == FS_MSG_SA_UNMASK)
+      fs_sam_put_unmask(x, id, (uint8_t)(j & 1), data + j);
+    else
+      fs_sam_put_reveal(x, id, (uint8_t)((j + 1) & 1), data + j);
+  }
+  return fs_sam_size(*t, bodies[i].count);
+}
+
+/* Valid MASKED_U32 vector number i (0..2) into b; 0 past the last. */
+static size_t masked_vec(int i, uint8_t *b) {
+  static const uint32_t y[6] = {0, 1, UINT32_MAX, 0x80000000u, 12345, 7};
+  static const size_t n[3] = {0, 3, 6};
+  if (i < 0 || i >= 3)
+    return 0;
+  fs_masked_encode(y, n[i], b);
+  return fs_masked_size(n[i]);
+}
+
+/* A frame of type t and encoding enc around body (len bytes), after the
+ * UPDATE metadata when meta. */
+static void give_body_frame(out *o, fs_msg_type t, fs_encoding enc, int meta,
+                            const uint8_t *body, size_t len) {
+  size_t at = FS_FRAME_HEADER_BYTES + (meta ? FS_UPDATE_META_BYTES : 0);
+  if (at + len > sizeof o->buf)
+    return;
+  fs_frame_header h = {.type = (uint8_t)t,
+                       .encoding = (uint8_t)enc,
+                       .round = 2,
+                       .client = 4,
+                       .model_version = 1,
+                       .body_len =
+                           (uint32_t)(at - FS_FRAME_HEADER_BYTES + len)};
+  fs_frame_header_encode(&h, o->buf);
+  if (meta) {
+    fs_update_meta m = {.num_samples = 36, .train_loss = 0.75};
+    fs_update_meta_encode(&m, o->buf + FS_FRAME_HEADER_BYTES);
+  }
+  memcpy(o->buf + at, body, len);
+  give(o, o->buf, at + len);
+}
+
+/* GC_TASK, GC_RESULT, SA_* and MASKED_U32 UPDATE frames. */
+static void give_new_frames(out *o) {
+  static uint8_t b[2048];
+  static float r[8];
+  size_t len, d;
+  uint32_t rows;
+  for (int i = 0; (len = gc_body(i, b, &d, &rows)) > 0; i++) {
+    give_body_frame(o, FS_MSG_GC_TASK, FS_ENC_DENSE_F32, 0, b, len);
+    size_t ntasks = fs_get_u32(b); /* a result of ntasks * d floats */
+    for (size_t j = 0; j < ntasks * d && j < 8; j++)
+      r[j] = 0.25f * (float)j - 1.0f;
+    fs_dense_encode(r, ntasks * d, b);
+    give_body_frame(o, FS_MSG_GC_RESULT, FS_ENC_DENSE_F32, 1, b,
+                    fs_dense_size(ntasks * d));
+  }
+  fs_msg_type t;
+  for (int i = 0; (len = sam_body(i, b, &t)) > 0; i++)
+    give_body_frame(o, t, FS_ENC_NONE, 0, b, len);
+  for (int i = 0; (len = masked_vec(i, b)) > 0; i++)
+    give_body_frame(o, FS_MSG_UPDATE, FS_ENC_MASKED_U32, 1, b, len);
+}
+
 int fs_fuzz_seeds(const char *name, fs_fuzz_emit emit, void *ctx) {
   static out o;
   static pset ps;
@@ -237,6 +356,36 @@ int fs_fuzz_seeds(const char *name, fs_fuzz_emit emit, void *ctx) {
         each_coding(&o, &ps.p[i],
                     FS_FRAME_HEADER_BYTES + (u ? FS_UPDATE_META_BYTES : 0),
                     give_frame);
+    give_new_frames(&o);
+    return o.count;
+  }
+  if (!strcmp(name, "gcmsg")) {
+    /* prefix: u8 d, u8 cap (0: the worker's), u32 max_row; then the body */
+    size_t len, d;
+    uint32_t rows;
+    for (int i = 0; (len = gc_body(i, o.buf + 6, &d, &rows)) > 0; i++) {
+      o.buf[0] = (uint8_t)d;
+      fs_put_u32(o.buf + 2, rows);
+      for (int cap = 0; cap <= 4; cap += 4) {
+        o.buf[1] = (uint8_t)cap;
+        give(&o, o.buf, 6 + len);
+      }
+    }
+    return o.count;
+  }
+  if (!strcmp(name, "secagg_msg")) {
+    size_t len;
+    fs_msg_type t;
+    for (int i = 0; (len = sam_body(i, o.buf + 1, &t)) > 0; i++) {
+      o.buf[0] = (uint8_t)t;
+      give(&o, o.buf, 1 + len);
+    }
+    return o.count;
+  }
+  if (!strcmp(name, "secagg_masked")) {
+    size_t len;
+    for (int i = 0; (len = masked_vec(i, o.buf)) > 0; i++)
+      give(&o, o.buf, len);
     return o.count;
   }
   if (!strcmp(name, "dense")) {

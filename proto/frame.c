@@ -174,6 +174,15 @@ fs_status fs_frame_header_decode(const uint8_t *buf, size_t len,
   if (v.type == FS_MSG_TRAIN && v.encoding == FS_ENC_MASKED_U32)
     return fs_err_set(err, FS_EFORMAT,
                       "frame: TRAIN cannot carry a MASKED_U32 vector");
+  /* GC_TASK and GC_RESULT bodies hold DENSE_F32 vectors only (gcmsg.h),
+   * and their receivers read them as such without looking at the encoding:
+   * any other encoding number is refused here rather than misread there
+   * (found by the fuzz_header oracle; regressions/header/gc-*). */
+  if ((v.type == FS_MSG_GC_TASK || v.type == FS_MSG_GC_RESULT) &&
+      v.encoding != FS_ENC_DENSE_F32)
+    return fs_err_set(err, FS_EFORMAT,
+                      "frame: %s needs encoding DENSE_F32, got %s",
+                      fs_msg_type_name(v.type), fs_encoding_name(v.encoding));
   if (v.type != FS_MSG_SHUTDOWN && !sa && v.encoding == FS_ENC_NONE)
     return fs_err_set(err, FS_EFORMAT,
                       "frame: %s needs a vector encoding, got NONE",

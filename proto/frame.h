@@ -106,13 +106,13 @@ void fs_frame_header_encode(const fs_frame_header *h, uint8_t *out);
 /* Parse and check a whole frame of len bytes: magic, version, known type and
  * encoding, zero flags and reserved, and body_len == len - header.
  * TRAIN must use a vector encoding (DENSE_F32 ... BLOCK8), UPDATE one of
- * those or MASKED_U32; SHUTDOWN must use NONE with an empty body; the
- * secure-aggregation types use NONE. The body itself (buf +
- * FS_FRAME_HEADER_BYTES, body_len bytes) is checked by the body decoders below.
- * *h is written only on success. Errors: FS_ETRUNC (shorter than the header, or
- * body_len larger than the bytes that follow), FS_EVERSION (version !=
- * FS_PROTO_VERSION), FS_EFORMAT (everything else, including bytes beyond
- * body_len). */
+ * those or MASKED_U32; GC_TASK and GC_RESULT DENSE_F32; SHUTDOWN must use
+ * NONE with an empty body; the secure-aggregation types use NONE. The body
+ * itself (buf + FS_FRAME_HEADER_BYTES, body_len bytes) is checked by the body
+ * decoders below. *h is written only on success. Errors: FS_ETRUNC (shorter
+ * than the header, or body_len larger than the bytes that follow), FS_EVERSION
+ * (version != FS_PROTO_VERSION), FS_EFORMAT (everything else, including bytes
+ * beyond body_len). */
 fs_status fs_frame_header_decode(const uint8_t *buf, size_t len,
                                  fs_frame_header *h, fs_err *err);
 

@@ -28,13 +28,15 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 all=(header frame dense update_meta payload_dense payload_sparse payload_randk
-     payload_qsgd payload_sign payload_natural payload_block8 seal_open)
+     payload_qsgd payload_sign payload_natural payload_block8 seal_open
+     gcmsg secagg_msg secagg_masked)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
 out=build-fuzz
 mkdir -p "$out/bin" "$out/corpus" "$out/crashes" "$out/logs"
-lib_src=(core/status.c core/rng.c proto/frame.c proto/payload.c proto/seal.c fuzz/seeds.c)
+lib_src=(core/status.c core/rng.c proto/frame.c proto/payload.c proto/seal.c proto/gcmsg.c
+         proto/secagg_msg.c fuzz/seeds.c fuzz/oracle.c)
 cflags=(-std=gnu11 -D_GNU_SOURCE -g -O1 -Iinclude -Iproto -Ifuzz $(pkg-config --cflags libsodium))
 libs=($(pkg-config --libs libsodium) -lm)
 san=(-fsanitize=address,undefined -fno-sanitize-recover=undefined)

@@ -418,6 +418,19 @@ START_TEST(header_vector_encodings) {
     len = make_frame(&h, buf, sizeof buf);
     ck_assert_int_eq(fs_frame_header_decode(buf, len, &out, NULL), FS_EFORMAT);
   }
+  /* GC_TASK and GC_RESULT only with DENSE_F32 (fuzz_header found them
+   * accepted with any vector encoding). */
+  for (uint8_t t = FS_MSG_GC_TASK; t <= FS_MSG_GC_RESULT; t++)
+    for (unsigned enc = FS_ENC_NONE; enc <= FS_ENC_MAX; enc++) {
+      h = hdr_of(t, (uint8_t)enc, 16);
+      len = make_frame(&h, buf, sizeof buf);
+      ck_assert_int_eq(fs_frame_header_decode(buf, len, &out, NULL),
+                       enc == FS_ENC_DENSE_F32 ? FS_OK : FS_EFORMAT);
+    }
+  h = hdr_of(FS_MSG_GC_TASK, FS_ENC_SPARSE, 16);
+  len = make_frame(&h, buf, sizeof buf);
+  expect_header_error(buf, len, FS_EFORMAT,
+                      "frame: GC_TASK needs encoding DENSE_F32, got SPARSE");
 }
 END_TEST
 
