@@ -65,6 +65,10 @@ const char *fs_msg_type_name(unsigned type) {
     return "UPDATE";
   case FS_MSG_SHUTDOWN:
     return "SHUTDOWN";
+  case FS_MSG_CHECKPOINT:
+    return "CHECKPOINT";
+  case FS_MSG_CHECKPOINT_DONE:
+    return "CHECKPOINT_DONE";
   default:
     return "unknown";
   }
@@ -132,8 +136,9 @@ fs_status fs_frame_header_decode(const uint8_t *buf, size_t len,
   v.body_len = fs_get_u32(buf + 20);
   uint32_t reserved = fs_get_u32(buf + 24);
 
-  if (v.type != FS_MSG_TRAIN && v.type != FS_MSG_UPDATE &&
-      v.type != FS_MSG_SHUTDOWN)
+  int control = v.type == FS_MSG_SHUTDOWN || v.type == FS_MSG_CHECKPOINT ||
+                v.type == FS_MSG_CHECKPOINT_DONE;
+  if (v.type != FS_MSG_TRAIN && v.type != FS_MSG_UPDATE && !control)
     return fs_err_set(err, FS_EFORMAT, "frame: unknown message type %u",
                       (unsigned)v.type);
   if (v.encoding > FS_ENC_MAX)
@@ -148,11 +153,10 @@ fs_status fs_frame_header_decode(const uint8_t *buf, size_t len,
                       "frame: reserved field 0x%08lx (must be 0)",
                       (unsigned long)reserved);
 
-  if (v.type == FS_MSG_SHUTDOWN && v.encoding != FS_ENC_NONE)
-    return fs_err_set(err, FS_EFORMAT,
-                      "frame: SHUTDOWN needs encoding NONE, got %s",
-                      fs_encoding_name(v.encoding));
-  if (v.type != FS_MSG_SHUTDOWN && v.encoding == FS_ENC_NONE)
+  if (control && v.encoding != FS_ENC_NONE)
+    return fs_err_set(err, FS_EFORMAT, "frame: %s needs encoding NONE, got %s",
+                      fs_msg_type_name(v.type), fs_encoding_name(v.encoding));
+  if (!control && v.encoding == FS_ENC_NONE)
     return fs_err_set(err, FS_EFORMAT,
                       "frame: %s needs a vector encoding, got NONE",
                       fs_msg_type_name(v.type));

@@ -20,6 +20,12 @@
  *   TRAIN    (server -> client): vector (the model or a compressed model)
  *   UPDATE   (client -> server): u32 num_samples, f64 train_loss, vector
  *   SHUTDOWN (server -> worker): empty
+ *   CHECKPOINT (server -> worker): u8 op (1 save, 2 restore), then the
+ *            checkpoint folder's path (bytes, no NUL); `round` is the
+ *            aggregation (sim/ckpt.h, server/server_ckpt.h)
+ *   CHECKPOINT_DONE (worker -> server): u32 status, u32 crc32 and u64 length
+ *            of the file written, then a message (bytes, no NUL)
+ * SHUTDOWN, CHECKPOINT and CHECKPOINT_DONE use encoding NONE.
  * A vector in encoding DENSE_F32 is u32 count, then count IEEE-754 float32.
  * The other vector encodings (SPARSE ... BLOCK8) are compressed payloads,
  * written and read by payload.h; every one of them starts with u32 dim.
@@ -42,7 +48,9 @@
 typedef enum {
   FS_MSG_TRAIN = 1,
   FS_MSG_UPDATE = 2,
-  FS_MSG_SHUTDOWN = 3
+  FS_MSG_SHUTDOWN = 3,
+  FS_MSG_CHECKPOINT = 4,     /* server -> worker: save or restore state */
+  FS_MSG_CHECKPOINT_DONE = 5 /* worker -> server: what came of it */
 } fs_msg_type;
 
 /* How the vector in a body is coded. DENSE_F32 is also the payload kind
@@ -89,7 +97,8 @@ void fs_frame_header_encode(const fs_frame_header *h, uint8_t *out);
 /* Parse and check a whole frame of len bytes: magic, version, known type and
  * encoding, zero flags and reserved, and body_len == len - header.
  * TRAIN and UPDATE must use a vector encoding (DENSE_F32 ... BLOCK8, any of
- * them); SHUTDOWN must use NONE with an empty body. The body itself (buf +
+ * them); SHUTDOWN must use NONE with an empty body; CHECKPOINT and
+ * CHECKPOINT_DONE must use NONE. The body itself (buf +
  * FS_FRAME_HEADER_BYTES, body_len bytes) is checked by the body decoders below.
  * *h is written only on success. Errors: FS_ETRUNC (shorter than the header, or
  * body_len larger than the bytes that follow), FS_EVERSION (version !=

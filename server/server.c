@@ -25,6 +25,7 @@
 
 #include "accountant.h"
 #include "async_sched.h"
+#include "ckpt.h"
 #include "client.h"
 #include "compress.h"
 #include "ef21bc.h"
@@ -35,6 +36,7 @@
 #include "model.h"
 #include "payload.h"
 #include "profile.h"
+#include "server_ckpt.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -633,7 +635,124 @@ typedef struct {
   uint64_t best_round, dropped;
   target_hit acc_t[FS_CFG_MAX_LIST], grad_t[FS_CFG_MAX_LIST];
   size_t n_acc, n_grad;
+  /* Checkpoints (server_ckpt.h): where the loop starts, its clock, and
+   * scratch for what is saved. */
+  uint64_t start;
+  int64_t vticks;
+  int stopped; /* stopped at a boundary after SIGINT/SIGTERM */
+  uint64_t acct_steps;
+  double wall, tgt[2 * FS_CFG_MAX_LIST * 7];
 } run_ctx;
+
+/* Every piece of the run's state that a checkpoint saves and a resume
+ * restores (server_ckpt.h), into f; returns how many. */
+static size_t state_fields(run_ctx *c, fs_ckpt_field *f) {
+  srv *s = c->s;
+  size_t n = 0, d = s->dim;
+  int mom = strcmp(s->cfg->server_optimizer, "sgd") != 0;
+#define FLD(a, b, cc, dd, type, p, cnt)                                        \
+  f[n++] = (fs_ckpt_field){FS_CKPT_TAG(a, b, cc, dd), type, p, cnt}
+  FLD('X', 'M', 'O', 'D', FS_F_F32, s->x, d);
+  FLD('G', 'E', 'S', 'T', FS_F_F64, s->g, s->ef21 ? d : 1);
+  FLD('O', 'P', 'T', 'M', FS_F_F64, s->opt_m, mom ? d : 1);
+  FLD('O', 'P', 'T', 'V', FS_F_F64, s->opt_v, mom ? d : 1);
+  FLD('O', 'P', 'T', 'T', FS_F_U64, &s->opt_t, 1);
+  FLD('S', 'E', 'E', 'N', FS_F_U8, s->seen, (s->N + 7) / 8);
+  FLD('R', 'E', 'J', 'D', FS_F_U64, &s->rejected, 1);
+  FLD('I', 'D', 'L', 'B', FS_F_F64, &s->ideal_bits, 1);
+  FLD('D', 'R', 'O', 'U', FS_F_U64, &s->dropouts, 1);
+  FLD('U', 'P', 'C', 'M', FS_F_U64, &c->up_cum, 1);
+  FLD('D', 'N', 'C', 'M', FS_F_U64, &c->down_cum, 1);
+  FLD('P', 'P', 'C', 'M', FS_F_U64, &c->paper_cum, 1);
+  FLD('V', 'T', 'I', 'M', FS_F_F64, &c->vtime, 1);
+  FLD('V', 'T', 'C', 'K', FS_F_I64, &c->vticks, 1);
+  FLD('R', 'R', 'U', 'N', FS_F_U64, &c->rounds_run, 1);
+  FLD('L', 'E', 'V', 'L', FS_F_U64, &c->last_eval, 1);
+  FLD('E', 'V', 'T', 'R', FS_F_F64, &c->ev.train_loss, 1);
+  FLD('E', 'V', 'T', 'L', FS_F_F64, &c->ev.test_loss, 1);
+  FLD('E', 'V', 'T', 'A', FS_F_F64, &c->ev.test_acc, 1);
+  FLD('E', 'V', 'G', 'N', FS_F_F64, &c->ev.grad_norm_sq, 1);
+  FLD('B', 'E', 'S', 'T', FS_F_F64, &c->best_acc, 1);
+  FLD('B', 'R', 'N', 'D', FS_F_U64, &c->best_round, 1);
+  FLD('L', 'C', 'L', 'S', FS_F_F64, &c->last_client_loss, 1);
+  FLD('D', 'R', 'P', 'D', FS_F_U64, &c->dropped, 1);
+  FLD('E', 'P', 'S', ' ', FS_F_F64, &c->eps, 1);
+  FLD('E', 'P', 'S', 'O', FS_F_F64, &c->eps_order, 1);
+  FLD('A', 'C', 'S', 'T', FS_F_U64, &c->acct_steps, 1);
+  FLD('W', 'A', 'L', 'L', FS_F_F64, &c->wall, 1);
+  FLD('T', 'G', 'T', 'S', FS_F_F64, c->tgt, 2 * FS_CFG_MAX_LIST * 7);
+#undef FLD
+  return n;
+}
+
+/* Targets to and from c->tgt (7 numbers each). */
+static void pack_targets(run_ctx *c, int unpack) {
+  for (size_t i = 0; i < 2 * FS_CFG_MAX_LIST; i++) {
+    target_hit *t =
+        i < FS_CFG_MAX_LIST ? &c->acc_t[i] : &c->grad_t[i - FS_CFG_MAX_LIST];
+    double *v = c->tgt + 7 * i;
+    if (unpack) {
+      *t =
+          (target_hit){v[0], v[1] != 0, (uint64_t)v[2], v[3], v[4], v[5], v[6]};
+    } else {
+      double w[7] = {t->target, t->reached, (double)t->round, t->vtime,
+                     t->up,     t->down,    t->paper};
+      memcpy(v, w, sizeof w);
+    }
+  }
+}
+
+/* Continue from the checkpoint cfg->resume names: restore the state, cut
+ * metrics.csv back to it and append from there. */
+static fs_status resume_state(run_ctx *c, fs_err *err) {
+  const fs_config *cfg = c->s->cfg;
+  char ckdir[1100], rdir[1100];
+  uint64_t agg = 0;
+  char *text = NULL;
+  fs_status st = fs_ckpt_find(cfg->resume, ckdir, sizeof ckdir, rdir,
+                              sizeof rdir, &agg, &text, err);
+  free(text);
+  if (st != FS_OK)
+    return st;
+  if (agg > (uint64_t)cfg->rounds)
+    return fs_err_set(err, FS_ECONFIG,
+                      "--resume: the checkpoint is after aggregation %llu, "
+                      "past run.rounds = %lld",
+                      (unsigned long long)agg, (long long)cfg->rounds);
+  fs_ckpt_field f[40];
+  size_t n = state_fields(c, f);
+  st = fs_ckpt_restore_run(c->s->t, cfg, ckdir, c->a->run_dir, agg, f, n, err);
+  if (st != FS_OK)
+    return st;
+  pack_targets(c, 1);
+  for (uint64_t i = 0; c->acct != NULL && i < c->acct_steps; i++)
+    fs_dp_accountant_step(c->acct, 1); /* the same sums, in the same order */
+  c->t0 = fs_transport_wtime() - c->wall;
+  c->start = agg;
+  return fs_metrics_open_append(c->a->run_dir, &c->mw, err);
+}
+
+/* At the end of aggregation agg: checkpoint if one is due or a signal
+ * asked to stop (then stop). */
+static fs_status boundary(run_ctx *c, uint64_t agg, fs_err *err) {
+  const fs_config *cfg = c->s->cfg;
+  int sig = fs_ckpt_stop_requested != 0;
+  if (!sig && !(cfg->checkpoint_every > 0 &&
+                agg % (uint64_t)cfg->checkpoint_every == 0))
+    return FS_OK;
+  if (c->s->bc)
+    return fs_err_set(err, FS_EUNSUPPORTED,
+                      "checkpoints do not cover EF21-BC (compress.down) yet");
+  pack_targets(c, 0);
+  c->wall = fs_transport_wtime() - c->t0;
+  c->acct_steps = c->acct != NULL ? fs_dp_accountant_steps(c->acct) : 0;
+  fs_ckpt_field f[40];
+  size_t n = state_fields(c, f);
+  fs_status st = fs_ckpt_save_run(c->s->t, cfg, c->a->run_dir, agg, f, n, err);
+  if (st == FS_OK && sig)
+    c->stopped = 1;
+  return st;
+}
 
 /* Finish and write one metrics row (evaluating if due), track targets and
  * the best accuracy, print progress. row->round, vtime_s, clients and the
@@ -707,11 +826,11 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
   const fs_config *cfg = s->cfg;
   uint32_t N = s->N, K = s->K;
   fs_status st = FS_OK;
-  int64_t vticks = 0;
+  int64_t vticks = c->vticks;
   int wall = !strcmp(cfg->clock, "wall");
   int64_t budget_ticks =
       cfg->time_budget > 0 ? (int64_t)llround(cfg->time_budget / tick_s(s)) : 0;
-  for (int64_t r = 1; r <= cfg->rounds; r++) {
+  for (int64_t r = (int64_t)c->start + 1; r <= cfg->rounds; r++) {
     uint32_t round = (uint32_t)r, version = (uint32_t)(r - 1);
     if (!strcmp(cfg->sampling, "poisson")) {
       K = fs_sample_poisson(cfg->seed, (uint64_t)r, N,
@@ -817,6 +936,9 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
                           .bits_down = (uint64_t)K * 8ull *
                                        (FS_FRAME_HEADER_BYTES + body_len)};
     if ((st = emit_row(c, &row, last, err)) != FS_OK)
+      return st;
+    c->vticks = vticks;
+    if ((st = boundary(c, (uint64_t)r, err)) != FS_OK || c->stopped)
       return st;
   }
   return FS_OK;
@@ -1217,9 +1339,7 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
   const fs_config *cfg = a->cfg;
   run_ctx ctx = {.s = s, .a = a, .last_client_loss = NAN};
   run_ctx *c = &ctx;
-  fs_status st = fs_metrics_open(a->run_dir, &c->mw, err);
-  if (st != FS_OK)
-    return st;
+  fs_status st = FS_OK;
   c->progress = want_progress(cfg);
   c->gn = !strcmp(cfg->eval_grad_norm, "on") ||
           (!strcmp(cfg->eval_grad_norm, "auto") &&
@@ -1239,9 +1359,16 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     if (st != FS_OK)
       goto out;
   }
-  fs_metrics_row row0 = {.round = 0};
-  if ((st = emit_row(c, &row0, 0, err)) != FS_OK)
-    goto out;
+  if (cfg->resume[0] != '\0') {
+    if ((st = resume_state(c, err)) != FS_OK)
+      goto out;
+  } else {
+    if ((st = fs_metrics_open(a->run_dir, &c->mw, err)) != FS_OK)
+      goto out;
+    fs_metrics_row row0 = {.round = 0};
+    if ((st = emit_row(c, &row0, 0, err)) != FS_OK)
+      goto out;
+  }
   if (!strcmp(cfg->clock, "wall"))
     printf("fedsim: wall clock: events in real arrival order, durations "
            "measured; this run is not reproducible by nature\n");
@@ -1253,6 +1380,14 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     st = async_loop(c, err);
   if (st != FS_OK)
     goto out;
+  if (c->stopped) {
+    fs_ckpt_interrupted = 1;
+    printf("fedsim: stopped by a signal after aggregation %llu; its "
+           "checkpoint is complete. Continue with: fedsim --resume %s (under "
+           "mpirun or srun as before, on any number of ranks)\n",
+           (unsigned long long)c->rounds_run, a->run_dir);
+    goto out;
+  }
   if (c->last_eval != c->rounds_run) {
     evaluate(s, c->gn, &c->ev); /* for the summary */
     if (c->ev.test_acc > c->best_acc) {

@@ -60,6 +60,17 @@ static const opt options[] = {
      "reproducible by nature)"},
     {"run.save_model", T_BOOL, OFF(save_model), "true", 0, 0, NULL,
      "write the final model to model.bin in the run folder"},
+    {"run.checkpoint_every", T_INT, OFF(checkpoint_every), "0", 0, 1e9, NULL,
+     "write a checkpoint every K aggregations into the run folder (0: only "
+     "on SIGINT/SIGTERM; docs/reliability.md)"},
+    {"run.checkpoint_keep", T_INT, OFF(checkpoint_keep), "2", 0, 1e9, NULL,
+     "complete checkpoints kept (older ones are deleted; 0: keep all)"},
+    {"run.resume", T_STR, OFF(resume), "", 0, 0, NULL,
+     "continue the run in this folder from its last complete checkpoint "
+     "(or from this checkpoint folder), bit-identically"},
+    {"run.memory_limit", T_FLOAT, OFF(memory_limit), "0", 0, 1e18, NULL,
+     "bytes one rank may use (0: the machine's available memory); a run "
+     "whose estimate exceeds it is refused before it starts"},
 
     {"data.source", T_CHOICE, OFF(data_source), "synthetic", 0, 0,
      "synthetic|fashion-mnist|libsvm|idx", "where the data comes from"},
@@ -280,12 +291,14 @@ static const opt options[] = {
 /* Command-line short forms. */
 static const struct {
   const char *flag, *key;
-} aliases[] = {{"seed", "run.seed"},         {"rounds", "run.rounds"},
-               {"out", "run.out_dir"},       {"name", "run.name"},
-               {"clients", "clients.num"},   {"per-round", "clients.per_round"},
-               {"data", "data.source"},      {"model", "model.type"},
-               {"epochs", "local.epochs"},   {"lr", "local.lr"},
-               {"batch", "local.batch_size"}};
+} aliases[] = {
+    {"seed", "run.seed"},          {"rounds", "run.rounds"},
+    {"out", "run.out_dir"},        {"name", "run.name"},
+    {"clients", "clients.num"},    {"per-round", "clients.per_round"},
+    {"data", "data.source"},       {"model", "model.type"},
+    {"epochs", "local.epochs"},    {"lr", "local.lr"},
+    {"batch", "local.batch_size"}, {"checkpoint-every", "run.checkpoint_every"},
+    {"resume", "run.resume"}};
 
 static const opt *find_opt(const char *key) {
   for (size_t i = 0; i < N_OPTIONS; i++)

@@ -34,6 +34,10 @@ typedef struct {
   char progress[FS_CFG_STR]; /* auto | on | off */
   char clock[FS_CFG_STR];    /* virtual */
   int save_model;
+  int64_t checkpoint_every; /* aggregations between checkpoints; 0: none */
+  int64_t checkpoint_keep;  /* complete checkpoints kept; 0: all */
+  char resume[FS_CFG_STR];  /* run or checkpoint folder to continue */
+  double memory_limit;      /* bytes per rank; 0: what the machine has */
   /* data */
   char data_source[FS_CFG_STR]; /* synthetic | fashion-mnist | libsvm | idx */
   char data_path[FS_CFG_STR];
