@@ -642,10 +642,18 @@ typedef struct {
   int stopped; /* stopped at a boundary after SIGINT/SIGTERM */
   uint64_t acct_steps;
   double wall, tgt[2 * FS_CFG_MAX_LIST * 7];
+  /* Asynchronous strategies: the scheduler, and its saved state. */
+  fs_sched *sc;
+  uint8_t *sched_blob;
+  size_t sched_len;
+  double inv_tau;
+  int resumed;
 } run_ctx;
 
 /* Every piece of the run's state that a checkpoint saves and a resume
- * restores (server_ckpt.h), into f; returns how many. */
+ * restores (server_ckpt.h), into f (room for STATE_FIELDS_MAX); returns how
+ * many. */
+#define STATE_FIELDS_MAX 64
 static size_t state_fields(run_ctx *c, fs_ckpt_field *f) {
   srv *s = c->s;
   size_t n = 0, d = s->dim;
@@ -681,7 +689,23 @@ static size_t state_fields(run_ctx *c, fs_ckpt_field *f) {
   FLD('A', 'C', 'S', 'T', FS_F_U64, &c->acct_steps, 1);
   FLD('W', 'A', 'L', 'L', FS_F_F64, &c->wall, 1);
   FLD('T', 'G', 'T', 'S', FS_F_F64, c->tgt, 2 * FS_CFG_MAX_LIST * 7);
+  /* Asynchronous strategies (arrays of one entry otherwise). */
+  size_t na = strcmp(s->cfg->strategy, "fedavg") != 0 ? s->N : 1;
+  FLD('A', 'S', 'T', 'A', FS_F_I64, s->a_start, na);
+  FLD('A', 'V', 'E', 'R', FS_F_U64, s->a_ver, na);
+  FLD('A', 'L', 'E', 'N', FS_F_U64, s->a_len, na);
+  FLD('A', 'L', 'O', 'S', FS_F_F64, s->a_loss, na);
+  FLD('A', 'N', 'S', ' ', FS_F_F64, s->a_ns, na);
+  FLD('A', 'T', 'A', 'U', FS_F_F64, s->a_tau, na);
+  FLD('A', 'S', 'E', 'Q', FS_F_U32, s->a_seq, na);
+  FLD('N', 'R', 'C', 'V', FS_F_U64, &s->n_recv, 1);
+  FLD('N', 'A', 'G', 'G', FS_F_U64, &s->n_agg, 1);
+  FLD('A', 'U', 'P', ' ', FS_F_U64, &s->a_up, 1);
+  FLD('A', 'D', 'N', ' ', FS_F_U64, &s->a_down, 1);
+  FLD('I', 'T', 'A', 'U', FS_F_F64, &c->inv_tau, 1);
 #undef FLD
+  if (n > STATE_FIELDS_MAX)
+    abort(); /* a programmer's mistake: raise STATE_FIELDS_MAX */
   return n;
 }
 
@@ -702,6 +726,76 @@ static void pack_targets(run_ctx *c, int unpack) {
   }
 }
 
+#define TAG_SCHED FS_CKPT_TAG('S', 'C', 'H', 'D')
+#define TAG_ARES FS_CKPT_TAG('A', 'R', 'E', 'S')
+
+/* Asynchronous strategies: the scheduler's state, and each update received
+ * but not yet consumed on the virtual clock (u32 client, u8 encoding,
+ * payload bytes). */
+static fs_status save_async(void *ctx, fs_ckpt_writer *w, fs_err *err) {
+  run_ctx *c = ctx;
+  srv *s = c->s;
+  if (c->sc == NULL)
+    return FS_OK;
+  uint8_t *b = NULL;
+  size_t len = 0;
+  if (fs_sched_export(c->sc, &b, &len) != FS_OK)
+    return fs_err_set(err, FS_ENOMEM, "checkpoint: out of memory");
+  fs_ckpt_put(w, TAG_SCHED, b, len);
+  free(b);
+  for (uint32_t i = 0; i < s->N; i++) {
+    const fs_payload *p = s->a_res[i];
+    if (p == NULL)
+      continue;
+    size_t pl = fs_payload_encoded_size(p, NULL);
+    uint8_t *r = malloc(5 + pl);
+    if (r == NULL)
+      return fs_err_set(err, FS_ENOMEM, "checkpoint: out of memory");
+    for (int k = 0; k < 4; k++)
+      r[k] = (uint8_t)(i >> (8 * k));
+    r[4] = (uint8_t)fs_payload_encoding(p->kind);
+    fs_payload_encode(p, r + 5);
+    fs_ckpt_put(w, TAG_ARES, r, 5 + pl);
+    free(r);
+  }
+  return FS_OK;
+}
+
+static fs_status load_async(void *ctx, const fs_ckpt_reader *r, fs_err *err) {
+  run_ctx *c = ctx;
+  srv *s = c->s;
+  if (strcmp(s->cfg->strategy, "fedavg") == 0)
+    return FS_OK;
+  const uint8_t *p;
+  size_t len, pos = 0;
+  uint32_t tag;
+  fs_status st = fs_ckpt_get(r, TAG_SCHED, &p, &len, err);
+  if (st != FS_OK)
+    return st;
+  if ((c->sched_blob = malloc(len ? len : 1)) == NULL)
+    return fs_err_set(err, FS_ENOMEM, "resume: out of memory");
+  memcpy(c->sched_blob, p, len);
+  c->sched_len = len;
+  while (fs_ckpt_next(r, &pos, &tag, &p, &len)) {
+    if (tag != TAG_ARES)
+      continue;
+    uint32_t i = len >= 5 ? fs_ckpt_le32(p) : UINT32_MAX;
+    if (i >= s->N || s->a_res[i] != NULL)
+      return fs_err_set(err, FS_EFORMAT, "server.bin: bad buffered update");
+    fs_payload *pl = pool_get(s);
+    if (pl == NULL)
+      return fs_err_set(err, FS_ENOMEM, "resume: out of memory");
+    st = fs_payload_decode(p + 5, len - 5, (fs_encoding)p[4], (uint32_t)s->dim,
+                           pl, err);
+    if (st != FS_OK) {
+      pool_put(s, pl);
+      return st;
+    }
+    s->a_res[i] = pl;
+  }
+  return FS_OK;
+}
+
 /* Continue from the checkpoint cfg->resume names: restore the state, cut
  * metrics.csv back to it and append from there. */
 static fs_status resume_state(run_ctx *c, fs_err *err) {
@@ -719,9 +813,10 @@ static fs_status resume_state(run_ctx *c, fs_err *err) {
                       "--resume: the checkpoint is after aggregation %llu, "
                       "past run.rounds = %lld",
                       (unsigned long long)agg, (long long)cfg->rounds);
-  fs_ckpt_field f[40];
+  fs_ckpt_field f[STATE_FIELDS_MAX];
   size_t n = state_fields(c, f);
-  st = fs_ckpt_restore_run(c->s->t, cfg, ckdir, c->a->run_dir, agg, f, n, err);
+  st = fs_ckpt_restore_run(c->s->t, cfg, ckdir, c->a->run_dir, agg, f, n,
+                           load_async, c, err);
   if (st != FS_OK)
     return st;
   pack_targets(c, 1);
@@ -729,16 +824,23 @@ static fs_status resume_state(run_ctx *c, fs_err *err) {
     fs_dp_accountant_step(c->acct, 1); /* the same sums, in the same order */
   c->t0 = fs_transport_wtime() - c->wall;
   c->start = agg;
+  c->resumed = 1;
   return fs_metrics_open_append(c->a->run_dir, &c->mw, err);
 }
 
 /* At the end of aggregation agg: checkpoint if one is due or a signal
  * asked to stop (then stop). */
+static int ckpt_due(const run_ctx *c, uint64_t agg) {
+  const fs_config *cfg = c->s->cfg;
+  return fs_ckpt_stop_requested != 0 ||
+         (cfg->checkpoint_every > 0 &&
+          agg % (uint64_t)cfg->checkpoint_every == 0);
+}
+
 static fs_status boundary(run_ctx *c, uint64_t agg, fs_err *err) {
   const fs_config *cfg = c->s->cfg;
   int sig = fs_ckpt_stop_requested != 0;
-  if (!sig && !(cfg->checkpoint_every > 0 &&
-                agg % (uint64_t)cfg->checkpoint_every == 0))
+  if (!ckpt_due(c, agg))
     return FS_OK;
   if (c->s->bc)
     return fs_err_set(err, FS_EUNSUPPORTED,
@@ -746,9 +848,10 @@ static fs_status boundary(run_ctx *c, uint64_t agg, fs_err *err) {
   pack_targets(c, 0);
   c->wall = fs_transport_wtime() - c->t0;
   c->acct_steps = c->acct != NULL ? fs_dp_accountant_steps(c->acct) : 0;
-  fs_ckpt_field f[40];
+  fs_ckpt_field f[STATE_FIELDS_MAX];
   size_t n = state_fields(c, f);
-  fs_status st = fs_ckpt_save_run(c->s->t, cfg, c->a->run_dir, agg, f, n, err);
+  fs_status st = fs_ckpt_save_run(c->s->t, cfg, c->a->run_dir, agg, f, n,
+                                  save_async, c, err);
   if (st == FS_OK && sig)
     c->stopped = 1;
   return st;
@@ -1132,12 +1235,20 @@ static fs_status async_loop(run_ctx *c, fs_err *err) {
   fs_status st = fs_sched_new(&sp, s->N, &sc, err);
   if (st != FS_OK)
     return st;
-  fs_dense_encode(s->x, s->dim, s->body);
-  for (uint32_t i = 0; i < s->N && st == FS_OK; i++)
-    st = async_dispatch(s, sc, i, 0, err);
+  c->sc = sc;
   double inv_tau = 0.0;
-  for (uint32_t i = 0; i < s->N; i++)
-    inv_tau += 1.0 / s->a_tau[i];
+  if (c->resumed) {
+    /* Everything dispatched before the checkpoint had come back then. */
+    st = fs_sched_import(sc, c->sched_blob, c->sched_len, err);
+    inv_tau = c->inv_tau;
+  } else {
+    fs_dense_encode(s->x, s->dim, s->body);
+    for (uint32_t i = 0; i < s->N && st == FS_OK; i++)
+      st = async_dispatch(s, sc, i, 0, err);
+    for (uint32_t i = 0; i < s->N; i++)
+      inv_tau += 1.0 / s->a_tau[i];
+    c->inv_tau = inv_tau;
+  }
   while (st == FS_OK) {
     fs_sched_step step;
     fs_sched_next(sc, &step);
@@ -1171,6 +1282,17 @@ static fs_status async_loop(run_ctx *c, fs_err *err) {
     fs_dense_encode(s->x, s->dim, s->body);
     for (size_t k = 0; k < step.nset && st == FS_OK; k++)
       st = async_dispatch(s, sc, step.set[k], step.t, err);
+    if (st == FS_OK && ckpt_due(c, step.version)) {
+      /* A consistent cut: collect every job in flight first (their
+       * finishes become known early, which the scheduler allows), so the
+       * workers' state matches the server's. */
+      while (st == FS_OK && s->inflight > 0)
+        st = async_receive(s, sc, err);
+      if (st == FS_OK)
+        st = boundary(c, step.version, err);
+      if (c->stopped)
+        break;
+    }
   }
   /* Collect what is still in flight, so every worker can stop. */
   while (st == FS_OK && s->inflight > 0) {
@@ -1182,6 +1304,7 @@ static fs_status async_loop(run_ctx *c, fs_err *err) {
       s->a_res[i] = NULL;
     }
   fs_sched_free(sc);
+  c->sc = NULL;
   return st;
 }
 
@@ -1195,6 +1318,10 @@ static fs_status wall_loop(run_ctx *c, fs_err *err) {
   if (fs_strat_parse(cfg->strategy, &strat) != FS_OK)
     return fs_err_set(err, FS_ECONFIG, "server.strategy: unknown '%s'",
                       cfg->strategy);
+  if (cfg->checkpoint_every > 0 || cfg->resume[0] != '\0')
+    return fs_err_set(err, FS_EUNSUPPORTED,
+                      "checkpoints do not cover the asynchronous strategies "
+                      "on the wall clock (run.clock = wall)");
   uint32_t N = s->N, *set = malloc(N * sizeof *set),
            *stale = malloc(N * sizeof *stale);
   uint8_t *waiting = calloc(N, 1);
@@ -1546,6 +1673,7 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
   if (cfg->save_model)
     st = write_model(a->run_dir, s->x, s->dim, err);
 out:
+  free(c->sched_blob);
   fs_dp_accountant_free(c->acct);
   fs_metrics_close(c->mw);
   return st;

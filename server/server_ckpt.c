@@ -313,7 +313,8 @@ static void prune(const char *root, long long newest, int64_t keep) {
 
 fs_status fs_ckpt_save_run(fs_transport *t, const fs_config *cfg,
                            const char *run_dir, uint64_t agg,
-                           const fs_ckpt_field *fields, size_t n, fs_err *err) {
+                           const fs_ckpt_field *fields, size_t n,
+                           fs_ckpt_save_fn extra, void *ctx, fs_err *err) {
   char root[1100], dir[1200], path[1300];
   snprintf(root, sizeof root, "%s/checkpoints", run_dir);
   snprintf(dir, sizeof dir, "%s/agg-%08llu", root, (unsigned long long)agg);
@@ -341,6 +342,8 @@ fs_status fs_ckpt_save_run(fs_transport *t, const fs_config *cfg,
   if ((st = tell_workers(t, OP_SAVE, dir, agg, m, err)) != FS_OK)
     goto out;
   put_fields(s, fields, n);
+  if (extra != NULL && (st = extra(ctx, s, err)) != FS_OK)
+    goto out;
   uint32_t crc;
   uint64_t len;
   snprintf(path, sizeof path, "%s/server.bin", dir);
@@ -530,7 +533,8 @@ out:
 fs_status fs_ckpt_restore_run(fs_transport *t, const fs_config *cfg,
                               const char *ckpt_dir, const char *run_dir,
                               uint64_t agg, const fs_ckpt_field *fields,
-                              size_t n, fs_err *err) {
+                              size_t n, fs_ckpt_load_fn extra, void *ctx,
+                              fs_err *err) {
   uint64_t hash;
   fs_status st = config_hash(cfg, &hash, NULL, err);
   if (st != FS_OK)
@@ -545,6 +549,8 @@ fs_status fs_ckpt_restore_run(fs_transport *t, const fs_config *cfg,
   st = fs_ckpt_reader_open(path, FS_CKPT_SERVER, &hash, &agg, &s, err);
   if (st == FS_OK)
     st = get_fields(s, fields, n, err);
+  if (st == FS_OK && extra != NULL)
+    st = extra(ctx, s, err);
   uint64_t mlen = 0, mcrc = 0;
   if (st == FS_OK)
     st = fs_ckpt_get_u64(m, R_MLEN, &mlen, err);

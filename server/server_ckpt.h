@@ -49,6 +49,14 @@ typedef struct {
   size_t n;
 } fs_ckpt_field;
 
+/* State that is not a fixed list of fields (the asynchronous scheduler,
+ * buffered updates): the caller writes or reads its own records. */
+typedef struct fs_ckpt_writer fs_ckpt_writer;
+typedef struct fs_ckpt_reader fs_ckpt_reader;
+typedef fs_status (*fs_ckpt_save_fn)(void *ctx, fs_ckpt_writer *w, fs_err *err);
+typedef fs_status (*fs_ckpt_load_fn)(void *ctx, const fs_ckpt_reader *r,
+                                     fs_err *err);
+
 /* Set by SIGINT/SIGTERM (fs_ckpt_install_signals): the run checkpoints at
  * the next aggregation boundary and stops. */
 extern volatile sig_atomic_t fs_ckpt_stop_requested;
@@ -59,13 +67,15 @@ extern int fs_ckpt_interrupted;
 void fs_ckpt_install_signals(void);
 
 /* Save a checkpoint after aggregation agg (see the file comment): tells the
- * workers, writes server.bin from fields[0..n), the MANIFEST last, then
+ * workers, writes server.bin from fields[0..n) (and the records extra
+ * writes, when not NULL), the MANIFEST last, then
  * removes older checkpoints beyond cfg->checkpoint_keep. On error (disk
  * full, folder unwritable, a worker failed) nothing complete is lost: the
  * earlier checkpoints stay. Prints one line on stdout. */
 fs_status fs_ckpt_save_run(fs_transport *t, const fs_config *cfg,
                            const char *run_dir, uint64_t agg,
-                           const fs_ckpt_field *fields, size_t n, fs_err *err);
+                           const fs_ckpt_field *fields, size_t n,
+                           fs_ckpt_save_fn extra, void *ctx, fs_err *err);
 
 /* The checkpoint to resume from: `from` is a run folder (its newest
  * complete checkpoint) or one checkpoint folder. *agg gets its aggregation,
@@ -89,7 +99,8 @@ fs_status fs_ckpt_resume_config(fs_config *cfg, int argc, char **argv,
 fs_status fs_ckpt_restore_run(fs_transport *t, const fs_config *cfg,
                               const char *ckpt_dir, const char *run_dir,
                               uint64_t agg, const fs_ckpt_field *fields,
-                              size_t n, fs_err *err);
+                              size_t n, fs_ckpt_load_fn extra, void *ctx,
+                              fs_err *err);
 
 /* Refuse, before anything runs, a configuration whose estimated memory per
  * rank exceeds cfg->memory_limit, or (when that is 0) whose ranks on this

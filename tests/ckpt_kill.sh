@@ -7,7 +7,8 @@
 # the run must continue from the newest complete checkpoint (never a
 # half-written one) and end with metrics.csv (but wall_s) and model.bin
 # equal to the run that was never interrupted.
-# FEDSIM_KILL_SEEDS overrides the seeds (default: 1 2 3 4 5).
+# Seeds divisible by 3 use FedBuff. FEDSIM_KILL_SEEDS overrides the seeds
+# (default: 1 2 3 4 5 6).
 set -uo pipefail
 : "${FEDSIM:?}"
 work=$(mktemp -d /tmp/fedsim_kill.XXXXXX)
@@ -19,15 +20,21 @@ args=(--rounds 400 --clients 60 --per-round 10 --seed 3 --run.progress off
       --server.optimizer momentum)
 fail=0
 strip() { cut -d, -f1,2,4- "$1/metrics.csv"; }
+# Seeds divisible by 3 run FedBuff (event queue, buffered returns).
+async=(--server.strategy fedbuff --server.buffer 4 --system.dist exponential)
 "$FEDSIM" "${args[@]}" --out "$work/ref" > "$work/ref.log" 2>&1 \
   || { echo "FAIL reference run"; cat "$work/ref.log"; exit 1; }
+"$FEDSIM" "${args[@]}" "${async[@]}" --out "$work/ref-a" > "$work/ref-a.log" 2>&1 \
+  || { echo "FAIL reference run (fedbuff)"; cat "$work/ref-a.log"; exit 1; }
 
-for seed in ${FEDSIM_KILL_SEEDS:-1 2 3 4 5}; do
+for seed in ${FEDSIM_KILL_SEEDS:-1 2 3 4 5 6}; do
   RANDOM=$seed
   out="$work/k$seed"
   every=$(( seed % 2 ? 1 : 7 ))           # every aggregation: kills often hit a write
   P=$(( 3 + RANDOM % 2 ))
-  "${MPIRUN[@]}" -n $P "$FEDSIM" "${args[@]}" --out "$out" --checkpoint-every $every \
+  extra=(); ref="$work/ref"; what=fedavg
+  if [ $(( seed % 3 )) -eq 0 ]; then extra=("${async[@]}"); ref="$work/ref-a"; what=fedbuff; fi
+  "${MPIRUN[@]}" -n $P "$FEDSIM" "${args[@]}" "${extra[@]}" --out "$out" --checkpoint-every $every \
     > "$out.log" 2>&1 &
   mp=$!
   for _ in $(seq 300); do
@@ -54,12 +61,12 @@ for seed in ${FEDSIM_KILL_SEEDS:-1 2 3 4 5}; do
   "${MPIRUN[@]}" -n $R "$FEDSIM" --resume "$out" > "$out-re.log" 2>&1 \
     || { echo "FAIL seed $seed: resume failed"; cat "$out-re.log"; fail=1; continue; }
   at=$(grep -o "resumed after aggregation [0-9]*" "$out-re.log" | grep -o "[0-9]*$")
-  if [ "$(strip "$work/ref" | md5sum)" = "$(strip "$out" | md5sum)" ] \
-     && cmp -s "$work/ref/model.bin" "$out/model.bin"; then
-    echo "ok   seed $seed: P=$P, checkpoint every $every, rank $victim_rank killed after ~$rows rows${partial:+ (cut-short checkpoint: $partial)}; resumed after aggregation $at with P=$R: bit-identical"
+  if [ "$(strip "$ref" | md5sum)" = "$(strip "$out" | md5sum)" ] \
+     && cmp -s "$ref/model.bin" "$out/model.bin"; then
+    echo "ok   seed $seed: $what, P=$P, checkpoint every $every, rank $victim_rank killed after ~$rows rows${partial:+ (cut-short checkpoint: $partial)}; resumed after aggregation $at with P=$R: bit-identical"
   else
     echo "FAIL seed $seed: resumed run differs from the uninterrupted one"
-    diff <(strip "$work/ref") <(strip "$out") | head -4; fail=1
+    diff <(strip "$ref") <(strip "$out") | head -4; fail=1
   fi
 done
 exit $fail

@@ -76,6 +76,15 @@ resume_mode dp-central 3 2 00000004 --clients.sampling poisson --dp.clip flat \
   --compress.up topk --compress.up_ratio 0.1 --ef.method ef14
 resume_mode adam-dropout 3 5 00000006 --server.optimizer adam --server.lr 0.01 \
   --system.dropout 0.3 --eval.targets 0.2,0.3,0.99
+# Asynchronous strategies: the event queue, buffered returns, in-flight jobs
+# (collected at the checkpoint), staleness drops, dropouts, FedFix's timer.
+resume_mode async 3 5 00000004 --server.strategy async --server.optimizer momentum
+resume_mode fedbuff 3 4 00000006 --server.strategy fedbuff --server.buffer 5 \
+  --server.max_staleness 3 --compress.up topk --compress.up_ratio 0.1 --ef.method ef14 \
+  --system.dropout 0.3 --system.dist exponential
+resume_mode fedfix 3 5 00000002 --server.strategy fedfix --server.fedfix_delta 0.3 \
+  --system.dist fp --server.optimizer adam --server.lr 0.01 --system.offline_fraction 0.3 \
+  --system.offline_period 2
 
 # ---- refusals ---------------------------------------------------------------
 base="$work/ef14-ck"
