@@ -854,6 +854,15 @@ static fs_status boundary(run_ctx *c, uint64_t agg, fs_err *err) {
                                   save_async, c, err);
   if (st == FS_OK && sig)
     c->stopped = 1;
+  if (st != FS_OK && err != NULL) {
+    char msg[sizeof err->msg];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    fs_err_set(err, st,
+               "checkpoint after aggregation %llu failed: %s. Complete "
+               "checkpoints written before are intact: make room (or fix "
+               "the folder) and continue with: fedsim --resume %s",
+               (unsigned long long)agg, msg, c->a->run_dir);
+  }
   return st;
 }
 

@@ -373,6 +373,8 @@ fs_status fs_ckpt_save_run(fs_transport *t, const fs_config *cfg,
          (unsigned long long)agg, dir);
   fflush(stdout);
 out:
+  if (st != FS_OK)
+    remove_dir(dir); /* no MANIFEST: unusable, and it takes room */
   free(text);
   fs_ckpt_writer_free(m);
   fs_ckpt_writer_free(s);
