@@ -31,16 +31,34 @@ enum { OP_SAVE = 1, OP_RESTORE = 2 };
 volatile sig_atomic_t fs_ckpt_stop_requested = 0;
 int fs_ckpt_interrupted = 0;
 
-static void on_signal(int sig) { fs_ckpt_stop_requested = sig; }
+/* The first SIGINT or SIGTERM asks for a stop at the next boundary. A
+ * second SIGINT (Ctrl-C twice) kills at once; repeated SIGTERMs do not:
+ * under Slurm a task gets SIGTERM both from slurmstepd and through srun,
+ * and Slurm itself sends SIGKILL after KillWait. */
+static void on_signal(int sig) {
+  if (sig == SIGINT && fs_ckpt_stop_requested == SIGINT) {
+    signal(SIGINT, SIG_DFL);
+    raise(SIGINT);
+    return;
+  }
+  if (fs_ckpt_stop_requested == 0)
+    fs_ckpt_stop_requested = sig;
+}
 
 void fs_ckpt_install_signals(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
-  sa.sa_flags = (int)SA_RESETHAND; /* a second signal acts as usual */
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+  int sigs[2] = {SIGINT, SIGTERM};
+  for (int i = 0; i < 2; i++) {
+    struct sigaction old;
+    /* A signal ignored by whoever started us (nohup, a background job of
+     * a script) stays ignored. */
+    if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+      continue;
+    sigaction(sigs[i], &sa, NULL);
+  }
 }
 
 /* ---- helpers ---------------------------------------------------------- */

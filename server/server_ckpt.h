@@ -63,7 +63,8 @@ extern volatile sig_atomic_t fs_ckpt_stop_requested;
 /* Set by the server when it stopped at a boundary after a signal (the
  * driver exits with status 3 then: interrupted, resumable). */
 extern int fs_ckpt_interrupted;
-/* Catch SIGINT and SIGTERM once (a second one kills as usual). */
+/* Catch SIGINT and SIGTERM (a second SIGINT kills at once; repeated
+ * SIGTERMs, as Slurm sends them, are the same request). */
 void fs_ckpt_install_signals(void);
 
 /* Save a checkpoint after aggregation agg (see the file comment): tells the

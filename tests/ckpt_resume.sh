@@ -8,8 +8,8 @@
 # must equal those of the run that was never interrupted. Then the refusals:
 # a truncated file, a bad checksum, another format version, a MANIFEST
 # missing (a checkpoint cut short is skipped), another configuration on the
-# command line; and SIGTERM: the run stops at the next boundary with exit
-# status 3 and the resume command, and the resumed run equals the reference.
+# command line; and SIGINT (P = 1) / SIGTERM (mpirun, P = 3): the run stops
+# at the next boundary with exit status 3 and the resume command, and the resumed run equals the reference.
 set -uo pipefail
 : "${FEDSIM:?}"
 work=$(mktemp -d /tmp/fedsim_ckpt.XXXXXX)
@@ -141,8 +141,12 @@ run 1 "$work/long-ref" "${long[@]}" --out "$work/long-ref" || bad "long referenc
 for P in 1 3; do
   out="$work/sig$P"
   if [ "$P" = 1 ]; then
-    "$FEDSIM" "${long[@]}" --out "$out" > "$out.log" 2>&1 &
+    # Ctrl-C's signal; a background job of a script starts with SIGINT
+    # ignored, hence env --default-signal.
+    sig=INT
+    env --default-signal=INT "$FEDSIM" "${long[@]}" --out "$out" > "$out.log" 2>&1 &
   else
+    sig=TERM
     "${MPIRUN[@]}" -n $P "$FEDSIM" "${long[@]}" --out "$out" > "$out.log" 2>&1 &
   fi
   pid=$!
@@ -150,8 +154,8 @@ for P in 1 3; do
     [ "$(wc -l < "$out/metrics.csv" 2>/dev/null || echo 0)" -gt 20 ] && break
     sleep 0.1
   done
-  kill -TERM $pid; wait $pid; rc=$?
-  if [ "$P" = 1 ] && [ $rc -ne 3 ]; then bad "SIGTERM P=1: exit status $rc, want 3"; cat "$out.log"; continue; fi
+  kill -$sig $pid; wait $pid; rc=$?
+  if [ "$P" = 1 ] && [ $rc -ne 3 ]; then bad "SIGINT P=1: exit status $rc, want 3"; cat "$out.log"; continue; fi
   [ $rc -ne 0 ] || { bad "SIGTERM P=$P: exit status 0 (the run finished before the signal?)"; continue; }
   grep -q "stopped by a signal after aggregation .*Continue with: fedsim --resume $out" "$out.log" \
     || { bad "SIGTERM P=$P: no resume message"; cat "$out.log"; continue; }
@@ -159,7 +163,7 @@ for P in 1 3; do
   [ -f "$out/summary.json" ] && { bad "SIGTERM P=$P: wrote a summary as if finished"; continue; }
   run 2 "$out-re" --resume "$out" || { bad "SIGTERM P=$P: resume failed"; cat "$out-re.log"; continue; }
   if same "$work/long-ref" "$out"; then
-    ok "SIGTERM (P=$P): stopped after aggregation $at with exit $rc, resumed with P=2: bit-identical"
+    ok "SIG$sig (P=$P): stopped after aggregation $at with exit $rc, resumed with P=2: bit-identical"
   else
     bad "SIGTERM P=$P: resumed run differs"
   fi
