@@ -1517,6 +1517,7 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
   if (st != FS_OK)
     goto out;
   if (c->stopped) {
+    cJSON_Delete((cJSON *)a->build_info); /* no summary: it is not taken */
     fs_ckpt_interrupted = 1;
     printf("fedsim: stopped by a signal after aggregation %llu; its "
            "checkpoint is complete. Continue with: fedsim --resume %s (under "
