@@ -703,6 +703,7 @@ static size_t state_fields(run_ctx *c, fs_ckpt_field *f) {
   FLD('A', 'U', 'P', ' ', FS_F_U64, &s->a_up, 1);
   FLD('A', 'D', 'N', ' ', FS_F_U64, &s->a_down, 1);
   FLD('I', 'T', 'A', 'U', FS_F_F64, &c->inv_tau, 1);
+  FLD('B', 'C', 'B', ' ', FS_F_F32, s->b, s->bc ? d : 1); /* EF21-BC */
 #undef FLD
   if (n > STATE_FIELDS_MAX)
     abort(); /* a programmer's mistake: raise STATE_FIELDS_MAX */
@@ -728,6 +729,7 @@ static void pack_targets(run_ctx *c, int unpack) {
 
 #define TAG_SCHED FS_CKPT_TAG('S', 'C', 'H', 'D')
 #define TAG_ARES FS_CKPT_TAG('A', 'R', 'E', 'S')
+#define TAG_BCM FS_CKPT_TAG('B', 'C', 'M', ' ')
 
 /* Asynchronous strategies: the scheduler's state, and each update received
  * but not yet consumed on the virtual clock (u32 client, u8 encoding,
@@ -735,6 +737,17 @@ static void pack_targets(run_ctx *c, int unpack) {
 static fs_status save_async(void *ctx, fs_ckpt_writer *w, fs_err *err) {
   run_ctx *c = ctx;
   srv *s = c->s;
+  if (s->bc && s->mbody != NULL) {
+    /* EF21-BC: next round's downlink C(g - b), u8 encoding + bytes. */
+    size_t ml = fs_payload_encoded_size(&s->m, NULL);
+    uint8_t *r = malloc(1 + ml);
+    if (r == NULL)
+      return fs_err_set(err, FS_ENOMEM, "checkpoint: out of memory");
+    r[0] = (uint8_t)fs_payload_encoding(s->m.kind);
+    memcpy(r + 1, s->mbody, ml);
+    fs_ckpt_put(w, TAG_BCM, r, 1 + ml);
+    free(r);
+  }
   if (c->sc == NULL)
     return FS_OK;
   uint8_t *b = NULL;
@@ -764,12 +777,25 @@ static fs_status save_async(void *ctx, fs_ckpt_writer *w, fs_err *err) {
 static fs_status load_async(void *ctx, const fs_ckpt_reader *r, fs_err *err) {
   run_ctx *c = ctx;
   srv *s = c->s;
-  if (strcmp(s->cfg->strategy, "fedavg") == 0)
-    return FS_OK;
   const uint8_t *p;
   size_t len, pos = 0;
   uint32_t tag;
-  fs_status st = fs_ckpt_get(r, TAG_SCHED, &p, &len, err);
+  fs_status st;
+  if (s->bc && fs_ckpt_get(r, TAG_BCM, &p, &len, NULL) == FS_OK) {
+    if (len < 1)
+      return fs_err_set(err, FS_EFORMAT, "server.bin: empty EF21-BC record");
+    st = fs_payload_decode(p + 1, len - 1, (fs_encoding)p[0], (uint32_t)s->dim,
+                           &s->m, err);
+    if (st != FS_OK)
+      return st;
+    if ((s->mbody = malloc(len - 1)) == NULL)
+      return fs_err_set(err, FS_ENOMEM, "resume: out of memory");
+    memcpy(s->mbody, p + 1, len - 1);
+    s->mcap = len - 1;
+  }
+  if (strcmp(s->cfg->strategy, "fedavg") == 0)
+    return FS_OK;
+  st = fs_ckpt_get(r, TAG_SCHED, &p, &len, err);
   if (st != FS_OK)
     return st;
   if ((c->sched_blob = malloc(len ? len : 1)) == NULL)
@@ -842,9 +868,6 @@ static fs_status boundary(run_ctx *c, uint64_t agg, fs_err *err) {
   int sig = fs_ckpt_stop_requested != 0;
   if (!ckpt_due(c, agg))
     return FS_OK;
-  if (c->s->bc)
-    return fs_err_set(err, FS_EUNSUPPORTED,
-                      "checkpoints do not cover EF21-BC (compress.down) yet");
   pack_targets(c, 0);
   c->wall = fs_transport_wtime() - c->t0;
   c->acct_steps = c->acct != NULL ? fs_dp_accountant_steps(c->acct) : 0;

@@ -76,6 +76,13 @@ resume_mode dp-central 3 2 00000004 --clients.sampling poisson --dp.clip flat \
   --compress.up topk --compress.up_ratio 0.1 --ef.method ef14
 resume_mode adam-dropout 3 5 00000006 --server.optimizer adam --server.lr 0.01 \
   --system.dropout 0.3 --eval.targets 0.2,0.3,0.99
+
+# EF21-BC: the compressed downlink (server b and next message, each worker's
+# copy of x and b).
+resume_mode ef21bc 3 5 00000004 --local.mode full_gradient --per-round 40 --server.lr 0.5 \
+  --compress.up topk --compress.up_ratio 0.05 --ef.method ef21 \
+  --compress.down topk --compress.down_ratio 0.1
+
 # Asynchronous strategies: the event queue, buffered returns, in-flight jobs
 # (collected at the checkpoint), staleness drops, dropouts, FedFix's timer.
 resume_mode async 3 5 00000004 --server.strategy async --server.optimizer momentum
