@@ -25,6 +25,8 @@
 #define R_MLEN FS_CKPT_TAG('M', 'L', 'E', 'N') /* u64 metrics.csv bytes */
 #define R_MCRC FS_CKPT_TAG('M', 'C', 'R', 'C') /* u64 crc32 of those bytes */
 #define R_RANK FS_CKPT_TAG('R', 'A', 'N', 'K') /* u64 ranks that wrote it */
+#define R_EVRY FS_CKPT_TAG('E', 'V', 'R', 'Y') /* u64 run.checkpoint_every */
+#define R_KEEP FS_CKPT_TAG('K', 'E', 'E', 'P') /* u64 run.checkpoint_keep */
 
 enum { OP_SAVE = 1, OP_RESTORE = 2 };
 
@@ -357,6 +359,10 @@ fs_status fs_ckpt_save_run(fs_transport *t, const fs_config *cfg,
   }
   fs_ckpt_put(m, FS_CKR_CONF, text, strlen(text));
   fs_ckpt_put_u64(m, R_RANK, (uint64_t)fs_transport_size(t));
+  /* Not part of the configuration's hash (a resume may change them), but
+   * a resume without them keeps them. */
+  fs_ckpt_put_u64(m, R_EVRY, (uint64_t)cfg->checkpoint_every);
+  fs_ckpt_put_u64(m, R_KEEP, (uint64_t)cfg->checkpoint_keep);
   if ((st = tell_workers(t, OP_SAVE, dir, agg, m, err)) != FS_OK)
     goto out;
   put_fields(s, fields, n);
@@ -477,8 +483,7 @@ fs_status fs_ckpt_find(const char *from, char *ckpt_dir, size_t ckpt_len,
   return st;
 }
 
-fs_status fs_ckpt_resume_config(fs_config *cfg, int argc, char **argv,
-                                fs_err *err) {
+fs_status fs_ckpt_resume_config(fs_config *cfg, fs_err *err) {
   char ckpt[1100], run[1100];
   uint64_t agg;
   char *saved = NULL;
@@ -539,10 +544,25 @@ fs_status fs_ckpt_resume_config(fs_config *cfg, int argc, char **argv,
   snprintf(res.progress, sizeof res.progress, "%s", cfg->progress);
   res.checkpoint_every = cfg->checkpoint_every;
   res.checkpoint_keep = cfg->checkpoint_keep;
+  {
+    /* Checkpoint cadence and retention not given anew: as before. */
+    char path[1200];
+    snprintf(path, sizeof path, "%s/MANIFEST", ckpt);
+    fs_ckpt_reader *m = NULL;
+    uint64_t v;
+    if (fs_ckpt_reader_open(path, FS_CKPT_MANIFEST, NULL, NULL, &m, NULL) ==
+        FS_OK) {
+      if (cfg->checkpoint_every == def.checkpoint_every &&
+          fs_ckpt_get_u64(m, R_EVRY, &v, NULL) == FS_OK && v <= 1000000000)
+        res.checkpoint_every = (int64_t)v;
+      if (cfg->checkpoint_keep == def.checkpoint_keep &&
+          fs_ckpt_get_u64(m, R_KEEP, &v, NULL) == FS_OK && v <= 1000000000)
+        res.checkpoint_keep = (int64_t)v;
+      fs_ckpt_reader_free(m);
+    }
+  }
   res.memory_limit = cfg->memory_limit;
   *cfg = res;
-  (void)argc;
-  (void)argv;
 out:
   free(saved);
   free(t_def);

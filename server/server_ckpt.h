@@ -90,9 +90,10 @@ fs_status fs_ckpt_find(const char *from, char *ckpt_dir, size_t ckpt_len,
 /* Resume the configuration: cfg holds what the command line asked for
  * (with run.resume set). Replaces it with the checkpoint's configuration,
  * keeps the keys a resume may change, and refuses (FS_ECONFIG naming every
- * differing key) a command line that sets another value of any other key. */
-fs_status fs_ckpt_resume_config(fs_config *cfg, int argc, char **argv,
-                                fs_err *err);
+ * differing key) a command line that sets another value of any other key.
+ * run.checkpoint_every and run.checkpoint_keep, when not given, are the
+ * checkpointed run's. */
+fs_status fs_ckpt_resume_config(fs_config *cfg, fs_err *err);
 
 /* Restore the server's fields from ckpt_dir/server.bin, truncate
  * run_dir/metrics.csv to the checkpoint's rows (checking their crc32), and

@@ -152,7 +152,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (st == FS_OK && cfg.resume[0] != '\0')
-    st = fs_ckpt_resume_config(&cfg, argc, argv, &err);
+    st = fs_ckpt_resume_config(&cfg, &err);
   if (st == FS_OK)
     st = fs_config_validate(&cfg, &err);
 

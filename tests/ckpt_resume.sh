@@ -134,8 +134,9 @@ refuse "metrics.csv cut short" "metrics.csv: its first"
 fresh; rm -f "$last/MANIFEST" "$work/r/model.bin"
 if "${MPIRUN[@]}" -n 4 "$FEDSIM" --resume "$work/r" > "$work/r.log" 2>&1 \
    && grep -q "agg-00000008 has no MANIFEST (a checkpoint cut short): not used" "$work/r.log" \
-   && grep -q "resumed after aggregation 6" "$work/r.log" && same "$work/ef14-ref" "$work/r"; then
-  ok "a checkpoint without MANIFEST is skipped; resumed from the one before, bit-identical"
+   && grep -q "resumed after aggregation 6" "$work/r.log" && same "$work/ef14-ref" "$work/r" \
+   && grep -q "checkpoint after aggregation 8 in" "$work/r.log" && [ -f "$last/MANIFEST" ]; then
+  ok "a checkpoint without MANIFEST is skipped; resumed from the one before, bit-identical, checkpointing every 2 again"
 else
   bad "half-written checkpoint"; cat "$work/r.log"
 fi
