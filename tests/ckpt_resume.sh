@@ -155,7 +155,10 @@ for P in 1 3; do
     env --default-signal=INT "$FEDSIM" "${long[@]}" --out "$out" > "$out.log" 2>&1 &
   else
     sig=TERM
-    "${MPIRUN[@]}" -n $P "$FEDSIM" "${long[@]}" --out "$out" > "$out.log" 2>&1 &
+    # mpirun forwards SIGTERM, then SIGKILLs after odls_base_sigkill_timeout
+    # (1 s by default): leave the ranks time to reach the boundary.
+    "${MPIRUN[@]}" --mca odls_base_sigkill_timeout 60 -n $P "$FEDSIM" "${long[@]}" \
+      --out "$out" > "$out.log" 2>&1 &
   fi
   pid=$!
   for _ in $(seq 100); do
