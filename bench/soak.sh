@@ -53,7 +53,7 @@ args=(--rounds "$ROUNDS" --clients "$CLIENTS" --per-round 10 --seed 9 --run.prog
 launch() { # launch LOG ARGS...
   local log=$1; shift
   if [ "$RANKS" = 1 ]; then "${CMD[@]}" "$@" > "$log" 2>&1 &
-  else mpirun --bind-to none --mca odls_base_sigkill_timeout 120 -n "$RANKS" "${CMD[@]}" "$@" > "$log" 2>&1 &
+  else mpirun --bind-to none --mca odls_base_sigkill_timeout 30 -n "$RANKS" "${CMD[@]}" "$@" > "$log" 2>&1 &
   fi
   pid=$!
 }

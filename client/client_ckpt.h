@@ -38,8 +38,9 @@ typedef struct {
 
 /* The manifest's records (server_ckpt.c writes them, both sides read). */
 #define FS_CKR_CONF FS_CKPT_TAG('C', 'O', 'N', 'F') /* configuration text */
-#define FS_CKR_FILE FS_CKPT_TAG('F', 'I', 'L', 'E') /* u32 crc, u64 len, name  \
-                                                     */
+#define FS_CKR_FILE                                                            \
+  FS_CKPT_TAG('F', 'I', 'L', 'E') /* u32 crc, u64 len, name                    \
+                                   */
 
 /* Handle a CHECKPOINT frame (header fields round = aggregation, body =
  * u8 op + folder): save (op 1) into DIR/worker-RRRR.bin or restore (op 2)

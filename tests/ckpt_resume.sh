@@ -142,7 +142,7 @@ else
 fi
 
 # ---- SIGTERM: stop at the next boundary, resume -------------------------------
-long=(--rounds 1500 --clients 40 --per-round 7 --seed 5 --run.progress off
+long=(--rounds 5000 --clients 40 --per-round 7 --seed 5 --run.progress off
       --data.synthetic.samples 4000 --data.synthetic.groups 40
       --compress.up topk --compress.up_ratio 0.1 --ef.method ef21 --local.mode full_gradient)
 run 1 "$work/long-ref" "${long[@]}" --out "$work/long-ref" || bad "long reference failed"
@@ -155,9 +155,10 @@ for P in 1 3; do
     env --default-signal=INT "$FEDSIM" "${long[@]}" --out "$out" > "$out.log" 2>&1 &
   else
     sig=TERM
-    # mpirun forwards SIGTERM, then SIGKILLs after odls_base_sigkill_timeout
-    # (1 s by default): leave the ranks time to reach the boundary.
-    "${MPIRUN[@]}" --mca odls_base_sigkill_timeout 60 -n $P "$FEDSIM" "${long[@]}" \
+    # mpirun (Open MPI 4.1) sends the ranks SIGCONT, SIGTERM T seconds
+    # later, and SIGKILL T seconds after that, T = odls_base_sigkill_timeout
+    # (1 by default): T = 3 leaves them time to reach the boundary.
+    "${MPIRUN[@]}" --mca odls_base_sigkill_timeout 3 -n $P "$FEDSIM" "${long[@]}" \
       --out "$out" > "$out.log" 2>&1 &
   fi
   pid=$!
