@@ -37,14 +37,33 @@ int fs_ckpt_interrupted = 0;
  * second SIGINT (Ctrl-C twice) kills at once; repeated SIGTERMs do not:
  * under Slurm a task gets SIGTERM both from slurmstepd and through srun,
  * and Slurm itself sends SIGKILL after KillWait. */
+static char hint[1400];
+static size_t hint_len;
+
+void fs_ckpt_set_resume_hint(const char *run_dir) {
+  int n = snprintf(hint, sizeof hint,
+                   "fedsim: signal received: stopping after the aggregation "
+                   "under way with a checkpoint. If the run is killed first "
+                   "(a rank or host lost, mpirun's or Slurm's SIGKILL), "
+                   "continue from its last complete checkpoint with: fedsim "
+                   "--resume %s\n",
+                   run_dir);
+  hint_len = n > 0 && (size_t)n < sizeof hint ? (size_t)n : 0;
+}
+
 static void on_signal(int sig) {
   if (sig == SIGINT && fs_ckpt_stop_requested == SIGINT) {
     signal(SIGINT, SIG_DFL);
     raise(SIGINT);
     return;
   }
-  if (fs_ckpt_stop_requested == 0)
+  if (fs_ckpt_stop_requested == 0) {
     fs_ckpt_stop_requested = sig;
+    if (hint_len > 0) { /* write(2) is async-signal-safe; printf is not */
+      ssize_t w = write(STDERR_FILENO, hint, hint_len);
+      (void)w;
+    }
+  }
 }
 
 void fs_ckpt_install_signals(void) {

@@ -63,6 +63,10 @@ extern volatile sig_atomic_t fs_ckpt_stop_requested;
 /* Set by the server when it stopped at a boundary after a signal (the
  * driver exits with status 3 then: interrupted, resumable). */
 extern int fs_ckpt_interrupted;
+/* On the server: the line a first signal prints on stderr at once (how to
+ * resume should the run be killed before it reaches the boundary, as when
+ * Open MPI ends the job after a rank died). */
+void fs_ckpt_set_resume_hint(const char *run_dir);
 /* Catch SIGINT and SIGTERM (a second SIGINT kills at once; repeated
  * SIGTERMs, as Slurm sends them, are the same request). */
 void fs_ckpt_install_signals(void);

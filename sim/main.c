@@ -242,6 +242,7 @@ int main(int argc, char **argv) {
     }
     if (worker != NULL)
       fs_transport_set_pump(t, fs_worker_pump, worker);
+    fs_ckpt_set_resume_hint(run_dir);
     printf("fedsim %s: %s, %lld clients (%lld per round), model %s, %d "
            "rank%s, run folder %s\n",
            FS_VERSION, world.data_desc, (long long)cfg.clients,

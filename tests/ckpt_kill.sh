@@ -55,6 +55,11 @@ for seed in ${FEDSIM_KILL_SEEDS:-1 2 3 4 5 6}; do
   kill -KILL "$victim"
   wait $mp; rc=$?
   [ $rc -ne 0 ] || { echo "FAIL seed $seed: mpirun exited 0 after a rank was killed"; fail=1; continue; }
+  # A worker lost: Open MPI ends the job with SIGTERM to the others, and the
+  # server says at once how to resume.
+  if [ "$victim_rank" != 0 ] && ! grep -q "continue from its last complete checkpoint with: fedsim --resume $out" "$out.log"; then
+    echo "FAIL seed $seed: no resume hint after worker $victim_rank was killed"; cat "$out.log"; fail=1; continue
+  fi
   rows=$(( $(wc -l < "$out/metrics.csv") - 2 ))
   partial=$(for d in "$out"/checkpoints/agg-*; do [ -f "$d/MANIFEST" ] || echo "${d##*agg-}"; done | tr '\n' ' ')
   R=$(( 2 + RANDOM % 4 ))
