@@ -12,6 +12,7 @@
  */
 #include "client.h"
 
+#include "client_ckpt.h"
 #include "clip.h"
 #include "compress.h"
 #include "ef.h"
@@ -525,6 +526,25 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
   if (h.type == FS_MSG_SHUTDOWN) {
     *stop = 1;
     return FS_OK;
+  }
+  if (h.type == FS_MSG_CHECKPOINT) {
+    /* Save or restore the hosted clients' state (client_ckpt.h). */
+    fs_client_state cs = {
+        .rank = k->rank,
+        .nclients = k->nclients,
+        .first = fs_transport_is_local(k->t) ? 0 : (size_t)(k->rank - 1),
+        .stride = (size_t)k->workers,
+        .nglobal = k->nglobal,
+        .dim = k->dim,
+        .ef = k->ef != EF_NONE ? k->efst : NULL,
+        .dice = k->dp == 3 ? k->dicest : NULL,
+        .bc = k->bc,
+        .bc_x = k->bc_x,
+        .bc_b = k->bc_b,
+        .bc_round = &k->bc_round};
+    return fs_client_ckpt_handle(&cs, k->t, k->cfg, h.round,
+                                 frame + FS_FRAME_HEADER_BYTES, h.body_len,
+                                 err);
   }
   int sa_msg = k->sa != NULL &&
                (h.type == FS_MSG_SA_ADVERTISE || h.type == FS_MSG_SA_UNMASK);

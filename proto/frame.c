@@ -79,6 +79,10 @@ const char *fs_msg_type_name(unsigned type) {
     return "SA_UNMASK";
   case FS_MSG_SA_REVEAL:
     return "SA_REVEAL";
+  case FS_MSG_CHECKPOINT:
+    return "CHECKPOINT";
+  case FS_MSG_CHECKPOINT_DONE:
+    return "CHECKPOINT_DONE";
   default:
     return "unknown";
   }
@@ -167,6 +171,7 @@ fs_status fs_frame_header_decode(const uint8_t *buf, size_t len,
     return fs_err_set(err, FS_EFORMAT,
                       "frame: SHUTDOWN needs encoding NONE, got %s",
                       fs_encoding_name(v.encoding));
+  /* The secure-aggregation and checkpoint types carry records, not vectors. */
   int sa = v.type >= FS_MSG_SA_KEYS;
   if (sa && v.encoding != FS_ENC_NONE)
     return fs_err_set(err, FS_EFORMAT, "frame: %s needs encoding NONE, got %s",

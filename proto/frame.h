@@ -24,6 +24,12 @@
  *            encoding NONE
  * An UPDATE of encoding MASKED_U32 carries u32 dim, then dim u32 words
  * (secagg_msg.h).
+ *   CHECKPOINT (server -> worker): u8 op (1 save, 2 restore), then the
+ *            checkpoint folder's path (bytes, no NUL); `round` is the
+ *            aggregation (sim/ckpt.h, server/server_ckpt.h)
+ *   CHECKPOINT_DONE (worker -> server): u32 status, u32 crc32 and u64 length
+ *            of the file written, then a message (bytes, no NUL)
+ * SHUTDOWN, CHECKPOINT and CHECKPOINT_DONE use encoding NONE.
  * A vector in encoding DENSE_F32 is u32 count, then count IEEE-754 float32.
  * The other vector encodings (SPARSE ... BLOCK8) are compressed payloads,
  * written and read by payload.h; every one of them starts with u32 dim.
@@ -50,14 +56,16 @@ typedef enum {
   FS_MSG_GC_TASK = 4,   /* gradient coding: a worker's tasks of a round */
   FS_MSG_GC_RESULT = 5, /* gradient coding: their coded gradients */
   /* Secure aggregation (secagg_msg.h has the bodies): encoding NONE. */
-  FS_MSG_SA_KEYS = 6,      /* client -> server: its two public keys */
-  FS_MSG_SA_ADVERTISE = 7, /* server -> client: its neighbours' keys */
-  FS_MSG_SA_SHARES = 8,    /* client -> server: encrypted shares */
-  FS_MSG_SA_UNMASK = 9,    /* server -> client: shares to open */
-  FS_MSG_SA_REVEAL = 10    /* client -> server: the opened shares */
+  FS_MSG_SA_KEYS = 6,         /* client -> server: its two public keys */
+  FS_MSG_SA_ADVERTISE = 7,    /* server -> client: its neighbours' keys */
+  FS_MSG_SA_SHARES = 8,       /* client -> server: encrypted shares */
+  FS_MSG_SA_UNMASK = 9,       /* server -> client: shares to open */
+  FS_MSG_SA_REVEAL = 10,      /* client -> server: the opened shares */
+  FS_MSG_CHECKPOINT = 11,     /* server -> worker: save or restore state */
+  FS_MSG_CHECKPOINT_DONE = 12 /* worker -> server: what came of it */
 } fs_msg_type;
 
-#define FS_MSG_MAX FS_MSG_SA_REVEAL
+#define FS_MSG_MAX FS_MSG_CHECKPOINT_DONE
 
 /* How the vector in a body is coded. DENSE_F32 is also the payload kind
  * DENSE; the others are the payload kinds of the same name (payload.h). */
@@ -107,7 +115,8 @@ void fs_frame_header_encode(const fs_frame_header *h, uint8_t *out);
  * encoding, zero flags and reserved, and body_len == len - header.
  * TRAIN must use a vector encoding (DENSE_F32 ... BLOCK8), UPDATE one of
  * those or MASKED_U32; GC_TASK and GC_RESULT DENSE_F32; SHUTDOWN must use
- * NONE with an empty body; the secure-aggregation types use NONE. The body
+ * NONE with an empty body; the secure-aggregation and checkpoint types use
+ * NONE. The body
  * itself (buf + FS_FRAME_HEADER_BYTES, body_len bytes) is checked by the body
  * decoders below. *h is written only on success. Errors: FS_ETRUNC (shorter
  * than the header, or body_len larger than the bytes that follow), FS_EVERSION

@@ -234,3 +234,121 @@ fs_status fs_sched_next(fs_sched *s, fs_sched_step *step) {
     }
   }
 }
+
+/* ---- checkpoints ---------------------------------------------------------
+ */
+
+static uint8_t *put(uint8_t *p, uint64_t v, int n) {
+  for (int i = 0; i < n; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+  return p + n;
+}
+
+static uint64_t get(const uint8_t **p, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; i++)
+    v |= (uint64_t)(*p)[i] << (8 * i);
+  *p += n;
+  return v;
+}
+
+#define SCHED_HEAD 38   /* n, cur, aggs, unreported, flags, nmembers */
+#define SCHED_CLIENT 14 /* state, seq, version, lost */
+
+fs_status fs_sched_export(const fs_sched *s, uint8_t **buf, size_t *len) {
+  size_t ne = fs_eventq_size(s->events), nl = fs_eventq_size(s->lbq);
+  size_t total = SCHED_HEAD + (size_t)s->n * SCHED_CLIENT + 8 * s->nmembers +
+                 16 + 16 * (ne + nl);
+  uint8_t *b = malloc(total);
+  fs_event *ev = malloc((ne + nl + 1) * sizeof *ev);
+  if (b == NULL || ev == NULL) {
+    free(b);
+    free(ev);
+    return FS_ENOMEM;
+  }
+  uint8_t *p = b;
+  p = put(p, s->n, 4);
+  p = put(p, s->cur, 8);
+  p = put(p, s->aggs, 8);
+  p = put(p, s->unreported, 8);
+  p = put(p, (uint64_t)(s->timer_pending | s->done << 1), 2);
+  p = put(p, s->nmembers, 8);
+  for (uint32_t c = 0; c < s->n; c++) {
+    p = put(p, s->state[c], 1);
+    p = put(p, s->seq[c], 4);
+    p = put(p, s->version[c], 8);
+    p = put(p, s->lost[c], 1);
+  }
+  for (size_t i = 0; i < s->nmembers; i++) {
+    p = put(p, s->members[i].c, 4);
+    p = put(p, s->members[i].stale, 4);
+  }
+  const fs_eventq *qs[2] = {s->events, s->lbq};
+  for (int k = 0; k < 2; k++) {
+    size_t m = fs_eventq_items(qs[k], ev, ne + nl + 1);
+    p = put(p, m, 8);
+    for (size_t i = 0; i < m; i++) {
+      p = put(p, (uint64_t)ev[i].t, 8);
+      p = put(p, ev[i].id, 4);
+      p = put(p, ev[i].tag, 4);
+    }
+  }
+  free(ev);
+  *buf = b;
+  *len = (size_t)(p - b);
+  return FS_OK;
+}
+
+fs_status fs_sched_import(fs_sched *s, const uint8_t *buf, size_t len,
+                          fs_err *err) {
+  const uint8_t *p = buf, *end = buf + len;
+  if (len < SCHED_HEAD || get(&p, 4) != s->n)
+    return fs_err_set(err, FS_EFORMAT, "scheduler state: not for %u clients",
+                      s->n);
+  uint64_t cur = get(&p, 8), aggs = get(&p, 8), unrep = get(&p, 8);
+  unsigned flags = (unsigned)get(&p, 2);
+  uint64_t nm = get(&p, 8);
+  if (nm > s->n || (size_t)(end - p) < (size_t)s->n * SCHED_CLIENT + 8 * nm + 8)
+    return fs_err_set(err, FS_EFORMAT, "scheduler state: truncated");
+  for (uint32_t c = 0; c < s->n; c++) {
+    s->state[c] = (uint8_t)get(&p, 1);
+    s->seq[c] = (uint32_t)get(&p, 4);
+    s->version[c] = get(&p, 8);
+    s->lost[c] = (uint8_t)get(&p, 1);
+    if (s->state[c] > RETURNED)
+      return fs_err_set(err, FS_EFORMAT, "scheduler state: bad client state");
+  }
+  for (size_t i = 0; i < nm; i++) {
+    s->members[i].c = (uint32_t)get(&p, 4);
+    s->members[i].stale = (uint32_t)get(&p, 4);
+    if (s->members[i].c >= s->n)
+      return fs_err_set(err, FS_EFORMAT, "scheduler state: bad member");
+  }
+  fs_eventq *qs[2] = {s->events, s->lbq};
+  for (int k = 0; k < 2; k++) {
+    fs_event e;
+    while (fs_eventq_pop(qs[k], &e))
+      ;
+    if ((size_t)(end - p) < 8)
+      return fs_err_set(err, FS_EFORMAT, "scheduler state: truncated");
+    uint64_t m = get(&p, 8);
+    if (m > (size_t)(end - p) / 16)
+      return fs_err_set(err, FS_EFORMAT, "scheduler state: truncated");
+    for (uint64_t i = 0; i < m; i++) {
+      e.t = (int64_t)get(&p, 8);
+      e.id = (uint32_t)get(&p, 4);
+      e.tag = (uint32_t)get(&p, 4);
+      if (fs_eventq_push(qs[k], e) != FS_OK)
+        return fs_err_set(err, FS_ENOMEM, "scheduler state: out of memory");
+    }
+  }
+  if (p != end)
+    return fs_err_set(err, FS_EFORMAT, "scheduler state: trailing bytes");
+  s->cur = cur;
+  s->aggs = aggs;
+  s->unreported = (size_t)unrep;
+  s->timer_pending = (int)(flags & 1);
+  s->done = (int)(flags >> 1 & 1);
+  s->nmembers = (size_t)nm;
+  return FS_OK;
+}

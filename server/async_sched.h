@@ -88,4 +88,14 @@ size_t fs_sched_unreported(const fs_sched *s);
 
 fs_status fs_strat_parse(const char *s, fs_strat *out);
 
+/* The scheduler's whole state (per-client states, job counters, versions,
+ * lost flags, buffered returns, both event queues, counters) as bytes,
+ * little-endian, into a malloc'ed *buf of *len bytes (for checkpoints).
+ * FS_ENOMEM on failure. */
+fs_status fs_sched_export(const fs_sched *s, uint8_t **buf, size_t *len);
+/* Replace the state of s (new, same spec and clients) by an export.
+ * FS_EFORMAT with a message if the bytes do not fit. */
+fs_status fs_sched_import(fs_sched *s, const uint8_t *buf, size_t len,
+                          fs_err *err);
+
 #endif

@@ -34,6 +34,7 @@
 
 #include "accountant.h"
 #include "async_sched.h"
+#include "ckpt.h"
 #include "client.h"
 #include "compress.h"
 #include "ef21bc.h"
@@ -48,6 +49,7 @@
 #include "profile.h"
 #include "robust_round.h"
 #include "sealer.h"
+#include "server_ckpt.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -730,7 +732,259 @@ typedef struct {
   double sa_ms;
   target_hit acc_t[FS_CFG_MAX_LIST], grad_t[FS_CFG_MAX_LIST];
   size_t n_acc, n_grad;
+  /* Checkpoints (server_ckpt.h): where the loop starts, its clock, and
+   * scratch for what is saved. */
+  uint64_t start;
+  int64_t vticks;
+  int stopped; /* stopped at a boundary after SIGINT/SIGTERM */
+  uint64_t acct_steps;
+  double wall, tgt[2 * FS_CFG_MAX_LIST * 7];
+  /* Asynchronous strategies: the scheduler, and its saved state. */
+  fs_sched *sc;
+  uint8_t *sched_blob;
+  size_t sched_len;
+  double inv_tau;
+  int resumed;
 } run_ctx;
+
+/* Every piece of the run's state that a checkpoint saves and a resume
+ * restores (server_ckpt.h), into f (room for STATE_FIELDS_MAX); returns how
+ * many. */
+#define STATE_FIELDS_MAX 64
+static size_t state_fields(run_ctx *c, fs_ckpt_field *f) {
+  srv *s = c->s;
+  size_t n = 0, d = s->dim;
+  int mom = strcmp(s->cfg->server_optimizer, "sgd") != 0;
+#define FLD(a, b, cc, dd, type, p, cnt)                                        \
+  f[n++] = (fs_ckpt_field){FS_CKPT_TAG(a, b, cc, dd), type, p, cnt}
+  FLD('X', 'M', 'O', 'D', FS_F_F32, s->x, d);
+  FLD('G', 'E', 'S', 'T', FS_F_F64, s->g, s->ef21 ? d : 1);
+  FLD('O', 'P', 'T', 'M', FS_F_F64, s->opt_m, mom ? d : 1);
+  FLD('O', 'P', 'T', 'V', FS_F_F64, s->opt_v, mom ? d : 1);
+  FLD('O', 'P', 'T', 'T', FS_F_U64, &s->opt_t, 1);
+  FLD('S', 'E', 'E', 'N', FS_F_U8, s->seen, (s->N + 7) / 8);
+  FLD('R', 'E', 'J', 'D', FS_F_U64, &s->rejected, 1);
+  FLD('I', 'D', 'L', 'B', FS_F_F64, &s->ideal_bits, 1);
+  FLD('D', 'R', 'O', 'U', FS_F_U64, &s->dropouts, 1);
+  FLD('U', 'P', 'C', 'M', FS_F_U64, &c->up_cum, 1);
+  FLD('D', 'N', 'C', 'M', FS_F_U64, &c->down_cum, 1);
+  FLD('P', 'P', 'C', 'M', FS_F_U64, &c->paper_cum, 1);
+  FLD('V', 'T', 'I', 'M', FS_F_F64, &c->vtime, 1);
+  FLD('V', 'T', 'C', 'K', FS_F_I64, &c->vticks, 1);
+  FLD('R', 'R', 'U', 'N', FS_F_U64, &c->rounds_run, 1);
+  FLD('L', 'E', 'V', 'L', FS_F_U64, &c->last_eval, 1);
+  FLD('E', 'V', 'T', 'R', FS_F_F64, &c->ev.train_loss, 1);
+  FLD('E', 'V', 'T', 'L', FS_F_F64, &c->ev.test_loss, 1);
+  FLD('E', 'V', 'T', 'A', FS_F_F64, &c->ev.test_acc, 1);
+  FLD('E', 'V', 'G', 'N', FS_F_F64, &c->ev.grad_norm_sq, 1);
+  FLD('B', 'E', 'S', 'T', FS_F_F64, &c->best_acc, 1);
+  FLD('B', 'R', 'N', 'D', FS_F_U64, &c->best_round, 1);
+  FLD('L', 'C', 'L', 'S', FS_F_F64, &c->last_client_loss, 1);
+  FLD('D', 'R', 'P', 'D', FS_F_U64, &c->dropped, 1);
+  FLD('E', 'P', 'S', ' ', FS_F_F64, &c->eps, 1);
+  FLD('E', 'P', 'S', 'O', FS_F_F64, &c->eps_order, 1);
+  FLD('A', 'C', 'S', 'T', FS_F_U64, &c->acct_steps, 1);
+  FLD('W', 'A', 'L', 'L', FS_F_F64, &c->wall, 1);
+  FLD('T', 'G', 'T', 'S', FS_F_F64, c->tgt, 2 * FS_CFG_MAX_LIST * 7);
+  /* Asynchronous strategies (arrays of one entry otherwise). */
+  size_t na = strcmp(s->cfg->strategy, "fedavg") != 0 ? s->N : 1;
+  FLD('A', 'S', 'T', 'A', FS_F_I64, s->a_start, na);
+  FLD('A', 'V', 'E', 'R', FS_F_U64, s->a_ver, na);
+  FLD('A', 'L', 'E', 'N', FS_F_U64, s->a_len, na);
+  FLD('A', 'L', 'O', 'S', FS_F_F64, s->a_loss, na);
+  FLD('A', 'N', 'S', ' ', FS_F_F64, s->a_ns, na);
+  FLD('A', 'T', 'A', 'U', FS_F_F64, s->a_tau, na);
+  FLD('A', 'S', 'E', 'Q', FS_F_U32, s->a_seq, na);
+  FLD('N', 'R', 'C', 'V', FS_F_U64, &s->n_recv, 1);
+  FLD('N', 'A', 'G', 'G', FS_F_U64, &s->n_agg, 1);
+  FLD('A', 'U', 'P', ' ', FS_F_U64, &s->a_up, 1);
+  FLD('A', 'D', 'N', ' ', FS_F_U64, &s->a_down, 1);
+  FLD('I', 'T', 'A', 'U', FS_F_F64, &c->inv_tau, 1);
+  FLD('B', 'C', 'B', ' ', FS_F_F32, s->b, s->bc ? d : 1); /* EF21-BC */
+#undef FLD
+  if (n > STATE_FIELDS_MAX)
+    abort(); /* a programmer's mistake: raise STATE_FIELDS_MAX */
+  return n;
+}
+
+/* Targets to and from c->tgt (7 numbers each). */
+static void pack_targets(run_ctx *c, int unpack) {
+  for (size_t i = 0; i < 2 * FS_CFG_MAX_LIST; i++) {
+    target_hit *t =
+        i < FS_CFG_MAX_LIST ? &c->acc_t[i] : &c->grad_t[i - FS_CFG_MAX_LIST];
+    double *v = c->tgt + 7 * i;
+    if (unpack) {
+      *t =
+          (target_hit){v[0], v[1] != 0, (uint64_t)v[2], v[3], v[4], v[5], v[6]};
+    } else {
+      double w[7] = {t->target, t->reached, (double)t->round, t->vtime,
+                     t->up,     t->down,    t->paper};
+      memcpy(v, w, sizeof w);
+    }
+  }
+}
+
+#define TAG_SCHED FS_CKPT_TAG('S', 'C', 'H', 'D')
+#define TAG_ARES FS_CKPT_TAG('A', 'R', 'E', 'S')
+#define TAG_BCM FS_CKPT_TAG('B', 'C', 'M', ' ')
+
+/* Asynchronous strategies: the scheduler's state, and each update received
+ * but not yet consumed on the virtual clock (u32 client, u8 encoding,
+ * payload bytes). */
+static fs_status save_async(void *ctx, fs_ckpt_writer *w, fs_err *err) {
+  run_ctx *c = ctx;
+  srv *s = c->s;
+  if (s->bc && s->mbody != NULL) {
+    /* EF21-BC: next round's downlink C(g - b), u8 encoding + bytes. */
+    size_t ml = fs_payload_encoded_size(&s->m, NULL);
+    uint8_t *r = malloc(1 + ml);
+    if (r == NULL)
+      return fs_err_set(err, FS_ENOMEM, "checkpoint: out of memory");
+    r[0] = (uint8_t)fs_payload_encoding(s->m.kind);
+    memcpy(r + 1, s->mbody, ml);
+    fs_ckpt_put(w, TAG_BCM, r, 1 + ml);
+    free(r);
+  }
+  if (c->sc == NULL)
+    return FS_OK;
+  uint8_t *b = NULL;
+  size_t len = 0;
+  if (fs_sched_export(c->sc, &b, &len) != FS_OK)
+    return fs_err_set(err, FS_ENOMEM, "checkpoint: out of memory");
+  fs_ckpt_put(w, TAG_SCHED, b, len);
+  free(b);
+  for (uint32_t i = 0; i < s->N; i++) {
+    const fs_payload *p = s->a_res[i];
+    if (p == NULL)
+      continue;
+    size_t pl = fs_payload_encoded_size(p, NULL);
+    uint8_t *r = malloc(5 + pl);
+    if (r == NULL)
+      return fs_err_set(err, FS_ENOMEM, "checkpoint: out of memory");
+    for (int k = 0; k < 4; k++)
+      r[k] = (uint8_t)(i >> (8 * k));
+    r[4] = (uint8_t)fs_payload_encoding(p->kind);
+    fs_payload_encode(p, r + 5);
+    fs_ckpt_put(w, TAG_ARES, r, 5 + pl);
+    free(r);
+  }
+  return FS_OK;
+}
+
+static fs_status load_async(void *ctx, const fs_ckpt_reader *r, fs_err *err) {
+  run_ctx *c = ctx;
+  srv *s = c->s;
+  const uint8_t *p;
+  size_t len, pos = 0;
+  uint32_t tag;
+  fs_status st;
+  if (s->bc && fs_ckpt_get(r, TAG_BCM, &p, &len, NULL) == FS_OK) {
+    if (len < 1)
+      return fs_err_set(err, FS_EFORMAT, "server.bin: empty EF21-BC record");
+    st = fs_payload_decode(p + 1, len - 1, (fs_encoding)p[0], (uint32_t)s->dim,
+                           &s->m, err);
+    if (st != FS_OK)
+      return st;
+    if ((s->mbody = malloc(len - 1)) == NULL)
+      return fs_err_set(err, FS_ENOMEM, "resume: out of memory");
+    memcpy(s->mbody, p + 1, len - 1);
+    s->mcap = len - 1;
+  }
+  if (strcmp(s->cfg->strategy, "fedavg") == 0)
+    return FS_OK;
+  st = fs_ckpt_get(r, TAG_SCHED, &p, &len, err);
+  if (st != FS_OK)
+    return st;
+  if ((c->sched_blob = malloc(len ? len : 1)) == NULL)
+    return fs_err_set(err, FS_ENOMEM, "resume: out of memory");
+  memcpy(c->sched_blob, p, len);
+  c->sched_len = len;
+  while (fs_ckpt_next(r, &pos, &tag, &p, &len)) {
+    if (tag != TAG_ARES)
+      continue;
+    uint32_t i = len >= 5 ? fs_ckpt_le32(p) : UINT32_MAX;
+    if (i >= s->N || s->a_res[i] != NULL)
+      return fs_err_set(err, FS_EFORMAT, "server.bin: bad buffered update");
+    fs_payload *pl = pool_get(s);
+    if (pl == NULL)
+      return fs_err_set(err, FS_ENOMEM, "resume: out of memory");
+    st = fs_payload_decode(p + 5, len - 5, (fs_encoding)p[4], (uint32_t)s->dim,
+                           pl, err);
+    if (st != FS_OK) {
+      pool_put(s, pl);
+      return st;
+    }
+    s->a_res[i] = pl;
+  }
+  return FS_OK;
+}
+
+/* Continue from the checkpoint cfg->resume names: restore the state, cut
+ * metrics.csv back to it and append from there. */
+static fs_status resume_state(run_ctx *c, fs_err *err) {
+  const fs_config *cfg = c->s->cfg;
+  char ckdir[1100], rdir[1100];
+  uint64_t agg = 0;
+  char *text = NULL;
+  fs_status st = fs_ckpt_find(cfg->resume, ckdir, sizeof ckdir, rdir,
+                              sizeof rdir, &agg, &text, err);
+  free(text);
+  if (st != FS_OK)
+    return st;
+  if (agg > (uint64_t)cfg->rounds)
+    return fs_err_set(err, FS_ECONFIG,
+                      "--resume: the checkpoint is after aggregation %llu, "
+                      "past run.rounds = %lld",
+                      (unsigned long long)agg, (long long)cfg->rounds);
+  fs_ckpt_field f[STATE_FIELDS_MAX];
+  size_t n = state_fields(c, f);
+  st = fs_ckpt_restore_run(c->s->t, cfg, ckdir, c->a->run_dir, agg, f, n,
+                           load_async, c, err);
+  if (st != FS_OK)
+    return st;
+  pack_targets(c, 1);
+  for (uint64_t i = 0; c->acct != NULL && i < c->acct_steps; i++)
+    fs_dp_accountant_step(c->acct, 1); /* the same sums, in the same order */
+  c->t0 = fs_transport_wtime() - c->wall;
+  c->start = agg;
+  c->resumed = 1;
+  return fs_metrics_open_append(c->a->run_dir, &c->mw, err);
+}
+
+/* At the end of aggregation agg: checkpoint if one is due or a signal
+ * asked to stop (then stop). */
+static int ckpt_due(const run_ctx *c, uint64_t agg) {
+  const fs_config *cfg = c->s->cfg;
+  return fs_ckpt_stop_requested != 0 ||
+         (cfg->checkpoint_every > 0 &&
+          agg % (uint64_t)cfg->checkpoint_every == 0);
+}
+
+static fs_status boundary(run_ctx *c, uint64_t agg, fs_err *err) {
+  const fs_config *cfg = c->s->cfg;
+  int sig = fs_ckpt_stop_requested != 0;
+  if (!ckpt_due(c, agg))
+    return FS_OK;
+  pack_targets(c, 0);
+  c->wall = fs_transport_wtime() - c->t0;
+  c->acct_steps = c->acct != NULL ? fs_dp_accountant_steps(c->acct) : 0;
+  fs_ckpt_field f[STATE_FIELDS_MAX];
+  size_t n = state_fields(c, f);
+  fs_status st = fs_ckpt_save_run(c->s->t, cfg, c->a->run_dir, agg, f, n,
+                                  save_async, c, err);
+  if (st == FS_OK && sig)
+    c->stopped = 1;
+  if (st != FS_OK && err != NULL) {
+    char msg[sizeof err->msg];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    fs_err_set(err, st,
+               "checkpoint after aggregation %llu failed: %s. Complete "
+               "checkpoints written before are intact: make room (or fix "
+               "the folder) and continue with: fedsim --resume %s",
+               (unsigned long long)agg, msg, c->a->run_dir);
+  }
+  return st;
+}
 
 /* Finish and write one metrics row (evaluating if due), track targets and
  * the best accuracy, print progress. row->round, vtime_s, clients and the
@@ -839,13 +1093,13 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
   const fs_config *cfg = s->cfg;
   uint32_t N = s->N, K = s->K;
   fs_status st = FS_OK;
-  int64_t vticks = 0;
+  int64_t vticks = c->vticks;
   int wall = !strcmp(cfg->clock, "wall");
   int64_t budget_ticks =
       cfg->time_budget > 0 ? (int64_t)llround(cfg->time_budget / tick_s(s)) : 0;
-  if (s->p2p != NULL)
+  if (s->p2p != NULL && c->start == 0)
     fs_p2p_start(s->p2p, s->x); /* every node starts from x^0 */
-  for (int64_t r = 1; r <= cfg->rounds; r++) {
+  for (int64_t r = (int64_t)c->start + 1; r <= cfg->rounds; r++) {
     uint32_t round = (uint32_t)r, version = (uint32_t)(r - 1);
     if (!strcmp(cfg->sampling, "poisson")) {
       K = fs_sample_poisson(cfg->seed, (uint64_t)r, N,
@@ -972,6 +1226,9 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
       row.secagg_ms = sao.ms;
     }
     if ((st = emit_row(c, &row, last, err)) != FS_OK)
+      return st;
+    c->vticks = vticks;
+    if ((st = boundary(c, (uint64_t)r, err)) != FS_OK || c->stopped)
       return st;
   }
   return FS_OK;
@@ -1198,12 +1455,20 @@ static fs_status async_loop(run_ctx *c, fs_err *err) {
   fs_status st = fs_sched_new(&sp, s->N, &sc, err);
   if (st != FS_OK)
     return st;
-  fs_dense_encode(s->x, s->dim, s->body);
-  for (uint32_t i = 0; i < s->N && st == FS_OK; i++)
-    st = async_dispatch(s, sc, i, 0, err);
+  c->sc = sc;
   double inv_tau = 0.0;
-  for (uint32_t i = 0; i < s->N; i++)
-    inv_tau += 1.0 / s->a_tau[i];
+  if (c->resumed) {
+    /* Everything dispatched before the checkpoint had come back then. */
+    st = fs_sched_import(sc, c->sched_blob, c->sched_len, err);
+    inv_tau = c->inv_tau;
+  } else {
+    fs_dense_encode(s->x, s->dim, s->body);
+    for (uint32_t i = 0; i < s->N && st == FS_OK; i++)
+      st = async_dispatch(s, sc, i, 0, err);
+    for (uint32_t i = 0; i < s->N; i++)
+      inv_tau += 1.0 / s->a_tau[i];
+    c->inv_tau = inv_tau;
+  }
   while (st == FS_OK) {
     fs_sched_step step;
     fs_sched_next(sc, &step);
@@ -1237,6 +1502,17 @@ static fs_status async_loop(run_ctx *c, fs_err *err) {
     fs_dense_encode(s->x, s->dim, s->body);
     for (size_t k = 0; k < step.nset && st == FS_OK; k++)
       st = async_dispatch(s, sc, step.set[k], step.t, err);
+    if (st == FS_OK && ckpt_due(c, step.version)) {
+      /* A consistent cut: collect every job in flight first (their
+       * finishes become known early, which the scheduler allows), so the
+       * workers' state matches the server's. */
+      while (st == FS_OK && s->inflight > 0)
+        st = async_receive(s, sc, err);
+      if (st == FS_OK)
+        st = boundary(c, step.version, err);
+      if (c->stopped)
+        break;
+    }
   }
   /* Collect what is still in flight, so every worker can stop. */
   while (st == FS_OK && s->inflight > 0) {
@@ -1248,6 +1524,7 @@ static fs_status async_loop(run_ctx *c, fs_err *err) {
       s->a_res[i] = NULL;
     }
   fs_sched_free(sc);
+  c->sc = NULL;
   return st;
 }
 
@@ -1261,6 +1538,10 @@ static fs_status wall_loop(run_ctx *c, fs_err *err) {
   if (fs_strat_parse(cfg->strategy, &strat) != FS_OK)
     return fs_err_set(err, FS_ECONFIG, "server.strategy: unknown '%s'",
                       cfg->strategy);
+  if (cfg->checkpoint_every > 0 || cfg->resume[0] != '\0')
+    return fs_err_set(err, FS_EUNSUPPORTED,
+                      "checkpoints do not cover the asynchronous strategies "
+                      "on the wall clock (run.clock = wall)");
   uint32_t N = s->N, *set = malloc(N * sizeof *set),
            *stale = malloc(N * sizeof *stale);
   uint8_t *waiting = calloc(N, 1);
@@ -1404,9 +1685,7 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
   const fs_config *cfg = a->cfg;
   run_ctx ctx = {.s = s, .a = a, .last_client_loss = NAN};
   run_ctx *c = &ctx;
-  fs_status st = fs_metrics_open(a->run_dir, &c->mw, err);
-  if (st != FS_OK)
-    return st;
+  fs_status st = FS_OK;
   c->progress = want_progress(cfg);
   c->gn = !strcmp(cfg->eval_grad_norm, "on") ||
           (!strcmp(cfg->eval_grad_norm, "auto") &&
@@ -1426,9 +1705,16 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     if (st != FS_OK)
       goto out;
   }
-  fs_metrics_row row0 = {.round = 0};
-  if ((st = emit_row(c, &row0, 0, err)) != FS_OK)
-    goto out;
+  if (cfg->resume[0] != '\0') {
+    if ((st = resume_state(c, err)) != FS_OK)
+      goto out;
+  } else {
+    if ((st = fs_metrics_open(a->run_dir, &c->mw, err)) != FS_OK)
+      goto out;
+    fs_metrics_row row0 = {.round = 0};
+    if ((st = emit_row(c, &row0, 0, err)) != FS_OK)
+      goto out;
+  }
   if (!strcmp(cfg->clock, "wall"))
     printf("fedsim: wall clock: events in real arrival order, durations "
            "measured; this run is not reproducible by nature\n");
@@ -1440,6 +1726,15 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     st = async_loop(c, err);
   if (st != FS_OK)
     goto out;
+  if (c->stopped) {
+    cJSON_Delete((cJSON *)a->build_info); /* no summary: it is not taken */
+    fs_ckpt_interrupted = 1;
+    printf("fedsim: stopped by a signal after aggregation %llu; its "
+           "checkpoint is complete. Continue with: fedsim --resume %s (under "
+           "mpirun or srun as before, on any number of ranks)\n",
+           (unsigned long long)c->rounds_run, a->run_dir);
+    goto out;
+  }
   if (c->last_eval != c->rounds_run) {
     evaluate(s, c->gn, &c->ev); /* for the summary */
     if (c->ev.test_acc > c->best_acc) {
@@ -1636,6 +1931,7 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
   if (cfg->save_model)
     st = fs_server_write_model(a->run_dir, s->x, s->dim, err);
 out:
+  free(c->sched_blob);
   fs_dp_accountant_free(c->acct);
   fs_metrics_close(c->mw);
   return st;

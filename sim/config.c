@@ -62,6 +62,17 @@ static const opt options[] = {
      "reproducible by nature)"},
     {"run.save_model", T_BOOL, OFF(save_model), "true", 0, 0, NULL,
      "write the final model to model.bin in the run folder"},
+    {"run.checkpoint_every", T_INT, OFF(checkpoint_every), "0", 0, 1e9, NULL,
+     "write a checkpoint every K aggregations into the run folder (0: only "
+     "on SIGINT/SIGTERM; docs/reliability.md)"},
+    {"run.checkpoint_keep", T_INT, OFF(checkpoint_keep), "2", 0, 1e9, NULL,
+     "complete checkpoints kept (older ones are deleted; 0: keep all)"},
+    {"run.resume", T_STR, OFF(resume), "", 0, 0, NULL,
+     "continue the run in this folder from its last complete checkpoint "
+     "(or from this checkpoint folder), bit-identically"},
+    {"run.memory_limit", T_FLOAT, OFF(memory_limit), "0", 0, 1e18, NULL,
+     "bytes one rank may use (0: the machine's available memory); a run "
+     "whose estimate exceeds it is refused before it starts"},
 
     {"data.source", T_CHOICE, OFF(data_source), "synthetic", 0, 0,
      "synthetic|fashion-mnist|libsvm|idx", "where the data comes from"},
@@ -375,12 +386,14 @@ static const opt options[] = {
 /* Command-line short forms. */
 static const struct {
   const char *flag, *key;
-} aliases[] = {{"seed", "run.seed"},         {"rounds", "run.rounds"},
-               {"out", "run.out_dir"},       {"name", "run.name"},
-               {"clients", "clients.num"},   {"per-round", "clients.per_round"},
-               {"data", "data.source"},      {"model", "model.type"},
-               {"epochs", "local.epochs"},   {"lr", "local.lr"},
-               {"batch", "local.batch_size"}};
+} aliases[] = {
+    {"seed", "run.seed"},          {"rounds", "run.rounds"},
+    {"out", "run.out_dir"},        {"name", "run.name"},
+    {"clients", "clients.num"},    {"per-round", "clients.per_round"},
+    {"data", "data.source"},       {"model", "model.type"},
+    {"epochs", "local.epochs"},    {"lr", "local.lr"},
+    {"batch", "local.batch_size"}, {"checkpoint-every", "run.checkpoint_every"},
+    {"resume", "run.resume"}};
 
 static const opt *find_opt(const char *key) {
   for (size_t i = 0; i < N_OPTIONS; i++)
@@ -819,6 +832,26 @@ static fs_status sa_config_check(const fs_config *cfg, fs_err *err) {
   return FS_OK;
 }
 
+const char *fs_config_ckpt_unsupported(const fs_config *cfg) {
+  if (!strcmp(cfg->strategy, "gc"))
+    return "server.strategy gc (its models and straggler schedule)";
+  if (!strcmp(cfg->clock, "wall") && strcmp(cfg->strategy, "fedavg") != 0)
+    return "the asynchronous strategies on the wall clock (run.clock wall)";
+  if (!strcmp(cfg->nna_pivot, "own"))
+    return "peer-to-peer NNA/MoNNA (server.nna_pivot own: every client's "
+           "model)";
+  if ((!strcmp(cfg->aggregator, "nna") || !strcmp(cfg->aggregator, "monna")) &&
+      !strcmp(cfg->nna_pivot, "previous"))
+    return "server.nna_pivot previous (the previous aggregate)";
+  if (cfg->client_momentum > 0)
+    return "clients.momentum (the clients' momentum buffers)";
+  if (cfg->secure_seal)
+    return "secure.seal (the sessions' nonce counters)";
+  if (!strcmp(cfg->sa_mode, "secagg"))
+    return "secure.aggregation secagg (its running totals)";
+  return NULL;
+}
+
 fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
   if (cfg->per_round > cfg->clients)
     return fs_err_set(err, FS_ECONFIG,
@@ -957,6 +990,12 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
                       "virtual clock without DP, error feedback, uplink "
                       "compression, dropouts, offline windows or a time "
                       "budget");
+  const char *nock = fs_config_ckpt_unsupported(cfg);
+  if (nock != NULL && (cfg->checkpoint_every > 0 || cfg->resume[0] != '\0'))
+    return fs_err_set(err, FS_ECONFIG, "%s: checkpoints do not cover %s yet",
+                      cfg->checkpoint_every > 0 ? "run.checkpoint_every"
+                                                : "run.resume",
+                      nock);
   if (cfg->secure_tamper_rate > 0 && !cfg->secure_seal)
     return fs_err_set(err, FS_ECONFIG,
                       "secure.tamper_rate: tampering tests sealed frames; "

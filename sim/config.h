@@ -34,6 +34,10 @@ typedef struct {
   char progress[FS_CFG_STR]; /* auto | on | off */
   char clock[FS_CFG_STR];    /* virtual */
   int save_model;
+  int64_t checkpoint_every; /* aggregations between checkpoints; 0: none */
+  int64_t checkpoint_keep;  /* complete checkpoints kept; 0: all */
+  char resume[FS_CFG_STR];  /* run or checkpoint folder to continue */
+  double memory_limit;      /* bytes per rank; 0: what the machine has */
   /* data */
   char data_source[FS_CFG_STR]; /* synthetic | fashion-mnist | libsvm | idx */
   char data_path[FS_CFG_STR];
@@ -162,6 +166,11 @@ fs_status fs_config_load_yaml(fs_config *cfg, const char *path, fs_err *err);
 
 /* Cross-option checks (per_round <= clients, ...). */
 fs_status fs_config_validate(const fs_config *cfg, fs_err *err);
+
+/* Why checkpoints (run.checkpoint_every, run.resume, a stop on SIGINT or
+ * SIGTERM) do not cover this configuration yet, or NULL if they do: state
+ * that no checkpoint saves (docs/reliability.md lists it). */
+const char *fs_config_ckpt_unsupported(const fs_config *cfg);
 
 /* What the command line asked for besides options. */
 typedef enum { FS_CLI_RUN = 0, FS_CLI_HELP, FS_CLI_VERSION } fs_cli_action;

@@ -88,3 +88,9 @@ int fs_eventq_pop(fs_eventq *q, fs_event *e) {
 }
 
 size_t fs_eventq_size(const fs_eventq *q) { return q->n; }
+
+size_t fs_eventq_items(const fs_eventq *q, fs_event *out, size_t cap) {
+  for (size_t i = 0; i < q->n && i < cap; i++)
+    out[i] = q->h[i];
+  return q->n;
+}

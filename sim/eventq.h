@@ -28,6 +28,10 @@ int fs_eventq_peek(const fs_eventq *q, fs_event *e);
 /* Remove and return the smallest; 0 if empty. */
 int fs_eventq_pop(fs_eventq *q, fs_event *e);
 size_t fs_eventq_size(const fs_eventq *q);
+/* The events held, in no particular order (for checkpoints: pushing them
+ * back gives a queue that pops in the same (t, id) order). Returns the
+ * count; copies at most cap of them into out. */
+size_t fs_eventq_items(const fs_eventq *q, fs_event *out, size_t cap);
 /* (a.t, a.id) < (b.t, b.id) */
 int fs_event_before(fs_event a, fs_event b);
 

@@ -10,6 +10,7 @@
 #include "gc_sim.h"
 #include "metrics.h"
 #include "server.h"
+#include "server_ckpt.h"
 #include "setup.h"
 #include "transport.h"
 
@@ -156,6 +157,8 @@ int main(int argc, char **argv) {
     printf("fedsim %s (git %s, %s)\n", FS_VERSION, FS_GIT_REV, FS_CC);
     return 0;
   }
+  if (st == FS_OK && cfg.resume[0] != '\0')
+    st = fs_ckpt_resume_config(&cfg, &err);
   if (st == FS_OK)
     st = fs_config_validate(&cfg, &err);
 
@@ -171,6 +174,11 @@ int main(int argc, char **argv) {
     return 1;
   }
   int rank = fs_transport_rank(t);
+  /* The server stops at the next boundary and checkpoints; where
+   * checkpoints do not cover the configuration, a signal ends the run at
+   * once as usual. */
+  if (st != FS_OK || fs_config_ckpt_unsupported(&cfg) == NULL)
+    fs_ckpt_install_signals();
   if (st != FS_OK) {
     if (rank == 0)
       fprintf(stderr, "fedsim: %s\n", fs_err_msg(&err, st));
@@ -187,6 +195,28 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  {
+    /* Refuse a run that cannot fit in memory before it starts. */
+    fs_model *m0 = NULL;
+    st = fs_model_new(&world.mspec, 1, &m0, &err);
+    if (st == FS_OK) {
+      double data = 4.0 * (double)(world.train.n * (world.train.dim + 1) +
+                                   world.test.n * (world.test.dim + 1));
+      const char *ls = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+      int local = ls != NULL ? atoi(ls) : 1;
+      st = fs_ckpt_memory_check(&cfg, fs_model_dim(m0), data,
+                                fs_transport_size(t), local, NULL, NULL, &err);
+    }
+    fs_model_free(m0);
+    if (st != FS_OK) {
+      fprintf(stderr, "fedsim: rank %d: %s\n", rank, fs_err_msg(&err, st));
+      fs_world_free(&world);
+      if (fs_transport_size(t) > 1)
+        fs_transport_abort(t, 2);
+      fs_transport_finalize(t);
+      return 2;
+    }
+  }
   if (cfg.dp_target_eps > 0 && strcmp(cfg.dp_noise, "none") != 0) {
     /* Every rank computes the same z (the workers need it for local
      * noise). */
@@ -222,6 +252,7 @@ int main(int argc, char **argv) {
     }
     if (worker != NULL)
       fs_transport_set_pump(t, fs_worker_pump, worker);
+    fs_ckpt_set_resume_hint(run_dir);
     printf("fedsim %s: %s, %lld clients (%lld per round), model %s, %d "
            "rank%s, run folder %s\n",
            FS_VERSION, world.data_desc, (long long)cfg.clients,
@@ -237,6 +268,8 @@ int main(int argc, char **argv) {
     if (st != FS_OK) {
       fprintf(stderr, "fedsim: %s\n", fs_err_msg(&err, st));
       rc = 1;
+    } else if (fs_ckpt_interrupted) {
+      rc = 3; /* interrupted at a boundary, resumable */
     }
   } else {
     st = fs_worker_run(worker, &err);

@@ -101,6 +101,24 @@ fs_status fs_metrics_open(const char *dir, fs_metrics **out, fs_err *err) {
   return FS_OK;
 }
 
+fs_status fs_metrics_open_append(const char *dir, fs_metrics **out,
+                                 fs_err *err) {
+  *out = NULL;
+  fs_metrics *m = calloc(1, sizeof *m);
+  if (m == NULL)
+    return fs_err_set(err, FS_ENOMEM, "metrics: out of memory");
+  snprintf(m->path, sizeof m->path, "%s/metrics.csv", dir);
+  m->f = fopen(m->path, "a");
+  if (m->f == NULL) {
+    fs_status st = fs_err_set(err, FS_EIO, "cannot append to %s: %s", m->path,
+                              strerror(errno));
+    free(m);
+    return st;
+  }
+  *out = m;
+  return FS_OK;
+}
+
 void fs_metrics_format(const fs_metrics_row *r, char *buf, size_t len) {
   char ev[160] = ",,", gn[40] = "";
   if (r->has_eval)

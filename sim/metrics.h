@@ -48,6 +48,9 @@ typedef struct fs_metrics fs_metrics;
 
 /* Create dir/metrics.csv and write its header. */
 fs_status fs_metrics_open(const char *dir, fs_metrics **out, fs_err *err);
+/* Open an existing dir/metrics.csv to append rows (a resumed run). */
+fs_status fs_metrics_open_append(const char *dir, fs_metrics **out,
+                                 fs_err *err);
 /* Append one row (flushed, so a killed run keeps its rows). */
 fs_status fs_metrics_write(fs_metrics *m, const fs_metrics_row *row,
                            fs_err *err);

@@ -246,6 +246,78 @@ START_TEST(bad_specs_and_calls) {
 }
 END_TEST
 
+/* A scheduler exported in the middle of a FedBuff run and imported into a
+ * fresh one makes exactly the same steps from there (checkpoints). */
+START_TEST(export_import_continues_identically) {
+  fs_sched_spec sp = {.strat = FS_STRAT_FEDBUFF,
+                      .buffer = 5,
+                      .budget = 500LL * D,
+                      .max_staleness = 3};
+  fs_sched *a, *b = NULL;
+  ck_assert_int_eq(fs_sched_new(&sp, M, &a, NULL), FS_OK);
+  int64_t fin[M];
+  for (uint32_t i = 0; i < M; i++) {
+    fin[i] = tau(i) + (int64_t)(i % 3) * 7;
+    ck_assert_int_eq(fs_sched_start(a, i, 0, fin[i] - 5, 0), FS_OK);
+  }
+  int bad = 0;
+  uint64_t aggs = 0, steps_b = 0;
+  for (;;) {
+    fs_sched_step x, y;
+    bad |= fs_sched_next(a, &x) != FS_OK;
+    if (b != NULL) {
+      bad |= fs_sched_next(b, &y) != FS_OK;
+      steps_b++;
+      bad |= x.action != y.action || x.t != y.t || x.nset != y.nset ||
+             x.version != y.version ||
+             (x.action != FS_SCHED_AGGREGATE && x.client != y.client);
+      for (size_t k = 0; k < x.nset && x.nset == y.nset; k++)
+        bad |= x.set[k] != y.set[k] || x.stale[k] != y.stale[k];
+    }
+    if (x.action == FS_SCHED_DONE)
+      break;
+    fs_sched *both[2] = {a, b};
+    for (int k = 0; k < 2 && both[k] != NULL; k++) {
+      fs_sched *s = both[k];
+      if (x.action == FS_SCHED_NEED) {
+        bad |= fs_sched_finish(s, x.client, fin[x.client]) != FS_OK;
+      } else if (x.action == FS_SCHED_DROP) {
+        bad |= fs_sched_start(s, x.client, x.t, x.t + tau(x.client) - 5,
+                              fs_sched_version(s)) != FS_OK;
+      } else if (x.action == FS_SCHED_AGGREGATE) {
+        for (size_t j = 0; j < x.nset; j++)
+          bad |= fs_sched_start(s, x.set[j], x.t, x.t + tau(x.set[j]) - 5,
+                                x.version) != FS_OK;
+      }
+    }
+    if (x.action == FS_SCHED_DROP)
+      fin[x.client] = x.t + tau(x.client);
+    if (x.action == FS_SCHED_AGGREGATE) {
+      for (size_t j = 0; j < x.nset; j++)
+        fin[x.set[j]] = x.t + tau(x.set[j]) + (int64_t)(x.set[j] % 3) * 7;
+      if (++aggs == 37) {
+        uint8_t *buf;
+        size_t len;
+        ck_assert_int_eq(fs_sched_export(a, &buf, &len), FS_OK);
+        ck_assert_int_eq(fs_sched_new(&sp, M, &b, NULL), FS_OK);
+        /* Every truncation is refused; the whole is taken. */
+        for (size_t n = 0; n < len; n++) {
+          fs_err e = {0};
+          ck_assert_int_eq(fs_sched_import(b, buf, n, &e), FS_EFORMAT);
+        }
+        ck_assert_int_eq(fs_sched_import(b, buf, len, NULL), FS_OK);
+        free(buf);
+      }
+    }
+  }
+  ck_assert_msg(!bad, "the imported scheduler went another way");
+  ck_assert_uint_gt(aggs, 60);
+  ck_assert_uint_gt(steps_b, 30);
+  fs_sched_free(a);
+  fs_sched_free(b);
+}
+END_TEST
+
 static Suite *sched_suite(void) {
   Suite *s = suite_create("sched");
   TCase *core = tcase_create("core");
@@ -255,6 +327,7 @@ static Suite *sched_suite(void) {
   tcase_add_test(core, need_asks_for_the_earliest_unknown_job);
   tcase_add_test(core, fedfix_counts_empty_rounds);
   tcase_add_test(core, lost_jobs_come_back_without_aggregating);
+  tcase_add_test(core, export_import_continues_identically);
   suite_add_tcase(s, core);
   TCase *errs = tcase_create("errors");
   tcase_add_test(errs, bad_specs_and_calls);
