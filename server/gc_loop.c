@@ -591,9 +591,16 @@ static fs_status write_summary(gcs *s, const fs_server_args *a,
   cJSON_AddNumberToObject(f, "bits_up", (double)tot->up);
   cJSON_AddNumberToObject(f, "bits_down", (double)tot->down);
   cJSON_AddNumberToObject(f, "vtime_s", tot->vtime);
-  if (s->seal != NULL)
+  if (s->seal != NULL) {
     cJSON_AddNumberToObject(f, "rejected_frames",
                             (double)fs_sealer_rejected(s->seal));
+    cJSON *rf = cJSON_AddObjectToObject(f, "rejected_frames_by_status");
+    for (int k = 1; k < FS__STATUS_COUNT; k++)
+      if (fs_sealer_rejected_by(s->seal, (fs_status)k) > 0)
+        cJSON_AddNumberToObject(
+            rf, fs_status_name((fs_status)k),
+            (double)fs_sealer_rejected_by(s->seal, (fs_status)k));
+  }
   if (s->K > 1) {
     /* Every model's final figures (the rows above are model 0's). */
     cJSON *ms = cJSON_AddArrayToObject(sum, "models");
