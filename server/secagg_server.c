@@ -60,8 +60,9 @@ struct fs_sa_server {
   size_t fcap;
   uint64_t aborted, dropped;
   int warned;
-  fs_sealer *seal; /* secure.seal: frames sealed and opened (NULL: off) */
-  uint8_t *lost;   /* per cohort position: LOST_* frames refused */
+  fs_sealer *seal;     /* secure.seal: frames sealed and opened (NULL: off) */
+  uint8_t *lost;       /* per cohort position: LOST_* frames refused */
+  uint64_t refused[4]; /* frames refused so far: keys, shares, update, reveal */
 };
 
 /* Frames of a client refused this round (sealed frames that failed to
@@ -116,6 +117,14 @@ fs_status fs_sa_server_new(const fs_config *cfg, size_t dim, uint32_t max_k,
 void fs_sa_server_free(fs_sa_server *s) {
   if (s == NULL)
     return;
+  if (s->refused[0] + s->refused[1] + s->refused[2] + s->refused[3] > 0)
+    fprintf(
+        stderr,
+        "fedsim: secure aggregation: refused sealed frames: SA_KEYS %llu "
+        "(left out), SA_SHARES %llu (round aborted), masked updates %llu "
+        "(dropped after masking), SA_REVEAL %llu (shares missing)\n",
+        (unsigned long long)s->refused[0], (unsigned long long)s->refused[1],
+        (unsigned long long)s->refused[2], (unsigned long long)s->refused[3]);
   free(s->survived);
   free(s->ns);
   free(s->loss);
@@ -394,6 +403,7 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
                           "while waiting for SA_KEYS",
                           s->coh[pos]);
       s->lost[pos] |= LOST_KEYS;
+      s->refused[0]++;
       sa_bytes += wire;
       continue;
     }
@@ -501,10 +511,12 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
        * first one still owed. */
       if (!s->got_shares[pos] && !(s->lost[pos] & LOST_SHARES)) {
         s->lost[pos] |= LOST_SHARES;
+        s->refused[1]++;
         sa_bytes += wire;
       } else if (!s->drop[pos] && !s->got_update[pos] &&
                  !(s->lost[pos] & LOST_UPDATE)) {
         s->lost[pos] |= LOST_UPDATE;
+        s->refused[2]++;
       } else {
         return fs_err_set(err, FS_EFORMAT,
                           "secagg server: a sealed frame of client %u beyond "
@@ -641,6 +653,7 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
                           "%u while waiting for SA_REVEAL",
                           s->coh[pos]);
       s->lost[pos] |= LOST_REVEAL;
+      s->refused[3]++;
       sa_bytes += wire;
       continue;
     }

@@ -205,6 +205,21 @@ if [ -f "$work/satamper1/model.bin" ] && [ -f "$work/satamper3/model.bin" ]; the
   [ "$rows" -eq 9 ] && [ "$rej" -gt 0 ] && [ "$rej" -eq "$alt" ] && [ "$last" -eq "$rej" ] \
     && ok "secagg tampered: finished 8 rounds, the server refused all $rej of the $alt altered frames" \
     || bad "secagg tampered: $rows rows, refused $rej (metrics.csv $last), altered $alt"
+  # Refusals by protocol step (server's stderr): every step is hit at this
+  # seed and rate, and they add up to the sealer's count.
+  steps=$(sed -n 's/.*refused sealed frames: SA_KEYS \([0-9]*\) .*SA_SHARES \([0-9]*\) .*masked updates \([0-9]*\) .*SA_REVEAL \([0-9]*\) .*/\1 \2 \3 \4/p' \
+    "$work/satamper1.log")
+  read -r nk ns nu nr <<< "${steps:-0 0 0 0}"
+  if [ "$nk" -gt 0 ] && [ "$ns" -gt 0 ] && [ "$nu" -gt 0 ] && [ "$nr" -gt 0 ] \
+     && [ $((nk + ns + nu + nr)) -eq "$rej" ]; then
+    ok "secagg tampered: refused SA_KEYS $nk, SA_SHARES $ns, masked updates $nu, SA_REVEAL $nr (= $rej)"
+  else
+    bad "secagg tampered: refusals by step '$steps', total $rej"
+  fi
+  ab=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secure_aggregation"]["rounds_aborted"])' \
+       "$work/satamper1/summary.json")
+  [ "$ab" -gt 0 ] && ok "secagg tampered: $ab rounds aborted (a refused SA_SHARES aborts its round)" \
+    || bad "secagg tampered: no round aborted, $ns SA_SHARES refused"
   grep -q 'secure aggregation: refused a sealed frame of client' "$work/satamper1.log" \
     && ok "secagg tampered: a clear warning names the refused frame" \
     || bad "secagg tampered: no warning about the refused frame"
