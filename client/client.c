@@ -260,6 +260,8 @@ fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
                      err);
   if (st != FS_OK)
     goto fail;
+  if (k->sa != NULL)
+    fs_sa_client_set_sealer(k->sa, k->seal); /* SA_* and MASKED_U32 sealed */
   *out = k;
   return FS_OK;
 fail:
@@ -565,7 +567,7 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
     if (st != FS_OK)
       return st;
     res.base = rb;
-    return fs_transport_send(k->t, FS_ROLE_WORKER, 0, &res, 1, err);
+    return fs_sealer_send(k->seal, k->t, FS_ROLE_WORKER, 0, &res, 1, err);
   }
   size_t li = h.client / W;
   if (sa_msg)

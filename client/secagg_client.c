@@ -36,6 +36,7 @@ struct fs_sa_client {
   uint8_t (*spk)[FS_SA_KEY_BYTES];
   uint8_t (*cpk)[FS_SA_KEY_BYTES];
   size_t ct_cap;
+  fs_sealer *seal; /* secure.seal: every frame sent is sealed (NULL: off) */
 };
 
 fs_status fs_sa_client_new(const fs_config *cfg, size_t nclients, size_t dim,
@@ -57,6 +58,10 @@ fs_status fs_sa_client_new(const fs_config *cfg, size_t nclients, size_t dim,
   }
   *out = c;
   return FS_OK;
+}
+
+void fs_sa_client_set_sealer(fs_sa_client *c, fs_sealer *seal) {
+  c->seal = seal;
 }
 
 static void pending_clear(pending *p) {
@@ -105,7 +110,7 @@ static fs_status send_frame(fs_sa_client *c, fs_transport *t, uint8_t type,
                        .body_len = (uint32_t)body_len};
   fs_frame_header_encode(&h, c->out);
   fs_iov iov = {c->out, FS_FRAME_HEADER_BYTES + body_len};
-  return fs_transport_send(t, FS_ROLE_WORKER, 0, &iov, 1, err);
+  return fs_sealer_send(c->seal, t, FS_ROLE_WORKER, 0, &iov, 1, err);
 }
 
 fs_status fs_sa_client_trained(fs_sa_client *c, fs_transport *t, size_t li,

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "frame.h"
+#include "sealer.h"
 #include "transport.h"
 
 #include <stddef.h>
@@ -28,6 +29,10 @@ typedef struct fs_sa_client fs_sa_client;
 fs_status fs_sa_client_new(const fs_config *cfg, size_t nclients, size_t dim,
                            fs_sa_client **out, fs_err *err);
 void fs_sa_client_free(fs_sa_client *c);
+/* secure.seal: seal every frame this client side sends with seal (owned by
+ * the caller; NULL, the default, sends frames plain). Frames received are
+ * opened by the caller before fs_sa_client_handle. */
+void fs_sa_client_set_sealer(fs_sa_client *c, fs_sealer *seal);
 
 /* After the local work of hosted client li (id h->client) for the TRAIN
  * frame h: quantise scale * delta (dim floats), keep it with the metadata,

@@ -2,11 +2,11 @@
  * seeds.c — seed inputs of every fuzz target, made from valid frames by the
  * encoders themselves (so nothing binary is committed): small payloads of
  * every encoding and index coding, whole TRAIN, UPDATE and SHUTDOWN frames,
- * sealed frames, GC_TASK bodies (fs_gcmsg_task_encode), secure-aggregation
- * bodies (fs_sam_begin, fs_sam_put_*) and MASKED_U32 vectors, and GC_*,
- * SA_* and MASKED_U32 UPDATE frames around them. scripts/fuzz.sh writes them
- * out as libFuzzer corpora (fuzz_seeds); the meson replay programs run them
- * directly.
+ * sealed frames (of every frame type), GC_TASK bodies (fs_gcmsg_task_encode),
+ * secure-aggregation bodies (fs_sam_begin, fs_sam_put_*) and MASKED_U32
+ * vectors, and GC_*, SA_* and MASKED_U32 UPDATE frames around them.
+ * scripts/fuzz.sh writes them out as libFuzzer corpora (fuzz_seeds); the meson
+ * replay programs run them directly.
  */
 #include "fuzz.h"
 
@@ -116,6 +116,7 @@ typedef struct {
   int count;
   const char *target;
   uint8_t buf[4096];
+  int seal; /* give_body_frame: as seal_open seeds (client 3) */
 } out;
 
 static void give(out *o, const uint8_t *d, size_t n) {
@@ -167,10 +168,11 @@ static void give_frame(out *o, const fs_payload *p, size_t at, size_t len) {
   give(o, o->buf, at + len);
 }
 
+static void give_seal_modes(out *o, size_t n);
+
 /* Frames for the seal target: sealed by client 3 (mode 0), or plain for
  * it to seal (modes 1 and 2). */
 static void give_sealed(out *o, const fs_payload *p, size_t at, size_t len) {
-  static uint8_t f[4096], s[4200];
   int update = at == FS_FRAME_HEADER_BYTES + FS_UPDATE_META_BYTES;
   fs_frame_header h = {.type = update ? FS_MSG_UPDATE : FS_MSG_TRAIN,
                        .encoding = (uint8_t)fs_payload_encoding(p->kind),
@@ -184,7 +186,13 @@ static void give_sealed(out *o, const fs_payload *p, size_t at, size_t len) {
     fs_update_meta m = {.num_samples = 60, .train_loss = 1.25};
     fs_update_meta_encode(&m, o->buf + FS_FRAME_HEADER_BYTES);
   }
-  size_t n = at + len;
+  give_seal_modes(o, at + len);
+}
+
+/* The seal target's three seeds of the plain frame of n bytes in o->buf
+ * (naming client 3). */
+static void give_seal_modes(out *o, size_t n) {
+  static uint8_t f[4096], s[4200];
   if (n + 64 > sizeof f)
     return;
   /* mode 1: the plain frame */
@@ -302,7 +310,7 @@ static void give_body_frame(out *o, fs_msg_type t, fs_encoding enc, int meta,
   fs_frame_header h = {.type = (uint8_t)t,
                        .encoding = (uint8_t)enc,
                        .round = 2,
-                       .client = 4,
+                       .client = o->seal ? 3 : 4,
                        .model_version = 1,
                        .body_len =
                            (uint32_t)(at - FS_FRAME_HEADER_BYTES + len)};
@@ -312,10 +320,14 @@ static void give_body_frame(out *o, fs_msg_type t, fs_encoding enc, int meta,
     fs_update_meta_encode(&m, o->buf + FS_FRAME_HEADER_BYTES);
   }
   memcpy(o->buf + at, body, len);
-  give(o, o->buf, at + len);
+  if (o->seal)
+    give_seal_modes(o, at + len);
+  else
+    give(o, o->buf, at + len);
 }
 
-/* GC_TASK, GC_RESULT, SA_* and MASKED_U32 UPDATE frames. */
+/* GC_TASK, GC_RESULT, SA_* and MASKED_U32 UPDATE frames (for seal_open,
+ * sealed and plain, as give_seal_modes gives them). */
 static void give_new_frames(out *o) {
   static uint8_t b[2048];
   static float r[8];
@@ -434,6 +446,8 @@ int fs_fuzz_seeds(const char *name, fs_fuzz_emit emit, void *ctx) {
         each_coding(&o, &ps.p[i],
                     FS_FRAME_HEADER_BYTES + (u ? FS_UPDATE_META_BYTES : 0),
                     give_sealed);
+    o.seal = 1; /* every frame secure.seal seals: GC_*, SA_*, MASKED_U32 */
+    give_new_frames(&o);
     return o.count;
   }
   return -1;

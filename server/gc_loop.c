@@ -22,6 +22,10 @@
  * setting). metrics.csv evaluates model 0; summary.json lists every model.
  * Everything runs in a fixed order on rank 0, and a worker's arithmetic
  * does not depend on its rank: the run is bit-identical for any rank count.
+ * With secure.seal every frame is sealed (sim/sealer.h); a GC_RESULT that
+ * fails to open (altered, replayed or forged) is counted and taken as that
+ * worker straggling in the round: its results are lost, the round's time is
+ * unchanged, and the jobs decode if the scheme tolerates the loss.
  */
 #include "gc_loop.h"
 
@@ -30,6 +34,7 @@
 #include "gcmsg.h"
 #include "metrics.h"
 #include "model.h"
+#include "sealer.h"
 #include "sgc.h"
 #include "straggler.h"
 
@@ -59,7 +64,8 @@ typedef struct {
   double *d1;    /* R2 x d: M-SGC sum of D1 results */
   float *res;    /* n x maxtasks x d: this round's results */
   int maxtasks;
-  uint8_t *got; /* n: result received this round */
+  uint8_t *got;    /* n: result received this round (2: refused, sealed) */
+  fs_sealer *seal; /* secure.seal (NULL: off) */
   double *coef_gc, *coef_d2, *f, *dur;
   uint64_t *down_b, *up_b, *samples;
   unsigned char *strag;
@@ -178,11 +184,11 @@ static fs_status post_tasks(gcs *s, int i, int r, fs_err *err) {
   fs_frame_header_encode(&h, s->frame);
   fs_gcmsg_task_encode(s->tk, (size_t)cnt, s->tm, s->models, nmodels, s->d,
                        s->frame + FS_FRAME_HEADER_BYTES);
-  s->down_b[i] = 8ull * need;
+  s->down_b[i] = 8ull * fs_sealer_wire_bytes(s->seal, body);
   fs_iov iov = {s->frame, need};
-  return fs_transport_post_copy(s->t, FS_ROLE_SERVER,
-                                fs_transport_worker_of(s->t, (uint64_t)i), &iov,
-                                1, err);
+  return fs_sealer_post(s->seal, s->t, FS_ROLE_SERVER,
+                        fs_transport_worker_of(s->t, (uint64_t)i), &iov, 1, 1,
+                        err);
 }
 
 static fs_status receive_result(gcs *s, int r, fs_err *err) {
@@ -192,6 +198,33 @@ static fs_status receive_result(gcs *s, int r, fs_err *err) {
   fs_status st = fs_transport_recv(s->t, FS_ROLE_SERVER, &src, &buf, &len, err);
   if (st != FS_OK)
     return st;
+  size_t wire = len;
+  uint32_t named = UINT32_MAX;
+  fs_err oe = {0};
+  st = fs_sealer_open(s->seal, &buf, &len, &named, &oe);
+  if (st == FS_ENOMEM)
+    return fs_err_set(err, st, "gc: %s", oe.msg);
+  if (st != FS_OK) {
+    /* Refused (counted by the sealer): that worker's results are lost this
+     * round, as a straggler's are; its bytes crossed and count. */
+    int tasks = 0;
+    if (named < (uint32_t)s->n)
+      fs_sgc_tasks(s->g, (int)named, &tasks);
+    if (tasks == 0 || s->got[named])
+      return fs_err_set(err, st,
+                        "gc: refused a sealed frame in round %d that names "
+                        "worker %u, which owes no result: %s",
+                        r + 1, named, oe.msg);
+    if (fs_sealer_rejected(s->seal) == 1)
+      fprintf(stderr,
+              "fedsim: warning: gc: refused the sealed result of worker %u in "
+              "round %d (%s); it counts as a straggler (refused frames are "
+              "counted in rejected_frames)\n",
+              named, r + 1, oe.msg);
+    s->got[named] = 2;
+    s->up_b[named] = 8ull * wire;
+    return FS_OK;
+  }
   fs_frame_header h;
   if ((st = fs_frame_header_decode(buf, len, &h, err)) != FS_OK)
     return st;
@@ -216,7 +249,7 @@ static fs_status receive_result(gcs *s, int r, fs_err *err) {
   if (st != FS_OK)
     return fs_err_set(err, st, "gc: result of worker %u: %s", h.client, e2.msg);
   s->got[h.client] = 1;
-  s->up_b[h.client] = 8ull * len;
+  s->up_b[h.client] = 8ull * wire;
   return FS_OK;
 }
 
@@ -376,15 +409,19 @@ static void release(gcs *s) {
   free(s->cf);
 }
 
-static fs_status shutdown_workers(fs_transport *t, fs_err *err) {
+/* SHUTDOWN to every worker; sealed (secure.seal) for the worker's first
+ * client, whose id the header carries. */
+static fs_status shutdown_workers(fs_sealer *sl, fs_transport *t, fs_err *err) {
   uint8_t hdr[FS_FRAME_HEADER_BYTES];
-  fs_frame_header h = {.type = FS_MSG_SHUTDOWN, .encoding = FS_ENC_NONE};
-  fs_frame_header_encode(&h, hdr);
-  fs_iov iov = {hdr, sizeof hdr};
   int W = fs_transport_workers(t);
   for (int k = 0; k < W; k++) {
     int dest = fs_transport_is_local(t) ? 0 : k + 1;
-    fs_status st = fs_transport_post(t, FS_ROLE_SERVER, dest, &iov, 1, err);
+    fs_frame_header h = {.type = FS_MSG_SHUTDOWN,
+                         .encoding = FS_ENC_NONE,
+                         .client = sl != NULL ? (uint32_t)k : 0};
+    fs_frame_header_encode(&h, hdr);
+    fs_iov iov = {hdr, sizeof hdr};
+    fs_status st = fs_sealer_post(sl, t, FS_ROLE_SERVER, dest, &iov, 1, 1, err);
     if (st != FS_OK)
       return st;
   }
@@ -464,8 +501,11 @@ static fs_status run(gcs *s, const fs_server_args *a, gc_totals *tot,
     int waited;
     double dt = fs_sgc_round_time(s->g, s->dur, s->strag, &waited);
     uint32_t ns = 0;
-    for (int i = 0; i < s->n; i++)
+    for (int i = 0; i < s->n; i++) {
+      if (s->got[i] == 2)
+        s->strag[i] = 1; /* sealed result refused: lost like a straggler's */
       ns += s->strag[i];
+    }
     store_results(s);
     int nd, nf, exact = 1;
     if ((st = fs_sgc_end_round(s->g, s->strag, dec, &nd, &nf)) != FS_OK)
@@ -494,7 +534,8 @@ static fs_status run(gcs *s, const fs_server_args *a, gc_totals *tot,
                           .has_gc = 1,
                           .gc_load = load / s->n,
                           .gc_stragglers = ns,
-                          .gc_exact = (nd > 0 || nf > 0) ? exact : -1};
+                          .gc_exact = (nd > 0 || nf > 0) ? exact : -1,
+                          .rejected_frames = fs_sealer_rejected(s->seal)};
     int last = r + 1 == R;
     if ((r + 1) % cfg->eval_every == 0 || last)
       evaluate(s, gn, &row);
@@ -550,6 +591,16 @@ static fs_status write_summary(gcs *s, const fs_server_args *a,
   cJSON_AddNumberToObject(f, "bits_up", (double)tot->up);
   cJSON_AddNumberToObject(f, "bits_down", (double)tot->down);
   cJSON_AddNumberToObject(f, "vtime_s", tot->vtime);
+  if (s->seal != NULL) {
+    cJSON_AddNumberToObject(f, "rejected_frames",
+                            (double)fs_sealer_rejected(s->seal));
+    cJSON *rf = cJSON_AddObjectToObject(f, "rejected_frames_by_status");
+    for (int k = 1; k < FS__STATUS_COUNT; k++)
+      if (fs_sealer_rejected_by(s->seal, (fs_status)k) > 0)
+        cJSON_AddNumberToObject(
+            rf, fs_status_name((fs_status)k),
+            (double)fs_sealer_rejected_by(s->seal, (fs_status)k));
+  }
   if (s->K > 1) {
     /* Every model's final figures (the rows above are model 0's). */
     cJSON *ms = cJSON_AddArrayToObject(sum, "models");
@@ -593,7 +644,13 @@ fs_status fs_gc_server_run(const fs_server_args *a, fs_err *err) {
   gcs s = {.cfg = a->cfg, .w = a->world, .t = a->t};
   fs_sgc_params sp;
   fs_strag_params mp;
-  fs_status st = params_from_config(a->cfg, &sp, &mp, err);
+  /* First, so that even an early error shuts the workers down sealed. */
+  uint32_t W = (uint32_t)fs_transport_workers(a->t);
+  uint32_t N = (uint32_t)a->cfg->clients;
+  fs_status st =
+      fs_sealer_new(a->cfg, FS_ROLE_SERVER, N > W ? N : W, &s.seal, err);
+  if (st == FS_OK)
+    st = params_from_config(a->cfg, &sp, &mp, err);
   fs_err e2 = {0};
   if (st == FS_OK && (st = fs_sgc_new(&sp, &s.g, &e2)) != FS_OK)
     st = fs_err_set(err, FS_ECONFIG, "gc.*: %s", e2.msg);
@@ -625,9 +682,10 @@ fs_status fs_gc_server_run(const fs_server_args *a, fs_err *err) {
   } else {
     cJSON_Delete((cJSON *)a->build_info);
   }
-  fs_status st2 = shutdown_workers(a->t, st == FS_OK ? err : NULL);
+  fs_status st2 = shutdown_workers(s.seal, a->t, st == FS_OK ? err : NULL);
   if (st == FS_OK)
     st = st2;
+  fs_sealer_free(s.seal);
   release(&s);
   return st;
 }

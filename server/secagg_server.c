@@ -60,7 +60,15 @@ struct fs_sa_server {
   size_t fcap;
   uint64_t aborted, dropped;
   int warned;
+  fs_sealer *seal;     /* secure.seal: frames sealed and opened (NULL: off) */
+  uint8_t *lost;       /* per cohort position: LOST_* frames refused */
+  uint64_t refused[4]; /* frames refused so far: keys, shares, update, reveal */
 };
+
+/* Frames of a client refused this round (sealed frames that failed to
+ * open: altered, replayed or forged), by the protocol step they took the
+ * place of. */
+enum { LOST_KEYS = 1, LOST_SHARES = 2, LOST_UPDATE = 4, LOST_REVEAL = 8 };
 
 static int cmp_u32(const void *a, const void *b) {
   uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -92,12 +100,13 @@ fs_status fs_sa_server_new(const fs_config *cfg, size_t dim, uint32_t max_k,
   s->got_update = calloc(K, 1);
   s->drop = calloc(K, 1);
   s->got_reveal = calloc(K, 1);
+  s->lost = calloc(K, 1);
   s->sum = calloc(dim ? dim : 1, sizeof *s->sum);
   s->sumd = calloc(dim ? dim : 1, sizeof *s->sumd);
   if (!s->survived || !s->ns || !s->loss || !s->up || !s->down || !s->pos_of ||
       !s->coh || !s->coh_sel || !s->cpk || !s->spk || !s->got_keys ||
       !s->got_shares || !s->got_update || !s->drop || !s->got_reveal ||
-      !s->sum || !s->sumd) {
+      !s->lost || !s->sum || !s->sumd) {
     fs_sa_server_free(s);
     return fs_err_set(err, FS_ENOMEM, "secagg server: out of memory");
   }
@@ -108,6 +117,14 @@ fs_status fs_sa_server_new(const fs_config *cfg, size_t dim, uint32_t max_k,
 void fs_sa_server_free(fs_sa_server *s) {
   if (s == NULL)
     return;
+  if (s->refused[0] + s->refused[1] + s->refused[2] + s->refused[3] > 0)
+    fprintf(
+        stderr,
+        "fedsim: secure aggregation: refused sealed frames: SA_KEYS %llu "
+        "(left out), SA_SHARES %llu (round aborted), masked updates %llu "
+        "(dropped after masking), SA_REVEAL %llu (shares missing)\n",
+        (unsigned long long)s->refused[0], (unsigned long long)s->refused[1],
+        (unsigned long long)s->refused[2], (unsigned long long)s->refused[3]);
   free(s->survived);
   free(s->ns);
   free(s->loss);
@@ -123,6 +140,7 @@ void fs_sa_server_free(fs_sa_server *s) {
   free(s->got_update);
   free(s->drop);
   free(s->got_reveal);
+  free(s->lost);
   free(s->nb);
   free(s->ct);
   if (s->sh != NULL)
@@ -133,6 +151,10 @@ void fs_sa_server_free(fs_sa_server *s) {
   free(s->sumd);
   free(s->fbuf);
   free(s);
+}
+
+void fs_sa_server_set_sealer(fs_sa_server *s, fs_sealer *seal) {
+  s->seal = seal;
 }
 
 void fs_sa_server_totals(const fs_sa_server *s, uint64_t *aborted,
@@ -169,18 +191,49 @@ static fs_status grow(fs_sa_server *s, size_t nk, size_t fbytes, fs_err *err) {
   return FS_OK;
 }
 
-/* Receive one frame for this round; *pos gets the sender's cohort
- * position. */
+/* Receive one frame for this round; *pos gets the sender's cohort position
+ * and *wire the bytes that crossed (sealed or not). With secure.seal, a
+ * frame that fails to open is not an error: *refused is set, *pos is the
+ * client its clear header names (it must be in the cohort), h and body are
+ * not set, and the sealer has counted it (rejected_frames). */
 static fs_status recv_frame(fs_sa_server *s, fs_transport *t, uint32_t n,
                             uint32_t round, uint32_t version,
                             fs_frame_header *h, const uint8_t **body,
-                            uint32_t *pos, fs_err *err) {
+                            uint32_t *pos, size_t *wire, int *refused,
+                            fs_err *err) {
   int src;
   const uint8_t *buf;
   size_t len;
+  *refused = 0;
   fs_status st = fs_transport_recv(t, FS_ROLE_SERVER, &src, &buf, &len, err);
   if (st != FS_OK)
     return st;
+  *wire = len;
+  uint32_t named = UINT32_MAX;
+  fs_err oe = {0};
+  st = fs_sealer_open(s->seal, &buf, &len, &named, &oe);
+  if (st == FS_ENOMEM)
+    return fs_err_set(err, st, "secagg server: %s", oe.msg);
+  if (st != FS_OK) {
+    uint32_t *hit = named == UINT32_MAX
+                        ? NULL
+                        : bsearch(&named, s->coh, n, sizeof *s->coh, cmp_u32);
+    if (hit == NULL)
+      return fs_err_set(err, st,
+                        "secagg server: refused a sealed frame in round %u "
+                        "that names client %u, not in the cohort: %s",
+                        round, named, oe.msg);
+    *pos = (uint32_t)(hit - s->coh);
+    s->up[s->coh_sel[*pos]] += *wire;
+    *refused = 1;
+    if (fs_sealer_rejected(s->seal) == 1)
+      fprintf(stderr,
+              "fedsim: warning: secure aggregation: refused a sealed frame of "
+              "client %u in round %u (%s); the client is taken as dropped at "
+              "that step (refused frames are counted in rejected_frames)\n",
+              named, round, oe.msg);
+    return FS_OK;
+  }
   if ((st = fs_frame_header_decode(buf, len, h, err)) != FS_OK)
     return st;
   if (h->round != round || h->model_version != version)
@@ -197,16 +250,21 @@ static fs_status recv_frame(fs_sa_server *s, fs_transport *t, uint32_t n,
                       fs_msg_type_name(h->type), h->client, round);
   *pos = (uint32_t)(hit - s->coh);
   *body = buf + FS_FRAME_HEADER_BYTES;
-  s->up[s->coh_sel[*pos]] += len;
+  s->up[s->coh_sel[*pos]] += *wire;
   return FS_OK;
 }
 
+/* Post a frame to cohort position pos; returns its bytes on the wire
+ * through *wire. The frame stays in s->fbuf until the flush (sealed frames
+ * are copied). */
 static fs_status post(fs_sa_server *s, fs_transport *t, uint32_t pos,
-                      uint8_t *frame, size_t len, fs_err *err) {
-  s->down[s->coh_sel[pos]] += len;
+                      uint8_t *frame, size_t len, size_t *wire, fs_err *err) {
+  *wire = fs_sealer_wire_bytes(s->seal, len - FS_FRAME_HEADER_BYTES);
+  s->down[s->coh_sel[pos]] += *wire;
   fs_iov iov = {frame, len};
-  return fs_transport_post(
-      t, FS_ROLE_SERVER, fs_transport_worker_of(t, s->coh[pos]), &iov, 1, err);
+  return fs_sealer_post(s->seal, t, FS_ROLE_SERVER,
+                        fs_transport_worker_of(t, s->coh[pos]), &iov, 1, 0,
+                        err);
 }
 
 /* Index of cohort position w among the sorted neighbours of u, or -1. */
@@ -321,18 +379,34 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
   memset(s->got_shares, 0, n);
   memset(s->got_update, 0, n);
   memset(s->got_reveal, 0, n);
+  memset(s->lost, 0, n);
   memset(s->sum, 0, s->dim * sizeof *s->sum);
   fs_status st;
   fs_frame_header h;
-  const uint8_t *body;
+  const uint8_t *body = NULL;
   uint32_t pos;
   uint64_t sa_bytes = 0;
+  size_t wire;
+  int refused;
 
   /* 1. public keys */
   for (uint32_t got = 0; got < n; got++) {
-    if ((st = recv_frame(s, t, n, round, version, &h, &body, &pos, err)) !=
-        FS_OK)
+    if ((st = recv_frame(s, t, n, round, version, &h, &body, &pos, &wire,
+                         &refused, err)) != FS_OK)
       return st;
+    if (refused) {
+      /* The client drops before the graph is drawn: no neighbour masks
+       * with it, no shares; it is left out of the cohort below. */
+      if (s->got_keys[pos] || (s->lost[pos] & LOST_KEYS))
+        return fs_err_set(err, FS_EFORMAT,
+                          "secagg server: a second sealed frame of client %u "
+                          "while waiting for SA_KEYS",
+                          s->coh[pos]);
+      s->lost[pos] |= LOST_KEYS;
+      s->refused[0]++;
+      sa_bytes += wire;
+      continue;
+    }
     if (h.type != FS_MSG_SA_KEYS)
       return fs_err_set(err, FS_EFORMAT,
                         "secagg server: %s from client %u while waiting for "
@@ -347,8 +421,23 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
     memcpy(s->cpk[pos], v.recs, FS_SA_KEY_BYTES);
     memcpy(s->spk[pos], v.recs + FS_SA_KEY_BYTES, FS_SA_KEY_BYTES);
     s->got_keys[pos] = 1;
-    sa_bytes += FS_FRAME_HEADER_BYTES + h.body_len;
+    sa_bytes += wire;
   }
+  /* Clients whose SA_KEYS was refused are out of the protocol this round
+   * (their update does not count): keep the others, in order. */
+  uint32_t m = 0;
+  for (uint32_t u = 0; u < n; u++) {
+    if (!s->got_keys[u])
+      continue;
+    s->coh[m] = s->coh[u];
+    s->coh_sel[m] = s->coh_sel[u];
+    memmove(s->cpk[m], s->cpk[u], FS_SA_KEY_BYTES);
+    memmove(s->spk[m], s->spk[u], FS_SA_KEY_BYTES);
+    s->got_keys[m] = 1;
+    m++;
+  }
+  n = m;
+  memset(s->lost, 0, n);
   double t0 = fs_transport_wtime();
   fs_sa_params p;
   fs_err pe = {0};
@@ -400,9 +489,9 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
       fs_sam_put_advertise(rec + (size_t)i * (4 + 2 * FS_SAM_KEY), s->coh[w],
                            s->cpk[w], s->spk[w]);
     }
-    if ((st = post(s, t, u, f, adv_len, err)) != FS_OK)
+    if ((st = post(s, t, u, f, adv_len, &wire, err)) != FS_OK)
       return st;
-    sa_bytes += adv_len;
+    sa_bytes += wire;
   }
 
   /* 3. shares and masked updates */
@@ -413,11 +502,31 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
     ndrop += s->drop[u];
   }
   for (uint32_t got = 0; got < 2 * n - ndrop; got++) {
-    if ((st = recv_frame(s, t, n, round, version, &h, &body, &pos, err)) !=
-        FS_OK)
+    if ((st = recv_frame(s, t, n, round, version, &h, &body, &pos, &wire,
+                         &refused, err)) != FS_OK)
       return st;
+    if (refused) {
+      /* A client sends its shares, then its masked update (frames from one
+       * client arrive in order): the refused frame took the place of the
+       * first one still owed. */
+      if (!s->got_shares[pos] && !(s->lost[pos] & LOST_SHARES)) {
+        s->lost[pos] |= LOST_SHARES;
+        s->refused[1]++;
+        sa_bytes += wire;
+      } else if (!s->drop[pos] && !s->got_update[pos] &&
+                 !(s->lost[pos] & LOST_UPDATE)) {
+        s->lost[pos] |= LOST_UPDATE;
+        s->refused[2]++;
+      } else {
+        return fs_err_set(err, FS_EFORMAT,
+                          "secagg server: a sealed frame of client %u beyond "
+                          "its shares and masked update",
+                          s->coh[pos]);
+      }
+      continue;
+    }
     if (h.type == FS_MSG_SA_SHARES) {
-      if (s->got_shares[pos])
+      if (s->got_shares[pos] || (s->lost[pos] & LOST_SHARES))
         return dup_err(err, &h);
       fs_sam_view v;
       if ((st = fs_sam_decode(FS_MSG_SA_SHARES, body, h.body_len, &v, err)) !=
@@ -438,9 +547,9 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
         memcpy(s->ct[(size_t)pos * k + i], fs_sam_data(&v, i), FS_SAM_CT);
       }
       s->got_shares[pos] = 1;
-      sa_bytes += FS_FRAME_HEADER_BYTES + h.body_len;
+      sa_bytes += wire;
     } else if (h.type == FS_MSG_UPDATE && h.encoding == FS_ENC_MASKED_U32) {
-      if (s->got_update[pos])
+      if (s->got_update[pos] || (s->lost[pos] & LOST_UPDATE))
         return dup_err(err, &h);
       if (s->drop[pos])
         return fs_err_set(err, FS_EFORMAT,
@@ -472,6 +581,35 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
   }
   if ((st = fs_transport_flush(t, err)) != FS_OK)
     return st;
+  /* A refused SA_SHARES loses the client's shares of b and s_sk: its
+   * neighbours masked their updates against it, and without t shares of
+   * its s_sk those masks cannot be removed, so the round is aborted (in
+   * Bonawitz et al.'s protocol shares and masked inputs are separate
+   * rounds; here they travel together). A refused masked update is the
+   * client dropping after masking: its s_sk is rebuilt below. */
+  uint32_t lost_shares = UINT32_MAX;
+  for (uint32_t u = 0; u < n; u++) {
+    if ((s->lost[u] & LOST_SHARES) && lost_shares == UINT32_MAX)
+      lost_shares = s->coh[u];
+    if ((s->lost[u] & LOST_UPDATE) && !s->drop[u]) {
+      s->drop[u] = 1;
+      ndrop++;
+    }
+  }
+  if (lost_shares != UINT32_MAX) {
+    if (!s->warned++)
+      fprintf(stderr,
+              "fedsim: warning: secure aggregation: round %u aborted: the "
+              "sealed SA_SHARES of client %u was refused, so the masks its "
+              "neighbours added for it cannot be removed (aborted rounds are "
+              "counted in summary.json)\n",
+              round, lost_shares);
+    s->aborted++;
+    out->aborted = 1;
+    out->sa_bits = 8 * sa_bytes;
+    out->ms = (fs_transport_wtime() - t0) * 1e3;
+    return FS_OK;
+  }
 
   /* 4. ask the survivors for the shares */
   uint32_t nsurv = n - ndrop;
@@ -496,21 +634,35 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
                           .body_len =
                               (uint32_t)(unm_len - FS_FRAME_HEADER_BYTES)};
     fs_frame_header_encode(&oh, f);
-    if ((st = post(s, t, w, f, unm_len, err)) != FS_OK)
+    if ((st = post(s, t, w, f, unm_len, &wire, err)) != FS_OK)
       return st;
-    sa_bytes += unm_len;
+    sa_bytes += wire;
   }
   memset(s->have, 0, (size_t)n * k);
   for (uint32_t got = 0; got < nsurv; got++) {
-    if ((st = recv_frame(s, t, n, round, version, &h, &body, &pos, err)) !=
-        FS_OK)
+    if ((st = recv_frame(s, t, n, round, version, &h, &body, &pos, &wire,
+                         &refused, err)) != FS_OK)
       return st;
+    if (refused) {
+      /* The survivor's shares of its neighbours' secrets are missing: it
+       * drops after its update counted; unmask() needs t shares from the
+       * others (else the round is aborted). */
+      if (s->drop[pos] || s->got_reveal[pos] || (s->lost[pos] & LOST_REVEAL))
+        return fs_err_set(err, FS_EFORMAT,
+                          "secagg server: unexpected sealed frame of client "
+                          "%u while waiting for SA_REVEAL",
+                          s->coh[pos]);
+      s->lost[pos] |= LOST_REVEAL;
+      s->refused[3]++;
+      sa_bytes += wire;
+      continue;
+    }
     if (h.type != FS_MSG_SA_REVEAL)
       return fs_err_set(err, FS_EFORMAT,
                         "secagg server: %s from client %u while waiting for "
                         "SA_REVEAL",
                         fs_msg_type_name(h.type), h.client);
-    if (s->drop[pos] || s->got_reveal[pos])
+    if (s->drop[pos] || s->got_reveal[pos] || (s->lost[pos] & LOST_REVEAL))
       return fs_err_set(err, FS_EFORMAT,
                         "secagg server: unexpected SA_REVEAL from client %u",
                         h.client);
@@ -541,7 +693,7 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
       s->have[slot] = 1;
     }
     s->got_reveal[pos] = 1;
-    sa_bytes += FS_FRAME_HEADER_BYTES + h.body_len;
+    sa_bytes += wire;
   }
   if ((st = fs_transport_flush(t, err)) != FS_OK)
     return st;

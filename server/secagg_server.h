@@ -11,6 +11,7 @@
 #define FS_SECAGG_SERVER_H
 
 #include "config.h"
+#include "sealer.h"
 #include "transport.h"
 
 #include <stddef.h>
@@ -39,6 +40,15 @@ typedef struct {
 fs_status fs_sa_server_new(const fs_config *cfg, size_t dim, uint32_t max_k,
                            fs_sa_server **out, fs_err *err);
 void fs_sa_server_free(fs_sa_server *s);
+/* secure.seal: seal the SA_ADVERTISE and SA_UNMASK frames and open every
+ * frame received with seal (the server's, owned by the caller; NULL, the
+ * default: plain frames). A frame that fails to open is counted by the
+ * sealer and taken as its client dropping at that step
+ * (docs/sealed-frames.md): SA_KEYS, left out of the round; SA_SHARES, the
+ * round is aborted; the masked update, dropped after masking (its masks are
+ * removed); SA_REVEAL, its shares are missing (the round aborts if a
+ * secret then has fewer than t). */
+void fs_sa_server_set_sealer(fs_sa_server *s, fs_sealer *seal);
 
 /* Run the protocol for round (model version) with the K sampled clients
  * sel (increasing); skip[i] != 0 for those that got no TRAIN frame. Every

@@ -543,7 +543,7 @@ static fs_status secagg_collect(srv *s, uint32_t round, uint32_t version,
                                     s->state, o, err);
   if (st != FS_OK)
     return st;
-  uint64_t db = 8ull * (FS_FRAME_HEADER_BYTES + body_len);
+  uint64_t db = 8ull * fs_sealer_wire_bytes(s->seal, body_len);
   for (uint32_t i = 0; i < s->K; i++) {
     if (s->state[i] != 0)
       continue; /* got no model */
@@ -1998,6 +1998,8 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   if (st == FS_OK && !strcmp(cfg->sa_mode, "secagg"))
     st = fs_sa_server_new(
         cfg, s.dim, !strcmp(cfg->sampling, "poisson") ? s.N : s.K, &s.sa, err);
+  if (st == FS_OK && s.sa != NULL)
+    fs_sa_server_set_sealer(s.sa, s.seal); /* SA_* frames sealed too */
   if (st != FS_OK) {
     fs_model_free(s.model);
     cJSON_Delete((cJSON *)a->build_info);

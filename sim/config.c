@@ -1001,14 +1001,6 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
                       "secure.tamper_rate: tampering tests sealed frames; "
                       "set secure.seal: true (unsealed frames altered in "
                       "flight cannot be detected)");
-  if (cfg->secure_seal &&
-      (!strcmp(cfg->sa_mode, "secagg") || !strcmp(cfg->strategy, "gc")))
-    return fs_err_set(err, FS_ECONFIG,
-                      "secure.seal: sealing covers the TRAIN, UPDATE and "
-                      "SHUTDOWN frames; it is not combined yet with %s",
-                      !strcmp(cfg->strategy, "gc")
-                          ? "server.strategy gc (GC_TASK / GC_RESULT frames)"
-                          : "secure.aggregation secagg (its SA_* frames)");
   return FS_OK;
 }
 
