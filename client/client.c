@@ -543,7 +543,9 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
         .bc = k->bc,
         .bc_x = k->bc_x,
         .bc_b = k->bc_b,
-        .bc_round = &k->bc_round};
+        .bc_round = &k->bc_round,
+        .seal = k->seal,
+        .ctrl_client = h.client};
     return fs_client_ckpt_handle(&cs, k->t, k->cfg, h.round,
                                  frame + FS_FRAME_HEADER_BYTES, h.body_len,
                                  err);

@@ -158,6 +158,7 @@ fs_status fs_client_ckpt_handle(fs_client_state *s, fs_transport *t,
   uint8_t out[FS_FRAME_HEADER_BYTES + 16 + sizeof e.msg];
   fs_frame_header h = {.type = FS_MSG_CHECKPOINT_DONE,
                        .encoding = FS_ENC_NONE,
+                       .client = s->ctrl_client,
                        .round = round,
                        .body_len = (uint32_t)(16 + ml)};
   fs_frame_header_encode(&h, out);
@@ -171,5 +172,5 @@ fs_status fs_client_ckpt_handle(fs_client_state *s, fs_transport *t,
     b[8 + i] = (uint8_t)(v[2] >> (8 * i));
   memcpy(b + 16, msg, ml);
   fs_iov iov = {out, FS_FRAME_HEADER_BYTES + 16 + ml};
-  return fs_transport_send(t, FS_ROLE_WORKER, 0, &iov, 1, err);
+  return fs_sealer_send(s->seal, t, FS_ROLE_WORKER, 0, &iov, 1, err);
 }

@@ -18,6 +18,7 @@
 #include "ckpt.h"
 #include "config.h"
 #include "fs_status.h"
+#include "sealer.h"
 #include "transport.h"
 
 #include <stddef.h>
@@ -34,6 +35,8 @@ typedef struct {
   int bc;       /* EF21-BC state present */
   float *bc_x, *bc_b;
   uint32_t *bc_round;
+  fs_sealer *seal;      /* secure.seal: the reply is sealed (NULL: off) */
+  uint32_t ctrl_client; /* in the session the CHECKPOINT frame named */
 } fs_client_state;
 
 /* The manifest's records (server_ckpt.c writes them, both sides read). */

@@ -17,8 +17,13 @@ static const uint8_t fs__seal_magic[4] = {0x46, 0x53, 0x53, 0x4c}; /* FSSL */
 
 void fs_seal_keypair(uint64_t seed, uint64_t id, uint8_t pk[32],
                      uint8_t sk[32]) {
+  fs_seal_keypair_epoch(seed, id, 0, pk, sk);
+}
+
+void fs_seal_keypair_epoch(uint64_t seed, uint64_t id, uint64_t epoch,
+                           uint8_t pk[32], uint8_t sk[32]) {
   fs_rng r;
-  fs_rng_init(&r, seed, FS_RNG_SEAL, id, 0);
+  fs_rng_init(&r, seed, FS_RNG_SEAL, id, epoch);
   uint8_t kseed[crypto_kx_SEEDBYTES];
   for (size_t i = 0; i < sizeof kseed; i += 8)
     fs_put_u64(kseed + i, fs_rng_u64(&r));

@@ -77,6 +77,11 @@ typedef struct {
 #define FS_SEAL_SERVER_ID UINT64_MAX
 void fs_seal_keypair(uint64_t seed, uint64_t id, uint8_t pk[32],
                      uint8_t sk[32]);
+/* The same in key epoch `epoch` (the stream (seed, FS_RNG_SEAL, id,
+ * epoch)): fs_seal_keypair is epoch 0. A resumed run uses a fresh epoch so
+ * its sessions never reuse a (key, nonce) pair of an earlier run. */
+void fs_seal_keypair_epoch(uint64_t seed, uint64_t id, uint64_t epoch,
+                           uint8_t pk[32], uint8_t sk[32]);
 
 /* The server's end of its session with client `client` (server key pair,
  * that client's public key), or the client's end (its key pair, the

@@ -745,6 +745,7 @@ typedef struct {
   size_t sched_len;
   double inv_tau;
   int resumed;
+  uint64_t seal_none[2 + FS__STATUS_COUNT]; /* the sealer's counts if off */
 } run_ctx;
 
 /* Every piece of the run's state that a checkpoint saves and a resume
@@ -801,6 +802,9 @@ static size_t state_fields(run_ctx *c, fs_ckpt_field *f) {
   FLD('A', 'D', 'N', ' ', FS_F_U64, &s->a_down, 1);
   FLD('I', 'T', 'A', 'U', FS_F_F64, &c->inv_tau, 1);
   FLD('B', 'C', 'B', ' ', FS_F_F32, s->b, s->bc ? d : 1); /* EF21-BC */
+  size_t nsc; /* secure.seal: frames refused, by status (summary.json) */
+  uint64_t *sc = fs_sealer_counts(s->seal, &nsc);
+  FLD('S', 'E', 'A', 'L', FS_F_U64, sc != NULL ? sc : c->seal_none, nsc);
 #undef FLD
   if (n > STATE_FIELDS_MAX)
     abort(); /* a programmer's mistake: raise STATE_FIELDS_MAX */
@@ -1982,6 +1986,7 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   uint32_t W = (uint32_t)fs_transport_workers(a->t);
   fs_status st =
       fs_sealer_new(cfg, FS_ROLE_SERVER, s.N > W ? s.N : W, &s.seal, err);
+  fs_ckpt_set_sealer(s.seal); /* CHECKPOINT frames are sealed too */
   if (st == FS_OK)
     st = fs_model_new(&a->world->mspec, 1024, &s.model, err);
   if (st == FS_OK) {
@@ -2004,6 +2009,7 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
     fs_model_free(s.model);
     cJSON_Delete((cJSON *)a->build_info);
     shutdown_workers(s.seal, a->t, NULL);
+    fs_ckpt_set_sealer(NULL);
     fs_sealer_free(s.seal);
     return st;
   }
@@ -2111,6 +2117,7 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   fs_faults_free(s.p2p_faulty);
   fs_model_free(s.model);
   fs_sa_server_free(s.sa);
+  fs_ckpt_set_sealer(NULL);
   fs_sealer_free(s.seal);
   return st;
 }

@@ -131,6 +131,10 @@ static fs_status file_prefix(const char *path, uint64_t want, uint64_t *len,
   return FS_OK;
 }
 
+static fs_sealer *ckpt_seal; /* secure.seal: the server's sealer */
+
+void fs_ckpt_set_sealer(fs_sealer *s) { ckpt_seal = s; }
+
 /* Send op to every worker, then wait for each CHECKPOINT_DONE; for a save,
  * add a FILE record per worker to the manifest writer m. */
 static fs_status tell_workers(fs_transport *t, int op, const char *dir,
@@ -151,7 +155,14 @@ static fs_status tell_workers(fs_transport *t, int op, const char *dir,
   int W = fs_transport_workers(t);
   for (int k = 0; k < W; k++) {
     int dest = fs_transport_is_local(t) ? 0 : k + 1;
-    fs_status st = fs_transport_post(t, FS_ROLE_SERVER, dest, &iov, 1, err);
+    if (ckpt_seal != NULL) {
+      /* Sealed like SHUTDOWN, in the session of the worker's first client
+       * (whose id the header names); the reply comes back in it. */
+      h.client = (uint32_t)k;
+      fs_frame_header_encode(&h, frame);
+    }
+    fs_status st =
+        fs_sealer_post(ckpt_seal, t, FS_ROLE_SERVER, dest, &iov, 1, 1, err);
     if (st != FS_OK)
       return st;
   }
@@ -162,6 +173,9 @@ static fs_status tell_workers(fs_transport *t, int op, const char *dir,
     const uint8_t *buf;
     size_t len;
     st = fs_transport_recv(t, FS_ROLE_SERVER, &src, &buf, &len, err);
+    uint32_t named;
+    if (st == FS_OK)
+      st = fs_sealer_open(ckpt_seal, &buf, &len, &named, err);
     if (st != FS_OK)
       break;
     fs_frame_header rh;

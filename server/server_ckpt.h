@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "fs_status.h"
+#include "sealer.h"
 #include "transport.h"
 
 #include <signal.h>
@@ -70,6 +71,11 @@ void fs_ckpt_set_resume_hint(const char *run_dir);
 /* Catch SIGINT and SIGTERM (a second SIGINT kills at once; repeated
  * SIGTERMs, as Slurm sends them, are the same request). */
 void fs_ckpt_install_signals(void);
+
+/* secure.seal: the server's sealer, through which the CHECKPOINT frames
+ * and their replies go (sealed in the session of each worker's first
+ * client, as SHUTDOWN is); NULL (the default): plain frames. */
+void fs_ckpt_set_sealer(fs_sealer *s);
 
 /* Save a checkpoint after aggregation agg (see the file comment): tells the
  * workers, writes server.bin from fields[0..n) (and the records extra

@@ -845,8 +845,10 @@ const char *fs_config_ckpt_unsupported(const fs_config *cfg) {
     return "server.nna_pivot previous (the previous aggregate)";
   if (cfg->client_momentum > 0)
     return "clients.momentum (the clients' momentum buffers)";
-  if (cfg->secure_seal)
-    return "secure.seal (the sessions' nonce counters)";
+  if (cfg->secure_tamper_rate > 0)
+    return "secure.tamper_rate (a test hook: which frames it alters follows "
+           "the sessions' counters, which restart under a resumed run's "
+           "fresh keys)";
   if (!strcmp(cfg->sa_mode, "secagg"))
     return "secure.aggregation secagg (its running totals)";
   return NULL;

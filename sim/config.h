@@ -128,7 +128,9 @@ typedef struct {
   char dp_conversion[FS_CFG_STR]; /* classic | improved */
   int secure_seal;                /* seal every frame (sealer.h) */
   double secure_tamper_rate;      /* test hook: uplink frames altered */
-  char sampling[FS_CFG_STR];      /* fixed | poisson */
+  uint64_t seal_epoch;       /* not an option: the key epoch, 0 for a fresh run,
+                                random on each resume (docs/reliability.md) */
+  char sampling[FS_CFG_STR]; /* fixed | poisson */
   /* evaluation */
   int64_t eval_every;
   char eval_objective[FS_CFG_STR]; /* pooled | clients */

@@ -186,6 +186,17 @@ int main(int argc, char **argv) {
     return 2;
   }
 
+  if (cfg.secure_seal && cfg.resume[0] != '\0') {
+    /* Fresh session keys for every resume (docs/reliability.md): a key
+     * epoch drawn by the server, never 0 (a fresh run's), sent to all. */
+    while (rank == 0 && cfg.seal_epoch == 0)
+      randombytes_buf(&cfg.seal_epoch, sizeof cfg.seal_epoch);
+    if (fs_transport_bcast_u64(t, &cfg.seal_epoch, &terr) != FS_OK) {
+      fprintf(stderr, "fedsim: rank %d: %s\n", rank, terr.msg);
+      fs_transport_abort(t, 1);
+    }
+  }
+
   fs_world world;
   st = fs_world_build(&cfg, &world, &err);
   if (st != FS_OK) {

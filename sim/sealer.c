@@ -26,7 +26,7 @@
 
 struct fs_sealer {
   fs_role role;
-  uint64_t seed;
+  uint64_t seed, epoch; /* keys of epoch `epoch` (cfg->seal_epoch) */
   double tamper;
   uint32_t n;
   uint8_t spk[32], ssk[32]; /* the server's key pair (ssk: server only) */
@@ -35,8 +35,9 @@ struct fs_sealer {
   size_t out_cap, gather_cap, plain_cap;
   uint8_t **last; /* tamper replay: each client's last delivered frame */
   size_t *last_len;
-  uint64_t rejected, tampered;
-  uint64_t by_status[FS__STATUS_COUNT]; /* rejections by status */
+  /* Counts: [0] frames refused, [1] tampered with, [2 + st] refused with
+   * status st (one array, saved by checkpoints: fs_sealer_counts). */
+  uint64_t cnt[2 + FS__STATUS_COUNT];
 };
 
 fs_status fs_sealer_new(const fs_config *cfg, fs_role role, uint32_t nclients,
@@ -49,6 +50,7 @@ fs_status fs_sealer_new(const fs_config *cfg, fs_role role, uint32_t nclients,
     return fs_err_set(err, FS_ENOMEM, "sealer: out of memory");
   s->role = role;
   s->seed = cfg->seed;
+  s->epoch = cfg->seal_epoch;
   s->tamper = role == FS_ROLE_WORKER ? cfg->secure_tamper_rate : 0.0;
   s->n = nclients;
   s->sess = calloc(nclients ? nclients : 1, sizeof *s->sess);
@@ -61,7 +63,7 @@ fs_status fs_sealer_new(const fs_config *cfg, fs_role role, uint32_t nclients,
     return fs_err_set(err, FS_ENOMEM, "sealer: out of memory for %u sessions",
                       nclients);
   }
-  fs_seal_keypair(s->seed, FS_SEAL_SERVER_ID, s->spk, s->ssk);
+  fs_seal_keypair_epoch(s->seed, FS_SEAL_SERVER_ID, s->epoch, s->spk, s->ssk);
   if (role != FS_ROLE_SERVER)
     sodium_memzero(s->ssk, sizeof s->ssk); /* a worker never holds it */
   *out = s;
@@ -99,18 +101,18 @@ size_t fs_sealer_wire_bytes(const fs_sealer *s, size_t body_len) {
 }
 
 uint64_t fs_sealer_rejected(const fs_sealer *s) {
-  return s != NULL ? s->rejected : 0;
+  return s != NULL ? s->cnt[0] : 0;
 }
 uint64_t fs_sealer_tampered(const fs_sealer *s) {
-  return s != NULL ? s->tampered : 0;
+  return s != NULL ? s->cnt[1] : 0;
 }
 uint64_t fs_sealer_rejected_by(const fs_sealer *s, fs_status st) {
-  return s != NULL && (unsigned)st < FS__STATUS_COUNT ? s->by_status[st] : 0;
+  return s != NULL && (unsigned)st < FS__STATUS_COUNT ? s->cnt[2 + st] : 0;
 }
 
 static fs_status refuse(fs_sealer *s, fs_status st) {
-  s->rejected++;
-  s->by_status[st]++;
+  s->cnt[0]++;
+  s->cnt[2 + st]++;
   return st;
 }
 
@@ -139,7 +141,7 @@ static fs_seal_session *session(fs_sealer *s, uint32_t c, int *oom) {
     return NULL;
   }
   uint8_t cpk[32], csk[32];
-  fs_seal_keypair(s->seed, c, cpk, csk);
+  fs_seal_keypair_epoch(s->seed, c, s->epoch, cpk, csk);
   fs_status st = s->role == FS_ROLE_SERVER
                      ? fs_seal_session_server(x, s->spk, s->ssk, cpk, c, NULL)
                      : fs_seal_session_client(x, cpk, csk, s->spk, c, NULL);
@@ -168,7 +170,7 @@ static size_t tamper(fs_sealer *s, uint32_t c, uint64_t ctr, size_t len,
     }
     return len;
   }
-  s->tampered++;
+  s->cnt[1]++;
   uint64_t how = fs_rng_below(&r, 3);
   if (how == 2 && s->last[c] != NULL && s->last_len[c] > 0) {
     *post = s->last[c]; /* replay the last frame delivered */
@@ -301,4 +303,9 @@ fs_status fs_sealer_open(fs_sealer *s, const uint8_t **frame, size_t *len,
   *frame = s->plain;
   *len = plen;
   return FS_OK;
+}
+
+uint64_t *fs_sealer_counts(fs_sealer *s, size_t *n) {
+  *n = 2 + FS__STATUS_COUNT;
+  return s != NULL ? s->cnt : NULL;
 }

@@ -73,5 +73,8 @@ uint64_t fs_sealer_rejected(const fs_sealer *s);
 uint64_t fs_sealer_tampered(const fs_sealer *s);
 /* Frames refused with status st (FS_EAUTH, FS_EREPLAY, ...). */
 uint64_t fs_sealer_rejected_by(const fs_sealer *s, fs_status st);
+/* The counts above as one array of *n entries, for a checkpoint to save and
+ * restore (NULL when s is NULL; *n is set either way). */
+uint64_t *fs_sealer_counts(fs_sealer *s, size_t *n);
 
 #endif

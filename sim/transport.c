@@ -390,3 +390,10 @@ fs_status fs_transport_reduce_stats(fs_transport *t, double v, double out[3],
   out[2] = mx;
   return FS_OK;
 }
+
+fs_status fs_transport_bcast_u64(fs_transport *t, uint64_t *v, fs_err *err) {
+  if (t->local || t->size <= 1)
+    return FS_OK;
+  int rc = MPI_Bcast(v, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+  return rc == MPI_SUCCESS ? FS_OK : mpi_err(err, rc, "MPI_Bcast");
+}

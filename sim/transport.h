@@ -78,6 +78,9 @@ fs_status fs_transport_try_recv(fs_transport *t, fs_role to, int *src,
 double fs_transport_wtime(void);
 /* The MPI library's version string. */
 void fs_transport_mpi_version(char *buf, size_t len);
+/* Collective: every rank gets rank 0's *v (no-op on one rank or in local
+ * mode). */
+fs_status fs_transport_bcast_u64(fs_transport *t, uint64_t *v, fs_err *err);
 /* Reduce a value over all ranks to min, mean and max at rank 0 (collective). */
 fs_status fs_transport_reduce_stats(fs_transport *t, double v, double out[3],
                                     fs_err *err);

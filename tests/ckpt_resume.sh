@@ -93,6 +93,12 @@ resume_mode fedfix 3 5 00000002 --server.strategy fedfix --server.fedfix_delta 0
   --system.dist fp --server.optimizer adam --server.lr 0.01 --system.offline_fraction 0.3 \
   --system.offline_period 2
 
+# Sealed frames (secure.seal): the resumed run seals under fresh keys (a new
+# key epoch), the CHECKPOINT frames and their replies are sealed too; the
+# sealer's refusal counts are saved.
+resume_mode sealed 3 5 00000004 --secure.seal true --compress.up topk \
+  --compress.up_ratio 0.1 --ef.method ef14
+
 # ---- refusals ---------------------------------------------------------------
 base="$work/ef14-ck"
 refuse() { # refuse TAG PATTERN: the last resume must fail and say PATTERN

@@ -224,12 +224,67 @@ START_TEST(bad_frames) {
 }
 END_TEST
 
+/* A resumed run seals under a fresh key epoch (cfg->seal_epoch): the same
+ * frame with the same counter gives other bytes, a frame of one epoch does
+ * not open in another, and within one epoch any two instances agree. */
+START_TEST(epochs_never_share_keys) {
+  fs_config c0 = cfg_with(1, 0), c1 = cfg_with(1, 0);
+  c1.seal_epoch = 0x9e3779b97f4a7c15ull;
+  fs_sealer *s0, *s1, *w0, *w1;
+  ck_assert_int_eq(fs_sealer_new(&c0, FS_ROLE_SERVER, NCLI, &s0, NULL), FS_OK);
+  ck_assert_int_eq(fs_sealer_new(&c1, FS_ROLE_SERVER, NCLI, &s1, NULL), FS_OK);
+  ck_assert_int_eq(fs_sealer_new(&c0, FS_ROLE_WORKER, NCLI, &w0, NULL), FS_OK);
+  ck_assert_int_eq(fs_sealer_new(&c1, FS_ROLE_WORKER, NCLI, &w1, NULL), FS_OK);
+  uint8_t f[128], a[256], b[256];
+  size_t len = frame(f, FS_MSG_TRAIN, 2, 1), la, lb;
+  fs_iov iov = {f, len};
+  const uint8_t *o;
+  ck_assert_int_eq(fs_sealer_seal(s0, &iov, 1, &o, &la, NULL), FS_OK);
+  memcpy(a, o, la);
+  ck_assert_int_eq(fs_sealer_seal(s1, &iov, 1, &o, &lb, NULL), FS_OK);
+  memcpy(b, o, lb);
+  ck_assert_uint_eq(la, lb); /* same size: the bits counted do not change */
+  ck_assert_int_eq(memcmp(a, b, FS_SEAL_AD_BYTES), 0); /* same counter */
+  ck_assert_int_ne(
+      memcmp(a + FS_SEAL_AD_BYTES, b + FS_SEAL_AD_BYTES, la - FS_SEAL_AD_BYTES),
+      0);
+  /* Epoch 0's frame does not open under the resumed epoch, and back. */
+  const uint8_t *p = a;
+  size_t pl = la;
+  uint32_t who;
+  ck_assert_int_eq(fs_sealer_open(w1, &p, &pl, &who, NULL), FS_EAUTH);
+  p = b;
+  pl = lb;
+  ck_assert_int_eq(fs_sealer_open(w0, &p, &pl, &who, NULL), FS_EAUTH);
+  /* Each opens its own epoch's frame. */
+  p = b;
+  pl = lb;
+  ck_assert_int_eq(fs_sealer_open(w1, &p, &pl, &who, NULL), FS_OK);
+  ck_assert_int_eq(memcmp(p, f, len), 0);
+  p = a;
+  pl = la;
+  ck_assert_int_eq(fs_sealer_open(w0, &p, &pl, &who, NULL), FS_OK);
+  /* The counts a checkpoint saves: one array, the refusals above in it. */
+  size_t n;
+  uint64_t *cnt = fs_sealer_counts(w1, &n);
+  ck_assert_uint_eq(n, 2 + FS__STATUS_COUNT);
+  ck_assert_uint_eq(cnt[0], 1);
+  ck_assert_uint_eq(cnt[2 + FS_EAUTH], 1);
+  ck_assert_ptr_null(fs_sealer_counts(NULL, &n));
+  fs_sealer_free(s0);
+  fs_sealer_free(s1);
+  fs_sealer_free(w0);
+  fs_sealer_free(w1);
+}
+END_TEST
+
 static Suite *sealer_suite(void) {
   Suite *s = suite_create("sealer");
   TCase *core = tcase_create("core");
   tcase_add_test(core, off_passes_through);
   tcase_add_test(core, both_ways_any_pieces);
   tcase_add_test(core, bytes_independent_of_instance);
+  tcase_add_test(core, epochs_never_share_keys);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("errors");
   tcase_add_test(errors, tampered_refused_and_attributed);
