@@ -13,6 +13,7 @@
 
 #define R_EF FS_CKPT_TAG('C', 'L', 'E', 'F')   /* u32 client, dim floats */
 #define R_DICE FS_CKPT_TAG('C', 'L', 'D', 'C') /* u32 client, dim floats */
+#define R_MOM FS_CKPT_TAG('C', 'L', 'M', 'O')  /* u32 client, dim floats */
 #define R_BCRD FS_CKPT_TAG('B', 'C', 'R', 'D') /* u64 EF21-BC round */
 #define R_BCX FS_CKPT_TAG('B', 'C', 'X', ' ')  /* dim floats */
 #define R_BCB FS_CKPT_TAG('B', 'C', 'B', ' ')  /* dim floats */
@@ -30,6 +31,8 @@ static fs_status save(const fs_client_state *s, const char *dir, uint64_t hash,
       fs_ckpt_put_id_f32s(w, R_EF, id, s->ef[i], s->dim);
     if (s->dice != NULL && s->dice[i] != NULL)
       fs_ckpt_put_id_f32s(w, R_DICE, id, s->dice[i], s->dim);
+    if (s->mom != NULL && s->mom[i] != NULL)
+      fs_ckpt_put_id_f32s(w, R_MOM, id, s->mom[i], s->dim);
   }
   if (s->bc) {
     fs_ckpt_put_u64(w, R_BCRD, *s->bc_round);
@@ -50,7 +53,7 @@ static fs_status load_file(fs_client_state *s, const fs_ckpt_reader *r,
   uint32_t tag;
   const uint8_t *p;
   while (fs_ckpt_next(r, &pos, &tag, &p, &len)) {
-    if (tag == R_EF || tag == R_DICE) {
+    if (tag == R_EF || tag == R_DICE || tag == R_MOM) {
       if (len != 4 + 4 * s->dim)
         return fs_err_set(err, FS_EFORMAT,
                           "worker %d: client record of %zu bytes, the model "
@@ -64,12 +67,15 @@ static fs_status load_file(fs_client_state *s, const fs_ckpt_reader *r,
       if (id < s->first || (id - s->first) % s->stride != 0)
         continue; /* hosted elsewhere now */
       size_t li = (id - s->first) / s->stride;
-      float **arr = tag == R_EF ? s->ef : s->dice;
+      float **arr = tag == R_EF ? s->ef : tag == R_DICE ? s->dice : s->mom;
       if (arr == NULL)
         return fs_err_set(err, FS_EFORMAT,
                           "worker %d: checkpoint has %s state this "
                           "configuration does not use",
-                          s->rank, tag == R_EF ? "error-feedback" : "DiceSGD");
+                          s->rank,
+                          tag == R_EF     ? "error-feedback"
+                          : tag == R_DICE ? "DiceSGD"
+                                          : "momentum");
       if (arr[li] == NULL && (arr[li] = malloc(s->dim * sizeof(float))) == NULL)
         return fs_err_set(err, FS_ENOMEM, "worker %d: out of memory", s->rank);
       fs_ckpt_f32s_from(p + 4, arr[li], s->dim);

@@ -8,7 +8,8 @@
  * now, so a checkpoint taken with P ranks resumes with any other P.
  *
  * State covered: the error-feedback vector of each client (EF14 memory e_c
- * or EF21 estimate g_c), the DiceSGD error buffer, and the EF21-BC
+ * or EF21 estimate g_c), the DiceSGD error buffer, the momentum buffer
+ * (clients.momentum), and the EF21-BC
  * downlink state (x, b and the round, the same on every worker). A client
  * that never took part has no record and starts from zero, as it would.
  */
@@ -32,6 +33,7 @@ typedef struct {
   size_t dim;
   float **ef;   /* [nclients], entries NULL until used; NULL: no EF */
   float **dice; /* [nclients], likewise; NULL: no DiceSGD */
+  float **mom;  /* [nclients], likewise; NULL: no clients.momentum */
   int bc;       /* EF21-BC state present */
   float *bc_x, *bc_b;
   uint32_t *bc_round;

@@ -129,3 +129,12 @@ fs_status fs_p2p_mix(fs_p2p *p, const fs_robust_round *rr, size_t rejected,
 }
 
 uint64_t fs_p2p_skipped(const fs_p2p *p) { return p->skipped; }
+
+float *fs_p2p_models(fs_p2p *p, size_t *n) {
+  *n = p->n * p->dim;
+  return p->X;
+}
+
+uint64_t *fs_p2p_skipped_count(fs_p2p *p) { return &p->skipped; }
+
+void fs_p2p_restored(fs_p2p *p) { encode_all(p); }

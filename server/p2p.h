@@ -59,4 +59,11 @@ fs_status fs_p2p_mix(fs_p2p *p, const fs_robust_round *rr, size_t rejected,
 /* Rounds skipped so far. */
 uint64_t fs_p2p_skipped(const fs_p2p *p);
 
+/* Checkpoints: every node's model (n * dim floats, node c at c * dim) and
+ * the count of skipped rounds, in place; after writing the models back,
+ * fs_p2p_restored re-encodes the bodies fs_p2p_body hands out. */
+float *fs_p2p_models(fs_p2p *p, size_t *n);
+uint64_t *fs_p2p_skipped_count(fs_p2p *p);
+void fs_p2p_restored(fs_p2p *p);
+
 #endif

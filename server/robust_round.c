@@ -101,3 +101,9 @@ const float *fs_robust_round_row(const fs_robust_round *rr, size_t i) {
 uint64_t fs_robust_round_skipped(const fs_robust_round *rr) {
   return rr->skipped;
 }
+
+float *fs_robust_round_prev(fs_robust_round *rr) { return rr->prev; }
+
+uint64_t *fs_robust_round_skipped_count(fs_robust_round *rr) {
+  return &rr->skipped;
+}

@@ -56,4 +56,10 @@ const float *fs_robust_round_row(const fs_robust_round *rr, size_t i);
 /* Rounds skipped so far. */
 uint64_t fs_robust_round_skipped(const fs_robust_round *rr);
 
+/* Checkpoints: the state carried from round to round, in place: the last
+ * applied aggregate (dim floats; the pivot "previous") and the count of
+ * skipped rounds. */
+float *fs_robust_round_prev(fs_robust_round *rr);
+uint64_t *fs_robust_round_skipped_count(fs_robust_round *rr);
+
 #endif

@@ -746,6 +746,8 @@ typedef struct {
   double inv_tau;
   int resumed;
   uint64_t seal_none[2 + FS__STATUS_COUNT]; /* the sealer's counts if off */
+  float none_f;                             /* robust state if unused */
+  uint64_t none_u[2];
 } run_ctx;
 
 /* Every piece of the run's state that a checkpoint saves and a resume
@@ -805,6 +807,19 @@ static size_t state_fields(run_ctx *c, fs_ckpt_field *f) {
   size_t nsc; /* secure.seal: frames refused, by status (summary.json) */
   uint64_t *sc = fs_sealer_counts(s->seal, &nsc);
   FLD('S', 'E', 'A', 'L', FS_F_U64, sc != NULL ? sc : c->seal_none, nsc);
+  /* Robust aggregation: the previous aggregate (server.nna_pivot
+   * previous), peer-to-peer's models (own), the skipped rounds. */
+  size_t np = 1;
+  float *pm = s->p2p != NULL ? fs_p2p_models(s->p2p, &np) : &c->none_f;
+  FLD('R', 'P', 'R', 'V', FS_F_F32,
+      s->rob != NULL ? fs_robust_round_prev(s->rob) : &c->none_f,
+      s->rob != NULL ? d : 1);
+  FLD('R', 'S', 'K', 'P', FS_F_U64,
+      s->rob != NULL ? fs_robust_round_skipped_count(s->rob) : &c->none_u[0],
+      1);
+  FLD('P', '2', 'P', 'X', FS_F_F32, pm, np);
+  FLD('P', '2', 'P', 'S', FS_F_U64,
+      s->p2p != NULL ? fs_p2p_skipped_count(s->p2p) : &c->none_u[1], 1);
 #undef FLD
   if (n > STATE_FIELDS_MAX)
     abort(); /* a programmer's mistake: raise STATE_FIELDS_MAX */
@@ -947,6 +962,8 @@ static fs_status resume_state(run_ctx *c, fs_err *err) {
   if (st != FS_OK)
     return st;
   pack_targets(c, 1);
+  if (c->s->p2p != NULL)
+    fs_p2p_restored(c->s->p2p); /* the nodes' models, encoded to send */
   for (uint64_t i = 0; c->acct != NULL && i < c->acct_steps; i++)
     fs_dp_accountant_step(c->acct, 1); /* the same sums, in the same order */
   c->t0 = fs_transport_wtime() - c->wall;

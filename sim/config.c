@@ -837,14 +837,6 @@ const char *fs_config_ckpt_unsupported(const fs_config *cfg) {
     return "server.strategy gc (its models and straggler schedule)";
   if (!strcmp(cfg->clock, "wall") && strcmp(cfg->strategy, "fedavg") != 0)
     return "the asynchronous strategies on the wall clock (run.clock wall)";
-  if (!strcmp(cfg->nna_pivot, "own"))
-    return "peer-to-peer NNA/MoNNA (server.nna_pivot own: every client's "
-           "model)";
-  if ((!strcmp(cfg->aggregator, "nna") || !strcmp(cfg->aggregator, "monna")) &&
-      !strcmp(cfg->nna_pivot, "previous"))
-    return "server.nna_pivot previous (the previous aggregate)";
-  if (cfg->client_momentum > 0)
-    return "clients.momentum (the clients' momentum buffers)";
   if (cfg->secure_tamper_rate > 0)
     return "secure.tamper_rate (a test hook: which frames it alters follows "
            "the sessions' counters, which restart under a resumed run's "

@@ -99,6 +99,20 @@ resume_mode fedfix 3 5 00000002 --server.strategy fedfix --server.fedfix_delta 0
 resume_mode sealed 3 5 00000004 --secure.seal true --compress.up topk \
   --compress.up_ratio 0.1 --ef.method ef14
 
+# Robust aggregation: NNA's previous aggregate (server.nna_pivot previous,
+# the default) on the server; the clients' momentum buffers on their workers
+# (keyed by client id); peer-to-peer MoNNA's models of every client.
+rob=(--server.robust_f 2 --faults.fraction 0.2)
+# (12 a round, f = 4: round 5 keeps other updates around a zero pivot, so
+# the case fails if the previous aggregate is not restored; checked.)
+resume_mode nna-previous 3 5 00000004 --per-round 12 --server.robust_f 4 \
+  --faults.fraction 0.3 --server.aggregator nna --faults.kind sign_flip
+resume_mode client-momentum 3 5 00000004 "${rob[@]}" --server.aggregator monna \
+  --server.nna_pivot model --clients.momentum 0.9 --faults.kind noise
+resume_mode p2p 3 5 00000004 --per-round 40 --server.robust_f 8 --faults.fraction 0.2 \
+  --server.aggregator monna --server.nna_pivot own --clients.momentum 0.9 \
+  --faults.kind sign_flip
+
 # ---- refusals ---------------------------------------------------------------
 base="$work/ef14-ck"
 refuse() { # refuse TAG PATTERN: the last resume must fail and say PATTERN
