@@ -157,6 +157,13 @@ void fs_sa_server_set_sealer(fs_sa_server *s, fs_sealer *seal) {
   s->seal = seal;
 }
 
+uint64_t *fs_sa_server_counter(fs_sa_server *s, int which) {
+  return which == 0   ? &s->aborted
+         : which == 1 ? &s->dropped
+         : which == 2 ? s->refused
+                      : NULL;
+}
+
 void fs_sa_server_totals(const fs_sa_server *s, uint64_t *aborted,
                          uint64_t *dropped) {
   *aborted = s->aborted;

@@ -62,5 +62,10 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
  * masking. */
 void fs_sa_server_totals(const fs_sa_server *s, uint64_t *aborted,
                          uint64_t *dropped);
+/* Checkpoints: the running totals in place, which = 0 rounds aborted,
+ * 1 clients dropped after masking, 2 the refused sealed frames by step (4
+ * counts); NULL for another which. Keys are derived per round from the
+ * seed, so nothing else lasts from one round to the next. */
+uint64_t *fs_sa_server_counter(fs_sa_server *s, int which);
 
 #endif

@@ -747,7 +747,7 @@ typedef struct {
   int resumed;
   uint64_t seal_none[2 + FS__STATUS_COUNT]; /* the sealer's counts if off */
   float none_f;                             /* robust state if unused */
-  uint64_t none_u[2];
+  uint64_t none_u[5];
 } run_ctx;
 
 /* Every piece of the run's state that a checkpoint saves and a resume
@@ -820,6 +820,16 @@ static size_t state_fields(run_ctx *c, fs_ckpt_field *f) {
   FLD('P', '2', 'P', 'X', FS_F_F32, pm, np);
   FLD('P', '2', 'P', 'S', FS_F_U64,
       s->p2p != NULL ? fs_p2p_skipped_count(s->p2p) : &c->none_u[1], 1);
+  /* Secure aggregation: its running totals (summary.json). */
+  FLD('S', 'A', 'B', 'T', FS_F_U64, &c->sa_bits, 1);
+  FLD('S', 'A', 'M', 'S', FS_F_F64, &c->sa_ms, 1);
+  FLD('S', 'A', 'A', 'B', FS_F_U64,
+      s->sa != NULL ? fs_sa_server_counter(s->sa, 0) : &c->none_u[2], 1);
+  FLD('S', 'A', 'D', 'R', FS_F_U64,
+      s->sa != NULL ? fs_sa_server_counter(s->sa, 1) : &c->none_u[3], 1);
+  FLD('S', 'A', 'R', 'F', FS_F_U64,
+      s->sa != NULL ? fs_sa_server_counter(s->sa, 2) : &c->none_u[4],
+      s->sa != NULL ? 4 : 1);
 #undef FLD
   if (n > STATE_FIELDS_MAX)
     abort(); /* a programmer's mistake: raise STATE_FIELDS_MAX */

@@ -841,8 +841,6 @@ const char *fs_config_ckpt_unsupported(const fs_config *cfg) {
     return "secure.tamper_rate (a test hook: which frames it alters follows "
            "the sessions' counters, which restart under a resumed run's "
            "fresh keys)";
-  if (!strcmp(cfg->sa_mode, "secagg"))
-    return "secure.aggregation secagg (its running totals)";
   return NULL;
 }
 
