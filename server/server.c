@@ -161,6 +161,8 @@ typedef struct {
   fs_payload **slot; /* K decoded updates (NULL until arrived) */
   uint8_t *state;    /* K: 0 waiting, 1 arrived, 2 folded */
   double *slot_w;    /* K: weight p_i, 0 when rejected */
+  double *slot_loss; /* K: reported loss x rows, folded in client-id order */
+  double *slot_ns;   /* K: reported rows */
   double *job_s;     /* K: virtual seconds of the job */
   uint64_t *up_len;  /* K: bytes of the UPDATE frame received */
   fs_payload **pool; /* free payloads */
@@ -393,6 +395,8 @@ static void fold_ready(srv *s, uint32_t *next) {
     s->state[i] = 2;
     if (s->slot[i] == NULL)
       continue; /* rejected */
+    s->loss_sum += s->slot_loss[i];
+    s->loss_w += s->slot_ns[i];
     if (s->rob != NULL)
       fs_robust_round_put(s->rob, i, s->slot[i]);
     else
@@ -516,8 +520,8 @@ static fs_status receive_update(srv *s, uint32_t round, uint32_t version,
                       e2.msg);
   } else {
     s->slot[i] = p;
-    s->loss_sum += meta.train_loss * meta.num_samples;
-    s->loss_w += meta.num_samples;
+    s->slot_loss[i] = meta.train_loss * meta.num_samples;
+    s->slot_ns[i] = meta.num_samples;
     s->paper_bits += paper_bits(s, p, first);
     s->ideal_bits += p->kind == FS_PL_DENSE
                          ? 32.0 * p->dim
@@ -2061,6 +2065,8 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   s.slot = calloc(K, sizeof *s.slot);
   s.state = calloc(K, 1);
   s.slot_w = calloc(K, sizeof *s.slot_w);
+  s.slot_loss = calloc(K, sizeof *s.slot_loss);
+  s.slot_ns = calloc(K, sizeof *s.slot_ns);
   s.job_s = calloc(K, sizeof *s.job_s);
   s.up_len = calloc(K, sizeof *s.up_len);
   s.pool = calloc(K + s.N, sizeof *s.pool);
@@ -2082,9 +2088,9 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   s.dtmp = calloc(s.bc ? s.dim : 1, sizeof(float));
   if (!s.x || !s.grad || !s.gtmp || !s.acc || !s.g || !s.cbuf || !s.cy ||
       !s.sel || !s.hdrs || !s.body || !s.slot || !s.state || !s.slot_w ||
-      !s.job_s || !s.up_len || !s.pool || !s.seen || !s.b || !s.dtmp ||
-      !s.a_start || !s.a_ver || !s.a_res || !s.a_len || !s.a_tau || !s.opt_m ||
-      !s.opt_v) {
+      !s.slot_loss || !s.slot_ns || !s.job_s || !s.up_len || !s.pool ||
+      !s.seen || !s.b || !s.dtmp || !s.a_start || !s.a_ver || !s.a_res ||
+      !s.a_len || !s.a_tau || !s.opt_m || !s.opt_v) {
     st = fs_err_set(err, FS_ENOMEM,
                     "server: out of memory (model of %zu "
                     "parameters, %zu clients per round)",
@@ -2122,6 +2128,8 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   free(s.slot);
   free(s.state);
   free(s.slot_w);
+  free(s.slot_loss);
+  free(s.slot_ns);
   free(s.job_s);
   free(s.up_len);
   free(s.seen);

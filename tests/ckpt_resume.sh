@@ -66,12 +66,8 @@ resume_mode() {
   fi
 }
 
-# same_summary TAG [noloss]: summary.json of TAG-ref and TAG-re equal but for
-# what is measured (wall time, secure aggregation's ms), the build and the
-# ranks; noloss also leaves out final.clients_train_loss, which the server
-# sums in the order the updates arrive (so it can differ in its last bit
-# between rank counts, with or without a checkpoint: 40 updates a round in
-# p2p; a known issue outside checkpoints).
+# same_summary TAG: summary.json of TAG-ref and TAG-re equal but for what is
+# measured (wall time, secure aggregation's ms), the build and the ranks.
 same_summary() { # same_summary TAG: summary.json of TAG-ref and TAG-re
   /usr/bin/python3 - "$work/$1-ref/summary.json" "$work/$1-re/summary.json" "${2:-}" <<'PY'
 import json, sys
@@ -80,8 +76,6 @@ def load(p):
     for k in ("fedsim", "ranks"):
         d.pop(k, None)
     d["final"].pop("wall_s", None)
-    if sys.argv[3] == "noloss":
-        d["final"].pop("clients_train_loss", None)
     d.get("secure_aggregation", {}).pop("ms", None)
     for k in ("out_dir", "resume", "checkpoint_every", "checkpoint_keep"):
         d["config"]["run"].pop(k, None)
@@ -155,7 +149,7 @@ resume_mode sealed-secagg 3 5 00000004 --secure.seal true --secure.aggregation s
 # summary.json too (the sealer's counts, robust skipped rounds, secure
 # aggregation's totals).
 for tag in sealed nna-previous client-momentum p2p secagg sealed-secagg; do
-  if same_summary $tag "$([ $tag = p2p ] && echo noloss)"; then
+  if same_summary $tag; then
     ok "$tag: summary.json equal after the resume"
   else
     bad "$tag: summary.json differs after the resume"
