@@ -409,32 +409,6 @@ static void release(gcs *s) {
   free(s->cf);
 }
 
-/* SHUTDOWN to every worker; sealed (secure.seal) for the worker's first
- * client, whose id the header carries. */
-static fs_status shutdown_workers(fs_sealer *sl, fs_transport *t, fs_err *err) {
-  uint8_t hdr[FS_FRAME_HEADER_BYTES];
-  int W = fs_transport_workers(t);
-  for (int k = 0; k < W; k++) {
-    int dest = fs_transport_is_local(t) ? 0 : k + 1;
-    fs_frame_header h = {.type = FS_MSG_SHUTDOWN,
-                         .encoding = FS_ENC_NONE,
-                         .client = sl != NULL ? (uint32_t)k : 0};
-    fs_frame_header_encode(&h, hdr);
-    fs_iov iov = {hdr, sizeof hdr};
-    fs_status st = fs_sealer_post(sl, t, FS_ROLE_SERVER, dest, &iov, 1, 1, err);
-    if (st != FS_OK)
-      return st;
-  }
-  fs_status st = fs_transport_flush(t, err);
-  if (st == FS_OK && fs_transport_is_local(t)) {
-    int src;
-    const uint8_t *b;
-    size_t l;
-    fs_transport_try_recv(t, FS_ROLE_WORKER, &src, &b, &l, NULL);
-  }
-  return st;
-}
-
 typedef struct {
   uint64_t up, down, stragglers, waits, failed, inexact, decoded;
   double vtime, load_sum;
@@ -682,7 +656,8 @@ fs_status fs_gc_server_run(const fs_server_args *a, fs_err *err) {
   } else {
     cJSON_Delete((cJSON *)a->build_info);
   }
-  fs_status st2 = shutdown_workers(s.seal, a->t, st == FS_OK ? err : NULL);
+  fs_status st2 =
+      fs_server_shutdown_workers(s.seal, a->t, st == FS_OK ? err : NULL);
   if (st == FS_OK)
     st = st2;
   fs_sealer_free(s.seal);

@@ -629,9 +629,8 @@ static fs_status server_step(srv *s, uint32_t round) {
   return FS_OK;
 }
 
-/* SHUTDOWN to every worker; sealed (secure.seal) for the worker's first
- * client, whose id the header carries. */
-static fs_status shutdown_workers(fs_sealer *sl, fs_transport *t, fs_err *err) {
+fs_status fs_server_shutdown_workers(fs_sealer *sl, fs_transport *t,
+                                     fs_err *err) {
   uint8_t hdr[FS_FRAME_HEADER_BYTES];
   int W = fs_transport_workers(t);
   for (int k = 0; k < W; k++) {
@@ -2039,7 +2038,7 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   if (st != FS_OK) {
     fs_model_free(s.model);
     cJSON_Delete((cJSON *)a->build_info);
-    shutdown_workers(s.seal, a->t, NULL);
+    fs_server_shutdown_workers(s.seal, a->t, NULL);
     fs_ckpt_set_sealer(NULL);
     fs_sealer_free(s.seal);
     return st;
@@ -2102,7 +2101,8 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
     fs_model_init_params(s.model, s.x, &r);
     st = run_rounds(&s, a, err);
   }
-  fs_status st2 = shutdown_workers(s.seal, a->t, st == FS_OK ? err : NULL);
+  fs_status st2 =
+      fs_server_shutdown_workers(s.seal, a->t, st == FS_OK ? err : NULL);
   if (st == FS_OK)
     st = st2;
   for (size_t i = 0; i < K && s.slot; i++)

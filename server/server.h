@@ -29,6 +29,13 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err);
 fs_status fs_server_write_model(const char *dir, const float *x, size_t dim,
                                 fs_err *err);
 
+/* SHUTDOWN to every worker, sealed (secure.seal, sl not NULL) for the
+ * worker's first client, whose id the header carries; then flush. err may be
+ * NULL (shutting down after another error). */
+struct fs_sealer;
+fs_status fs_server_shutdown_workers(struct fs_sealer *sl, fs_transport *t,
+                                     fs_err *err);
+
 /* Sample k of n client ids without replacement for round r (Floyd's
  * algorithm on the stream (seed, SAMPLE, 0, r)), sorted increasing into out. */
 fs_status fs_sample_clients(uint64_t seed, uint64_t round, uint32_t n,
