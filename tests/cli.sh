@@ -84,6 +84,11 @@ fi
 out=$("$FEDSIM" privacy --q 0.0042666666666666667 --sigma 1.1 --steps 14062 --delta 1e-5 --conversion classic)
 grep -q 'epsilon = 3.008' <<<"$out" && ok "fedsim privacy: MNIST tutorial epsilon ($out)" || bad "fedsim privacy: $out"
 expect_error privacy-usage "usage: fedsim privacy" privacy --q 0.01
+# Checkpoints refuse what they do not save yet (docs/reliability.md).
+expect_error ckpt-gc "checkpoints do not cover server.strategy gc" \
+  --config "$SRCDIR/examples/gc/train.yaml" --checkpoint-every 2
+expect_error ckpt-wall "checkpoints do not cover the asynchronous strategies on the wall clock" \
+  --server.strategy fedbuff --run.clock wall --checkpoint-every 2
 if "$FEDSIM" --clients 50 --per-round 10 --clients.sampling poisson --dp.clip flat --dp.noise central \
      --dp.target_epsilon 3 --server.weighting uniform --rounds 5 --out "$work/dp" --run.progress off > "$work/dp.log" 2>&1 \
    && /usr/bin/python3 - "$work/dp/metrics.csv" <<'PY'
