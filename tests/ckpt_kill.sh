@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Kill -9 at random moments (docs/reliability.md). For several seeds: start
 # a run under mpirun with checkpoints, wait until a first checkpoint is
-# complete, wait a random time more, and SIGKILL a random rank (the server
-# or a worker; Open MPI then ends the job). Sometimes the kill lands while a
+# complete and a random number of aggregations more, and SIGKILL a random
+# rank (the server or a worker; Open MPI then ends the job). Sometimes the kill lands while a
 # checkpoint is being written. Then resume with a random number of ranks:
 # the run must continue from the newest complete checkpoint (never a
 # half-written one) and end with metrics.csv (but wall_s) and model.bin
@@ -41,7 +41,15 @@ for seed in ${FEDSIM_KILL_SEEDS:-1 2 3 4 5 6}; do
     ls "$out"/checkpoints/agg-*/MANIFEST > /dev/null 2>&1 && break
     sleep 0.05
   done
-  sleep "0.$(( RANDOM % 10 ))$(( RANDOM % 10 ))"
+  # Then wait for a random number of metrics rows (10..299 of 400), polling
+  # every 10 ms: a random moment that does not depend on how fast the
+  # machine is (a fixed random sleep sometimes outlived a fast FedBuff run).
+  target=$(( 10 + RANDOM % 290 ))
+  for _ in $(seq 6000); do
+    [ "$(wc -l < "$out/metrics.csv" 2>/dev/null || echo 0)" -ge $target ] && break
+    kill -0 $mp 2>/dev/null || break
+    sleep 0.01
+  done
   victim_rank=$(( RANDOM % P ))
   victim=""
   for c in $(pgrep -P $mp); do
