@@ -81,7 +81,17 @@ launch "$OUT/first.log" "${args[@]}" --out "$OUT/run"
 half=$(( ROUNDS / 2 ))
 ( while kill -0 "$pid" 2>/dev/null; do
     n=$(( $( (wc -l < "$OUT/run/metrics.csv") 2>/dev/null || echo 0) - 2 ))
-    [ "$n" -ge "$half" ] && { kill -TERM "$pid"; break; }
+    if [ "$n" -ge "$half" ]; then
+      # SIGTERM to the server rank itself: mpirun would forward it only
+      # odls_base_sigkill_timeout (30 s) later, after a fast run has ended.
+      victim=$pid
+      if [ "$RANKS" != 1 ]; then
+        for c in $(pgrep -P "$pid"); do
+          [ "$( (tr '\0' '\n' < "/proc/$c/environ") 2>/dev/null | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')" = 0 ] && victim=$c
+        done
+      fi
+      kill -TERM "$victim"; break
+    fi
     sleep 0.1
   done ) &
 sample first; rc1=$?
