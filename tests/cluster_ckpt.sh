@@ -23,44 +23,13 @@
 # a requeued job only about 2 minutes after the requeue, so the test releases
 # it at once with scontrol update StartTime=now).
 set -uo pipefail
-: "${FEDSIM:?}" "${SRCDIR:?}"
-T0=$(date +%s.%N)
-el() { awk -v a="$(date +%s.%N)" -v b="$T0" 'BEGIN{printf "%.1f", a-b}'; }
-fail=0
-ok() { echo "ok   $* [$(el) s]"; }
-bad() { echo "FAIL $* [$(el) s]"; fail=1; }
-die() { echo "FAIL $*"; exit 1; }
-
-if [ "${FEDSIM_SKIP_CLUSTER:-0}" = 1 ]; then
-  echo "SKIP: cluster test disabled by FEDSIM_SKIP_CLUSTER"
-  exit 77
-fi
-CL=$(cd "$SRCDIR/../shared/cluster" 2>/dev/null && pwd) \
-  || die "no fake-cluster recipes at $SRCDIR/../shared/cluster (set FEDSIM_SKIP_CLUSTER=1 to skip this test)"
-[ "$(id -u)" -eq 0 ] || die "the cluster test needs root; set FEDSIM_SKIP_CLUSTER=1 to skip it"
+. "$SRCDIR/tests/cluster_common.sh"
 
 need=(ip:iproute2 nsenter:util-linux unshare:util-linux mpirun:openmpi-bin
       slurmctld:slurmctld slurmd:slurmd srun:slurm-client sbatch:slurm-client
       scontrol:slurm-client munged:munge mungekey:munge)
-missing=()
-for nb in "${need[@]}"; do
-  command -v "${nb%%:*}" >/dev/null 2>&1 || missing+=("${nb#*:}")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-  export DEBIAN_FRONTEND=noninteractive
-  { apt-get -o DPkg::Lock::Timeout=300 update -qq \
-      && apt-get -o DPkg::Lock::Timeout=300 -y -q --no-install-recommends install "${missing[@]}"; } \
-    > /tmp/fedsim_cluster_ckpt_apt.log 2>&1 \
-    || { tail -20 /tmp/fedsim_cluster_ckpt_apt.log; die "apt-get install ${missing[*]} failed"; }
-  ok "installed ${missing[*]}"
-fi
-unshare --net sh -c 'ip link set lo up && ip link add fsprobe0 type veth peer name fsprobe1' 2>/dev/null \
-  || die "this machine cannot create network namespaces with veth links; set FEDSIM_SKIP_CLUSTER=1 to skip"
-for ns in fsw fns1 fns2 fns3; do
-  [ ! -e /run/netns/$ns ] \
-    || die "network namespace $ns already exists: another fake cluster is up (remove it with $CL/netns/netns_cluster.sh down 3)"
-done
+cluster_need "${need[@]}"
+cluster_probe
 
 work=$(mktemp -d /tmp/fedsim_cluster_ckpt.XXXXXX)
 export FAKECLUSTER=$work/fc

@@ -26,50 +26,16 @@
 # FEDSIM_SKIP_CLUSTER=1, which skips it (exit 77). FEDSIM_CLUSTER_KEEP=1 keeps
 # the work folder.
 set -uo pipefail
-: "${FEDSIM:?}" "${SRCDIR:?}"
-T0=$(date +%s.%N)
-el() { awk -v a="$(date +%s.%N)" -v b="$T0" 'BEGIN{printf "%.1f", a-b}'; }
-fail=0
-ok() { echo "ok   $* [$(el) s]"; }
-bad() { echo "FAIL $* [$(el) s]"; fail=1; }
-die() { echo "FAIL $*"; exit 1; }
-
-if [ "${FEDSIM_SKIP_CLUSTER:-0}" = 1 ]; then
-  echo "SKIP: cluster test disabled by FEDSIM_SKIP_CLUSTER"
-  exit 77
-fi
-CL=$(cd "$SRCDIR/../shared/cluster" 2>/dev/null && pwd) \
-  || die "no fake-cluster recipes at $SRCDIR/../shared/cluster (set FEDSIM_SKIP_CLUSTER=1 to skip this test)"
-[ "$(id -u)" -eq 0 ] \
-  || die "the cluster test needs root (network namespaces, apt-get); set FEDSIM_SKIP_CLUSTER=1 to skip it"
+. "$SRCDIR/tests/cluster_common.sh"
 PY=/usr/bin/python3
 [ -x $PY ] || die "needs $PY (to read summary.json)"
 
 # --- 1. what it needs -------------------------------------------------------
 need=(ip:iproute2 tc:iproute2 nsenter:util-linux unshare:util-linux mpirun:openmpi-bin)
-missing=()
-for nb in "${need[@]}"; do
-  command -v "${nb%%:*}" >/dev/null 2>&1 || missing+=("${nb#*:}")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-  echo "     installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  aptlog=$(mktemp /tmp/fedsim_cluster_apt.XXXXXX)
-  { apt-get -o DPkg::Lock::Timeout=300 update -qq \
-      && apt-get -o DPkg::Lock::Timeout=300 -y -q --no-install-recommends install "${missing[@]}"; } > "$aptlog" 2>&1 \
-    || { tail -20 "$aptlog"; rm -f "$aptlog"; die "apt-get install ${missing[*]} failed"; }
-  rm -f "$aptlog"
-  ok "installed ${missing[*]}"
-fi
+cluster_need "${need[@]}"
 T_READY=$(el)
 
-unshare --net sh -c 'ip link set lo up && ip link add fsprobe0 type veth peer name fsprobe1' 2>/dev/null \
-  || die "this machine cannot create network namespaces with veth links (needs CAP_SYS_ADMIN and CAP_NET_ADMIN; an unprivileged container has neither); the cluster test cannot run here. Set FEDSIM_SKIP_CLUSTER=1 to skip it."
-for ns in fsw fns1 fns2 fns3; do
-  [ ! -e /run/netns/$ns ] \
-    || die "network namespace $ns already exists: another fake cluster is up (or a killed run left it; remove it with $CL/netns/netns_cluster.sh down 3)"
-done
+cluster_probe
 
 # --- teardown, whatever happens ---------------------------------------------
 work=$(mktemp -d /tmp/fedsim_cluster_wall.XXXXXX)
