@@ -83,16 +83,6 @@ struct fs_worker {
 
 enum { EF_NONE = 0, EF_14, EF_21, EF_21W };
 
-uint64_t fs_local_work_samples(const fs_config *cfg, size_t rows) {
-  if (!strcmp(cfg->local_mode, "steps"))
-    return (uint64_t)cfg->local_steps * (uint64_t)cfg->local_batch;
-  if (!strcmp(cfg->local_mode, "stochastic_gradient"))
-    return rows < (size_t)cfg->local_batch ? rows : (uint64_t)cfg->local_batch;
-  if (!strcmp(cfg->local_mode, "full_gradient"))
-    return rows;
-  return (uint64_t)cfg->local_epochs * rows;
-}
-
 double fs_worker_busy_seconds(const fs_worker *k) { return k->busy; }
 
 /* The run's faulty clients (faulty.h); label-flipping ones get their hosted

@@ -29,10 +29,6 @@ fs_status fs_worker_run(fs_worker *k, fs_err *err);
 /* Local mode: handle every frame queued for the worker (an fs_pump_fn). */
 fs_status fs_worker_pump(void *worker, fs_err *err);
 
-/* Samples one job of client c touches (for the virtual clock): E*n_c,
- * S*batch, or n_c for a full gradient. */
-uint64_t fs_local_work_samples(const fs_config *cfg, size_t rows);
-
 /* Seconds this worker spent in local training. */
 double fs_worker_busy_seconds(const fs_worker *k);
 

@@ -41,12 +41,6 @@ typedef struct {
   uint32_t ctrl_client; /* in the session the CHECKPOINT frame named */
 } fs_client_state;
 
-/* The manifest's records (server_ckpt.c writes them, both sides read). */
-#define FS_CKR_CONF FS_CKPT_TAG('C', 'O', 'N', 'F') /* configuration text */
-#define FS_CKR_FILE                                                            \
-  FS_CKPT_TAG('F', 'I', 'L', 'E') /* u32 crc, u64 len, name                    \
-                                   */
-
 /* Handle a CHECKPOINT frame (header fields round = aggregation, body =
  * u8 op + folder): save (op 1) into DIR/worker-RRRR.bin or restore (op 2)
  * from every worker file of DIR's MANIFEST, then answer the server with a

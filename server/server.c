@@ -35,7 +35,6 @@
 #include "accountant.h"
 #include "async_sched.h"
 #include "ckpt.h"
-#include "client.h"
 #include "compress.h"
 #include "ef21bc.h"
 #include "frame.h"

@@ -7,7 +7,6 @@
 #include "server_ckpt.h"
 
 #include "ckpt.h"
-#include "client_ckpt.h"
 #include "frame.h"
 #include "metrics.h"
 

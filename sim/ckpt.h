@@ -141,4 +141,11 @@ fs_status fs_ckpt_config_apply(fs_config *cfg, const char *text, fs_err *err);
 size_t fs_ckpt_config_diff(const char *saved, const char *now, char *buf,
                            size_t len);
 
+/* The manifest's records (the server writes them, both roles read them;
+ * docs/reliability.md). */
+#define FS_CKR_CONF FS_CKPT_TAG('C', 'O', 'N', 'F') /* configuration text */
+#define FS_CKR_FILE                                                            \
+  FS_CKPT_TAG('F', 'I', 'L', 'E') /* u32 crc, u64 len, name                    \
+                                   */
+
 #endif

@@ -344,3 +344,13 @@ double fs_dp_message_bound(const fs_config *cfg) {
   return cfg->dp_clip_norm *
          (!strcmp(cfg->dp_clip, "dice") ? 1.0 + cfg->dp_dice_ratio : 1.0);
 }
+
+uint64_t fs_local_work_samples(const fs_config *cfg, size_t rows) {
+  if (!strcmp(cfg->local_mode, "steps"))
+    return (uint64_t)cfg->local_steps * (uint64_t)cfg->local_batch;
+  if (!strcmp(cfg->local_mode, "stochastic_gradient"))
+    return rows < (size_t)cfg->local_batch ? rows : (uint64_t)cfg->local_batch;
+  if (!strcmp(cfg->local_mode, "full_gradient"))
+    return rows;
+  return (uint64_t)cfg->local_epochs * rows;
+}

@@ -1,0 +1,14 @@
+/*
+ * app.h — the driver's subcommands (layer 5, docs/architecture.md). Each
+ * takes the command line from the subcommand's name on and returns the
+ * process exit status.
+ */
+#ifndef FS_APP_H
+#define FS_APP_H
+
+/* `fedsim privacy --q Q --steps T (--sigma Z | --target-epsilon E) ...`:
+ * argv[1] is "privacy". Prints epsilon (or sigma); 0 on success, 2 on a bad
+ * argument. */
+int fs_app_privacy(int argc, char **argv);
+
+#endif
