@@ -132,10 +132,11 @@ static fs_status memory_check(const fs_config *cfg, const fs_world *world,
  * local noise). */
 static fs_status calibrate_dp(const fs_config *cfg, fs_world *world,
                               fs_err *err) {
-  if (!(cfg->dp_target_eps > 0 && strcmp(cfg->dp_noise, "none") != 0))
+  if (!(cfg->dp_target_eps > 0 && cfg->dp_noise != FS_CFG_NOISE_NONE))
     return FS_OK;
-  fs_dp_conversion conv;
-  fs_dp_conversion_parse(cfg->dp_conversion, &conv);
+  fs_dp_conversion conv = cfg->dp_conversion == FS_CFG_CONV_CLASSIC
+                              ? FS_DP_CLASSIC
+                              : FS_DP_IMPROVED;
   return fs_dp_calibrate((double)cfg->per_round / (double)cfg->clients,
                          (double)cfg->rounds, cfg->dp_delta, cfg->dp_target_eps,
                          conv, &world->dp_z, err);
@@ -158,8 +159,8 @@ static int run_server(fs_config *cfg, fs_world *world, fs_transport *t,
   printf("fedsim %s: %s, %lld clients (%lld per round), model %s, %d "
          "rank%s, run folder %s\n",
          FS_VERSION, world->data_desc, (long long)cfg->clients,
-         (long long)cfg->per_round, cfg->model_kind, fs_transport_size(t),
-         fs_transport_size(t) > 1 ? "s" : "", run_dir);
+         (long long)cfg->per_round, FS_CFG_NAME(cfg, model_kind),
+         fs_transport_size(t), fs_transport_size(t) > 1 ? "s" : "", run_dir);
   fflush(stdout);
   fs_server_args a = {.cfg = cfg,
                       .world = world,

@@ -92,10 +92,7 @@ static fs_status faults_setup(fs_worker *k, const fs_config *cfg,
   if (cfg->client_momentum > 0 &&
       (k->mom = calloc(k->nclients ? k->nclients : 1, sizeof *k->mom)) == NULL)
     return fs_err_set(err, FS_ENOMEM, "worker: out of memory");
-  fs_fault_kind kind;
-  if (fs_fault_kind_parse(cfg->fault_kind, &kind) != FS_OK)
-    return fs_err_set(err, FS_ECONFIG, "faults.kind: unknown kind '%s'",
-                      cfg->fault_kind);
+  fs_fault_kind kind = (fs_fault_kind)cfg->fault_kind; /* same order */
   fs_status st = fs_faults_new(cfg->seed, (uint32_t)w->part.clients,
                                cfg->fault_fraction, kind, cfg->fault_scale,
                                cfg->fault_noise_std, &k->faults, err);
@@ -175,16 +172,16 @@ fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
       FS_FRAME_HEADER_BYTES + FS_UPDATE_META_BYTES + fs_dense_size(k->dim);
   k->tmp = malloc(k->dim * sizeof(float));
   k->efst = calloc(k->nclients ? k->nclients : 1, sizeof *k->efst);
-  k->ef = !strcmp(cfg->ef_method, "ef14")    ? EF_14
-          : !strcmp(cfg->ef_method, "ef21")  ? EF_21
-          : !strcmp(cfg->ef_method, "ef21w") ? EF_21W
-                                             : EF_NONE;
+  k->ef = cfg->ef_method == FS_CFG_EF_EF14    ? EF_14
+          : cfg->ef_method == FS_CFG_EF_EF21  ? EF_21
+          : cfg->ef_method == FS_CFG_EF_EF21W ? EF_21W
+                                              : EF_NONE;
   k->nglobal = N;
   k->world = w;
-  k->dp = !strcmp(cfg->dp_clip, "flat")        ? 1
-          : !strcmp(cfg->dp_clip, "per_layer") ? 2
-          : !strcmp(cfg->dp_clip, "dice")      ? 3
-                                               : 0;
+  k->dp = cfg->dp_clip == FS_CFG_CLIP_FLAT        ? 1
+          : cfg->dp_clip == FS_CFG_CLIP_PER_LAYER ? 2
+          : cfg->dp_clip == FS_CFG_CLIP_DICE      ? 3
+                                                  : 0;
   k->dp_bound = fs_dp_message_bound(cfg);
   k->sleep_scale = cfg->sys_sleep_scale;
   const char *f = getenv("FEDSIM_SLEEP_FACTOR");
@@ -221,7 +218,7 @@ fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
   st = fs_comp_spec_from_config(cfg, 0, k->dim, &k->comp, err);
   if (st != FS_OK)
     goto fail;
-  k->bc = strcmp(cfg->comp_down, "identity") != 0;
+  k->bc = cfg->comp_down != FS_CFG_COMP_IDENTITY;
   if (k->bc) {
     st = fs_server_step_size(cfg, w, k->dim, &k->bc_lr, err);
     if (st != FS_OK)
@@ -233,10 +230,10 @@ fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
       goto fail;
     }
   }
-  if (!strcmp(cfg->strategy, "gc") &&
+  if (cfg->strategy == FS_CFG_STRATEGY_GC &&
       (st = fs_gc_worker_new(w, &k->gc, err)) != FS_OK)
     goto fail;
-  if (!strcmp(cfg->sa_mode, "secagg") &&
+  if (cfg->sa_mode == FS_CFG_SA_SECAGG &&
       (st = fs_sa_client_new(cfg, k->nclients, k->dim, &k->sa, err)) != FS_OK)
     goto fail;
   if (!k->w || !k->w0 || !k->grad || !k->bx || !k->by || !k->perm || !k->out ||
@@ -328,7 +325,7 @@ static double local_work(fs_worker *k, uint32_t client, uint32_t round,
     memset(k->grad, 0, k->dim * sizeof(float));
     return 0.0;
   }
-  if (!strcmp(cfg->local_mode, "full_gradient"))
+  if (cfg->local_mode == FS_CFG_LOCAL_FULL_GRADIENT)
     return fs_model_loss_grad(k->model, k->w, X, Y, n, k->grad);
 
   fs_rng r;
@@ -336,7 +333,7 @@ static double local_work(fs_worker *k, uint32_t client, uint32_t round,
   for (size_t i = 0; i < n; i++)
     k->perm[i] = (uint32_t)i;
   size_t B = (size_t)cfg->local_batch;
-  if (!strcmp(cfg->local_mode, "stochastic_gradient")) {
+  if (cfg->local_mode == FS_CFG_LOCAL_STOCHASTIC_GRADIENT) {
     /* One gradient on B rows drawn without replacement (EF21-SGD). */
     size_t b = B < n ? B : n;
     for (size_t i = 0; i < b; i++) {
@@ -354,7 +351,7 @@ static double local_work(fs_worker *k, uint32_t client, uint32_t round,
   }
   double loss_sum = 0.0;
   size_t seen = 0;
-  if (!strcmp(cfg->local_mode, "steps")) {
+  if (cfg->local_mode == FS_CFG_LOCAL_STEPS) {
     size_t pos = n;
     for (int64_t s = 0; s < cfg->local_steps; s++) {
       size_t b = B < n ? B : n;
@@ -435,7 +432,7 @@ static fs_status privatize(fs_worker *k, uint32_t client, uint32_t round,
     fs_dice_step(k->grad, k->dicest[li], k->dim, S, S * cfg->dp_dice_ratio,
                  k->dicetmp);
   }
-  if (!strcmp(cfg->dp_noise, "local")) {
+  if (cfg->dp_noise == FS_CFG_NOISE_LOCAL) {
     fs_rng r;
     fs_rng_init(&r, cfg->seed, FS_RNG_NOISE, client, round);
     double sd = k->world->dp_z * k->dp_bound;
@@ -582,7 +579,7 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
      * update by p_i N (p_i its aggregation weight) before masking. */
     size_t rows = k->off[li + 1] - k->off[li];
     double scale =
-        !strcmp(k->cfg->server_weighting, "uniform")
+        k->cfg->server_weighting == FS_CFG_WEIGHTING_UNIFORM
             ? 1.0
             : (double)rows * (double)k->nglobal / (double)k->world->train.n;
     return fs_sa_client_trained(k->sa, k->t, li, &h, k->grad, scale,
@@ -591,7 +588,7 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
   if (k->dp && (st = privatize(k, h.client, h.round, li)) != FS_OK)
     return fs_err_set(err, st, "worker %d: out of memory", k->rank);
   st = compress_update(k, h.client, h.round, li);
-  if (st == FS_OK && k->dp && !strcmp(k->cfg->dp_noise, "central"))
+  if (st == FS_OK && k->dp && k->cfg->dp_noise == FS_CFG_NOISE_CENTRAL)
     clip_message(k);
   if (st != FS_OK)
     return fs_err_set(err, st, "worker %d: out of memory compressing", k->rank);

@@ -80,7 +80,6 @@ typedef struct {
 
 static fs_status params_from_config(const fs_config *cfg, fs_sgc_params *sp,
                                     fs_strag_params *mp, fs_err *err) {
-  const char *s = cfg->gc_scheme;
   *sp = (fs_sgc_params){.n = (int)cfg->clients,
                         .s = (int)cfg->gc_s,
                         .B = (int)cfg->gc_B,
@@ -88,21 +87,27 @@ static fs_status params_from_config(const fs_config *cfg, fs_sgc_params *sp,
                         .lambda = (int)cfg->gc_lambda,
                         .jobs = (int)cfg->rounds,
                         .seed = cfg->seed,
-                        .code = !strcmp(cfg->gc_code, "fr") ? FS_GCODE_FR
-                                                            : FS_GCODE_CR};
-  if (!strcmp(s, "none"))
+                        .code = cfg->gc_code == FS_CFG_GCODE_FR ? FS_GCODE_FR
+                                                                : FS_GCODE_CR};
+  switch (cfg->gc_scheme) {
+  case FS_CFG_GC_NONE:
     sp->scheme = FS_SGC_NONE;
-  else if (!strcmp(s, "ignore"))
+    break;
+  case FS_CFG_GC_IGNORE:
     sp->scheme = FS_SGC_IGNORE;
-  else if (!strcmp(s, "fr") || !strcmp(s, "cr")) {
+    break;
+  case FS_CFG_GC_FR:
+  case FS_CFG_GC_CR:
     sp->scheme = FS_SGC_GC;
-    sp->code = !strcmp(s, "fr") ? FS_GCODE_FR : FS_GCODE_CR;
-  } else if (!strcmp(s, "sr-sgc"))
+    sp->code = cfg->gc_scheme == FS_CFG_GC_FR ? FS_GCODE_FR : FS_GCODE_CR;
+    break;
+  case FS_CFG_GC_SR_SGC:
     sp->scheme = FS_SGC_SR;
-  else if (!strcmp(s, "m-sgc"))
+    break;
+  case FS_CFG_GC_M_SGC:
     sp->scheme = FS_SGC_M;
-  else
-    return fs_err_set(err, FS_ECONFIG, "gc.scheme: unknown '%s'", s);
+    break;
+  }
   *mp = (fs_strag_params){
       .n = sp->n,
       .p = cfg->gc_p,
@@ -113,9 +118,8 @@ static fs_status params_from_config(const fs_config *cfg, fs_sgc_params *sp,
       .param = cfg->gc_param,
       .trace = cfg->gc_trace,
       .seed = cfg->seed};
-  if (fs_strag_kind_parse(cfg->gc_straggler, &mp->kind) != FS_OK)
-    return fs_err_set(err, FS_ECONFIG, "gc.straggler: unknown '%s'",
-                      cfg->gc_straggler);
+  mp->kind = (fs_strag_kind)cfg->gc_straggler; /* same order */
+  (void)err;
   return FS_OK;
 }
 
@@ -338,12 +342,12 @@ static fs_status setup(gcs *s, fs_err *err) {
       return fs_err_set(err, FS_ECONFIG,
                         "gc: %zu training rows are too few for the %d data "
                         "pieces of gc.scheme %s with %d workers",
-                        N, s->P, s->cfg->gc_scheme, s->n);
+                        N, s->P, FS_CFG_NAME(s->cfg, gc_scheme), s->n);
   }
   s->maxtasks = 1;
-  if (!strcmp(s->cfg->gc_scheme, "m-sgc"))
+  if (s->cfg->gc_scheme == FS_CFG_GC_M_SGC)
     s->maxtasks = (int)(s->cfg->gc_W - 1 + s->cfg->gc_B);
-  int m = !strcmp(s->cfg->gc_scheme, "m-sgc");
+  int m = s->cfg->gc_scheme == FS_CFG_GC_M_SGC;
   s->B = m ? (int)s->cfg->gc_B : 1;
   s->x = malloc((size_t)s->K * d * sizeof *s->x);
   s->grad = malloc(d * sizeof *s->grad);
@@ -422,8 +426,8 @@ static fs_status run(gcs *s, const fs_server_args *a, gc_totals *tot,
   fs_status st = fs_metrics_open(a->run_dir, &mw, err);
   if (st != FS_OK)
     return st;
-  int gn = !strcmp(cfg->eval_grad_norm, "on") ||
-           (!strcmp(cfg->eval_grad_norm, "auto") &&
+  int gn = cfg->eval_grad_norm == FS_CFG_GN_ON ||
+           (cfg->eval_grad_norm == FS_CFG_GN_AUTO &&
             (int64_t)s->d <= cfg->eval_grad_norm_max_dim);
   double t0 = fs_transport_wtime();
   fs_metrics_row row0 = {.round = 0, .has_gc = 1, .gc_exact = -1};
@@ -535,13 +539,13 @@ static fs_status write_summary(gcs *s, const fs_server_args *a,
   if (a->build_info != NULL)
     cJSON_AddItemToObject(sum, "fedsim", (cJSON *)a->build_info);
   cJSON_AddNumberToObject(sum, "ranks", fs_transport_size(s->t));
-  cJSON_AddStringToObject(sum, "clock", cfg->clock);
-  cJSON_AddStringToObject(sum, "strategy", cfg->strategy);
+  cJSON_AddStringToObject(sum, "clock", FS_CFG_NAME(cfg, clock));
+  cJSON_AddStringToObject(sum, "strategy", FS_CFG_NAME(cfg, strategy));
   cJSON_AddStringToObject(sum, "reproducible",
                           "yes: bit-identical for this seed on any number of "
                           "ranks (wall_s excepted)");
   cJSON *g = cJSON_AddObjectToObject(sum, "gc");
-  cJSON_AddStringToObject(g, "scheme", cfg->gc_scheme);
+  cJSON_AddStringToObject(g, "scheme", FS_CFG_NAME(cfg, gc_scheme));
   cJSON_AddNumberToObject(g, "workers", s->n);
   cJSON_AddNumberToObject(g, "tolerance", fs_sgc_tolerance(s->g));
   cJSON_AddNumberToObject(g, "normalised_load", fs_sgc_load(s->g));
@@ -554,7 +558,7 @@ static fs_status write_summary(gcs *s, const fs_server_args *a,
   cJSON_AddNumberToObject(g, "jobs_inexact", (double)tot->inexact);
   cJSON_AddNumberToObject(g, "straggler_events", (double)tot->stragglers);
   cJSON_AddNumberToObject(g, "rounds_waited_for_all", (double)tot->waits);
-  cJSON_AddStringToObject(g, "straggler_model", cfg->gc_straggler);
+  cJSON_AddStringToObject(g, "straggler_model", FS_CFG_NAME(cfg, gc_straggler));
   cJSON *f = cJSON_AddObjectToObject(sum, "final");
   cJSON_AddNumberToObject(f, "round", (double)tot->last.round);
   cJSON_AddNumberToObject(f, "test_acc", tot->last.test_acc);
@@ -608,7 +612,7 @@ static fs_status write_summary(gcs *s, const fs_server_args *a,
     printf("fedsim: gc %s: %llu jobs decoded (%llu failed, %llu inexact), "
            "test accuracy %.4f, train loss %.6g, virtual time %.1f s; "
            "results in %s/\n",
-           cfg->gc_scheme, (unsigned long long)tot->decoded,
+           FS_CFG_NAME(cfg, gc_scheme), (unsigned long long)tot->decoded,
            (unsigned long long)tot->failed, (unsigned long long)tot->inexact,
            tot->last.test_acc, tot->last.train_loss, tot->vtime, a->run_dir);
   return st;

@@ -231,6 +231,10 @@ static const struct fs_robust_rule rules[] = {
 };
 #define N_RULES (sizeof rules / sizeof rules[0])
 
+const fs_robust_rule *fs_robust_at(size_t i) {
+  return i < N_RULES ? &rules[i] : NULL;
+}
+
 const fs_robust_rule *fs_robust_find(const char *name) {
   for (size_t i = 0; i < N_RULES; i++)
     if (!strcmp(rules[i].name, name))

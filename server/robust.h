@@ -42,6 +42,11 @@ typedef struct fs_robust_rule fs_robust_rule;
 /* The rule called name ("median", ...), or NULL if there is none. */
 const fs_robust_rule *fs_robust_find(const char *name);
 
+/* The i-th rule of the table (mean, median, trimmed_mean, krum, multikrum,
+ * nna, monna: the order of server.aggregator's names after fedavg), or NULL
+ * past the end. */
+const fs_robust_rule *fs_robust_at(size_t i);
+
 /* The rule's name; never NULL. */
 const char *fs_robust_name(const fs_robust_rule *r);
 

@@ -205,9 +205,9 @@ static void pool_put(srv *s, fs_payload *p) { s->pool[s->npool++] = p; }
 
 /* The fixed aggregation weight p_i of client c with n_rows rows. */
 static double client_weight(const srv *s, uint32_t c, uint32_t n_rows) {
-  if (!strcmp(s->cfg->ef_method, "ef21w"))
+  if (s->cfg->ef_method == FS_CFG_EF_EF21W)
     return s->w->smooth.Li[c] / (s->w->smooth.L_am * (double)s->N);
-  if (!strcmp(s->cfg->server_weighting, "uniform"))
+  if (s->cfg->server_weighting == FS_CFG_WEIGHTING_UNIFORM)
     return 1.0 / (double)s->N;
   return (double)n_rows / (double)s->w->train.n;
 }
@@ -215,7 +215,7 @@ static double client_weight(const srv *s, uint32_t c, uint32_t n_rows) {
 /* The virtual clock counts integer ticks: 1 ns, or in Fraboni et al.'s F-P
  * scenario 1/(100(N-1)) s, in which every job duration is a whole number of
  * ticks. */
-static int is_fp(const srv *s) { return !strcmp(s->cfg->sys_dist, "fp"); }
+static int is_fp(const srv *s) { return s->cfg->sys_dist == FS_CFG_DIST_FP; }
 static int64_t fp_unit(const srv *s) {
   return s->N > 1 ? 100 * (int64_t)(s->N - 1) : 100;
 }
@@ -273,14 +273,14 @@ static int64_t online_from(const srv *s, uint32_t c, int64_t t) {
  * + eps) with m, v the moving averages of u and u^2. */
 static void opt_step(srv *s, const double *u) {
   const fs_config *cfg = s->cfg;
-  if (!strcmp(cfg->server_optimizer, "momentum")) {
+  if (cfg->server_optimizer == FS_CFG_OPT_MOMENTUM) {
     for (size_t j = 0; j < s->dim; j++) {
       s->opt_m[j] = cfg->server_momentum * s->opt_m[j] + u[j];
       s->x[j] = (float)((double)s->x[j] - s->lr * s->opt_m[j]);
     }
     return;
   }
-  if (!strcmp(cfg->server_optimizer, "adam")) {
+  if (cfg->server_optimizer == FS_CFG_OPT_ADAM) {
     double b1 = cfg->server_momentum, b2 = cfg->server_beta2;
     s->opt_t++;
     double c1 = 1.0 - pow(b1, (double)s->opt_t);
@@ -307,7 +307,7 @@ typedef struct {
  * rows, or mean_i f_i with every client weighted equally. */
 static double train_objective(srv *s, int want_grad) {
   const fs_dataset *tr = &s->w->train;
-  if (strcmp(s->cfg->eval_objective, "clients") != 0)
+  if (s->cfg->eval_objective != FS_CFG_OBJ_CLIENTS)
     return fs_model_loss_grad(s->model, s->x, tr->x, tr->y, tr->n,
                               want_grad ? s->grad : NULL);
   const fs_partition *p = &s->w->part;
@@ -596,14 +596,14 @@ static fs_status server_step(srv *s, uint32_t round) {
     }
     return FS_OK;
   }
-  if (strcmp(s->cfg->dp_clip, "none") != 0) {
+  if (s->cfg->dp_clip != FS_CFG_CLIP_NONE) {
     /* DP-FedAvg (McMahan et al. 2018): the fixed-denominator estimator
      * sum_i c_i / (q N) (acc holds sum_i c_i / N), plus central noise
      * N(0, (z B / (q N))^2) per coordinate when dp.noise = central. */
     const fs_config *cfg = s->cfg;
     double q = (double)cfg->per_round / (double)s->N;
     double sd = 0.0;
-    if (!strcmp(cfg->dp_noise, "central"))
+    if (cfg->dp_noise == FS_CFG_NOISE_CENTRAL)
       sd = s->w->dp_z * fs_dp_message_bound(cfg) / (q * (double)s->N);
     fs_rng r;
     fs_rng_init(&r, cfg->seed, FS_RNG_NOISE, UINT32_MAX, round);
@@ -655,9 +655,9 @@ fs_status fs_server_shutdown_workers(fs_sealer *sl, fs_transport *t,
 }
 
 static int want_progress(const fs_config *cfg) {
-  if (!strcmp(cfg->progress, "on"))
+  if (cfg->progress == FS_CFG_PROGRESS_ON)
     return 1;
-  if (!strcmp(cfg->progress, "off"))
+  if (cfg->progress == FS_CFG_PROGRESS_OFF)
     return 0;
   return isatty(STDOUT_FILENO);
 }
@@ -759,7 +759,7 @@ typedef struct {
 static size_t state_fields(run_ctx *c, fs_ckpt_field *f) {
   srv *s = c->s;
   size_t n = 0, d = s->dim;
-  int mom = strcmp(s->cfg->server_optimizer, "sgd") != 0;
+  int mom = s->cfg->server_optimizer != FS_CFG_OPT_SGD;
 #define FLD(a, b, cc, dd, type, p, cnt)                                        \
   f[n++] = (fs_ckpt_field){FS_CKPT_TAG(a, b, cc, dd), type, p, cnt}
   FLD('X', 'M', 'O', 'D', FS_F_F32, s->x, d);
@@ -792,7 +792,7 @@ static size_t state_fields(run_ctx *c, fs_ckpt_field *f) {
   FLD('W', 'A', 'L', 'L', FS_F_F64, &c->wall, 1);
   FLD('T', 'G', 'T', 'S', FS_F_F64, c->tgt, 2 * FS_CFG_MAX_LIST * 7);
   /* Asynchronous strategies (arrays of one entry otherwise). */
-  size_t na = strcmp(s->cfg->strategy, "fedavg") != 0 ? s->N : 1;
+  size_t na = s->cfg->strategy != FS_CFG_STRATEGY_FEDAVG ? s->N : 1;
   FLD('A', 'S', 'T', 'A', FS_F_I64, s->a_start, na);
   FLD('A', 'V', 'E', 'R', FS_F_U64, s->a_ver, na);
   FLD('A', 'L', 'E', 'N', FS_F_U64, s->a_len, na);
@@ -921,7 +921,7 @@ static fs_status load_async(void *ctx, const fs_ckpt_reader *r, fs_err *err) {
     memcpy(s->mbody, p + 1, len - 1);
     s->mcap = len - 1;
   }
-  if (strcmp(s->cfg->strategy, "fedavg") == 0)
+  if (s->cfg->strategy == FS_CFG_STRATEGY_FEDAVG)
     return FS_OK;
   st = fs_ckpt_get(r, TAG_SCHED, &p, &len, err);
   if (st != FS_OK)
@@ -1127,14 +1127,14 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
   uint32_t N = s->N, K = s->K;
   fs_status st = FS_OK;
   int64_t vticks = c->vticks;
-  int wall = !strcmp(cfg->clock, "wall");
+  int wall = cfg->clock == FS_CFG_CLOCK_WALL;
   int64_t budget_ticks =
       cfg->time_budget > 0 ? (int64_t)llround(cfg->time_budget / tick_s(s)) : 0;
   if (s->p2p != NULL && c->start == 0)
     fs_p2p_start(s->p2p, s->x); /* every node starts from x^0 */
   for (int64_t r = (int64_t)c->start + 1; r <= cfg->rounds; r++) {
     uint32_t round = (uint32_t)r, version = (uint32_t)(r - 1);
-    if (!strcmp(cfg->sampling, "poisson")) {
+    if (cfg->sampling == FS_CFG_SAMPLING_POISSON) {
       K = fs_sample_poisson(cfg->seed, (uint64_t)r, N,
                             (double)cfg->per_round / (double)N, s->sel);
     } else if ((st = fs_sample_clients(cfg->seed, (uint64_t)r, N, K, s->sel)) !=
@@ -1423,14 +1423,14 @@ static fs_status async_aggregate(run_ctx *c, fs_strat strat, int64_t delta,
                                  double inv_tau, fs_err *err) {
   srv *s = c->s;
   const fs_config *cfg = s->cfg;
-  int fraboni = !strcmp(cfg->async_weights, "fraboni");
+  int fraboni = cfg->async_weights == FS_CFG_AW_FRABONI;
   memset(s->acc, 0, s->dim * sizeof(double));
   double smean = 0.0;
   uint32_t smax = 0;
   for (size_t k = 0; k < nset; k++) {
     uint32_t i = set[k];
     double pi =
-        !strcmp(cfg->server_weighting, "uniform")
+        cfg->server_weighting == FS_CFG_WEIGHTING_UNIFORM
             ? 1.0 / s->N
             : (double)(s->w->part.offset[i + 1] - s->w->part.offset[i]) /
                   (double)s->w->train.n;
@@ -1483,7 +1483,7 @@ static fs_status async_loop(run_ctx *c, fs_err *err) {
       .max_aggs = (uint64_t)cfg->rounds,
       .max_staleness =
           cfg->max_staleness < 0 ? UINT32_MAX : (uint32_t)cfg->max_staleness};
-  fs_strat_parse(cfg->strategy, &sp.strat);
+  sp.strat = (fs_strat)cfg->strategy; /* async 1, fedbuff 2, fedfix 3 */
   fs_sched *sc = NULL;
   fs_status st = fs_sched_new(&sp, s->N, &sc, err);
   if (st != FS_OK)
@@ -1567,10 +1567,7 @@ static fs_status async_loop(run_ctx *c, fs_err *err) {
 static fs_status wall_loop(run_ctx *c, fs_err *err) {
   srv *s = c->s;
   const fs_config *cfg = s->cfg;
-  fs_strat strat;
-  if (fs_strat_parse(cfg->strategy, &strat) != FS_OK)
-    return fs_err_set(err, FS_ECONFIG, "server.strategy: unknown '%s'",
-                      cfg->strategy);
+  fs_strat strat = (fs_strat)cfg->strategy; /* async 1, fedbuff 2, fedfix 3 */
   if (cfg->checkpoint_every > 0 || cfg->resume[0] != '\0')
     return fs_err_set(err, FS_EUNSUPPORTED,
                       "checkpoints do not cover the asynchronous strategies "
@@ -1720,8 +1717,8 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
   run_ctx *c = &ctx;
   fs_status st = FS_OK;
   c->progress = want_progress(cfg);
-  c->gn = !strcmp(cfg->eval_grad_norm, "on") ||
-          (!strcmp(cfg->eval_grad_norm, "auto") &&
+  c->gn = cfg->eval_grad_norm == FS_CFG_GN_ON ||
+          (cfg->eval_grad_norm == FS_CFG_GN_AUTO &&
            (int64_t)s->dim <= cfg->eval_grad_norm_max_dim);
   c->t0 = fs_transport_wtime();
   c->n_acc = cfg->eval_targets.n;
@@ -1730,9 +1727,10 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     c->acc_t[i] = (target_hit){.target = cfg->eval_targets.v[i]};
   for (size_t i = 0; i < c->n_grad; i++)
     c->grad_t[i] = (target_hit){.target = cfg->eval_grad_targets.v[i]};
-  if (!strcmp(cfg->dp_noise, "central")) {
-    fs_dp_conversion conv;
-    fs_dp_conversion_parse(cfg->dp_conversion, &conv);
+  if (cfg->dp_noise == FS_CFG_NOISE_CENTRAL) {
+    fs_dp_conversion conv = cfg->dp_conversion == FS_CFG_CONV_CLASSIC
+                                ? FS_DP_CLASSIC
+                                : FS_DP_IMPROVED;
     st = fs_dp_accountant_new((double)cfg->per_round / (double)s->N, s->w->dp_z,
                               cfg->dp_delta, conv, &c->acct, err);
     if (st != FS_OK)
@@ -1748,12 +1746,12 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     if ((st = emit_row(c, &row0, 0, err)) != FS_OK)
       goto out;
   }
-  if (!strcmp(cfg->clock, "wall"))
+  if (cfg->clock == FS_CFG_CLOCK_WALL)
     printf("fedsim: wall clock: events in real arrival order, durations "
            "measured; this run is not reproducible by nature\n");
-  if (!strcmp(cfg->strategy, "fedavg"))
+  if (cfg->strategy == FS_CFG_STRATEGY_FEDAVG)
     st = sync_loop(c, err);
-  else if (!strcmp(cfg->clock, "wall"))
+  else if (cfg->clock == FS_CFG_CLOCK_WALL)
     st = wall_loop(c, err);
   else
     st = async_loop(c, err);
@@ -1781,11 +1779,11 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     if (a->build_info != NULL)
       cJSON_AddItemToObject(sum, "fedsim", (cJSON *)a->build_info);
     cJSON_AddNumberToObject(sum, "ranks", fs_transport_size(s->t));
-    cJSON_AddStringToObject(sum, "clock", cfg->clock);
-    cJSON_AddStringToObject(sum, "strategy", cfg->strategy);
+    cJSON_AddStringToObject(sum, "clock", FS_CFG_NAME(cfg, clock));
+    cJSON_AddStringToObject(sum, "strategy", FS_CFG_NAME(cfg, strategy));
     cJSON_AddStringToObject(
         sum, "reproducible",
-        !strcmp(cfg->clock, "wall")
+        cfg->clock == FS_CFG_CLOCK_WALL
             ? "no: wall clock, events in real arrival order with measured "
               "durations"
             : "yes: bit-identical for this seed on any number of ranks "
@@ -1797,13 +1795,13 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     cJSON_AddNumberToObject(d, "features", (double)s->w->train.dim);
     cJSON_AddNumberToObject(d, "classes", (double)s->w->train.classes);
     cJSON *m = cJSON_AddObjectToObject(sum, "model");
-    cJSON_AddStringToObject(m, "type", cfg->model_kind);
+    cJSON_AddStringToObject(m, "type", FS_CFG_NAME(cfg, model_kind));
     cJSON_AddNumberToObject(m, "parameters", (double)s->dim);
     cJSON *cm = cJSON_AddObjectToObject(sum, "communication");
-    cJSON_AddStringToObject(cm, "uplink_compressor", cfg->comp_up);
+    cJSON_AddStringToObject(cm, "uplink_compressor", FS_CFG_NAME(cfg, comp_up));
     cJSON_AddNumberToObject(cm, "uplink_k",
                             fs_comp_k(&s->comp, (uint32_t)s->dim));
-    cJSON_AddStringToObject(cm, "error_feedback", cfg->ef_method);
+    cJSON_AddStringToObject(cm, "error_feedback", FS_CFG_NAME(cfg, ef_method));
     cJSON_AddNumberToObject(cm, "server_step", s->lr);
     if (s->w->has_smooth) {
       cJSON_AddNumberToObject(cm, "L", s->w->smooth.L);
@@ -1849,7 +1847,7 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     cJSON_AddNumberToObject(f, "dropped_stale_updates", (double)c->dropped);
     cJSON_AddNumberToObject(f, "client_dropouts", (double)s->dropouts);
     cJSON *rb = cJSON_AddObjectToObject(sum, "robustness");
-    cJSON_AddStringToObject(rb, "aggregator", cfg->aggregator);
+    cJSON_AddStringToObject(rb, "aggregator", FS_CFG_NAME(cfg, aggregator));
     cJSON_AddNumberToObject(rb, "f", (double)cfg->robust_f);
     cJSON_AddNumberToObject(rb, "rejected_nonfinite", (double)s->rejected);
     cJSON_AddNumberToObject(rb, "skipped_rounds", (double)robust_skipped(s));
@@ -1857,9 +1855,9 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
       cJSON_AddStringToObject(rb, "evaluated_model",
                               "peer-to-peer: the mean of the honest nodes' "
                               "models");
-    cJSON_AddStringToObject(rb, "faults", cfg->fault_kind);
+    cJSON_AddStringToObject(rb, "faults", FS_CFG_NAME(cfg, fault_kind));
     cJSON_AddNumberToObject(rb, "faulty_clients",
-                            !strcmp(cfg->fault_kind, "none")
+                            cfg->fault_kind == FS_CFG_FAULT_NONE
                                 ? 0.0
                                 : (double)llround(cfg->fault_fraction * s->N));
     if (s->sa != NULL) {
@@ -1871,40 +1869,41 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
       cJSON_AddNumberToObject(sa, "bits", (double)c->sa_bits);
       cJSON_AddNumberToObject(sa, "ms", c->sa_ms);
     }
-    if (strcmp(cfg->dp_clip, "none") != 0) {
+    if (cfg->dp_clip != FS_CFG_CLIP_NONE) {
       cJSON *dp = cJSON_AddObjectToObject(sum, "privacy");
       cJSON_AddStringToObject(dp, "unit",
                               "client (one client's update per round)");
-      cJSON_AddStringToObject(dp, "clipping", cfg->dp_clip);
-      cJSON_AddStringToObject(dp, "noise", cfg->dp_noise);
+      cJSON_AddStringToObject(dp, "clipping", FS_CFG_NAME(cfg, dp_clip));
+      cJSON_AddStringToObject(dp, "noise", FS_CFG_NAME(cfg, dp_noise));
       cJSON_AddNumberToObject(dp, "noise_multiplier", s->w->dp_z);
       cJSON_AddNumberToObject(dp, "message_bound", fs_dp_message_bound(cfg));
-      if (!strcmp(cfg->dp_noise, "central"))
+      if (cfg->dp_noise == FS_CFG_NOISE_CENTRAL)
         cJSON_AddNumberToObject(dp, "noise_std",
                                 s->w->dp_z * fs_dp_message_bound(cfg) /
                                     (double)cfg->per_round);
       cJSON_AddNumberToObject(dp, "delta", cfg->dp_delta);
-      cJSON_AddStringToObject(dp, "sampling", cfg->sampling);
+      cJSON_AddStringToObject(dp, "sampling", FS_CFG_NAME(cfg, sampling));
       if (c->acct != NULL) {
         cJSON_AddNumberToObject(dp, "epsilon", c->eps);
         cJSON_AddNumberToObject(dp, "order", c->eps_order);
-        cJSON_AddStringToObject(dp, "conversion", cfg->dp_conversion);
+        cJSON_AddStringToObject(dp, "conversion",
+                                FS_CFG_NAME(cfg, dp_conversion));
       }
       cJSON_AddStringToObject(
           dp, "guarantee",
           c->acct == NULL
-              ? (!strcmp(cfg->dp_noise, "local")
+              ? (cfg->dp_noise == FS_CFG_NOISE_LOCAL
                      ? "local noise: each message is a Gaussian mechanism "
                        "with sensitivity B; no central accounting"
                      : "none: clipping without noise gives no guarantee")
-          : !strcmp(cfg->sampling, "poisson")
+          : cfg->sampling == FS_CFG_SAMPLING_POISSON
               ? "(epsilon, delta)-DP at the client level: RDP of the "
                 "sampled Gaussian mechanism with Poisson sampling"
               : "approximate: fixed-size sampling; epsilon is the Poisson "
                 "accountant's figure, not a proven bound for sampling "
                 "without replacement");
     }
-    if (strcmp(cfg->strategy, "fedavg") != 0) {
+    if (cfg->strategy != FS_CFG_STRATEGY_FEDAVG) {
       /* Every update is accounted for: aggregated, dropped as too stale, or
        * still waiting (in a buffer, or in flight) when the run stopped. */
       cJSON *u = cJSON_AddObjectToObject(sum, "updates");
@@ -1951,9 +1950,9 @@ static fs_status run_rounds(srv *s, const fs_server_args *a, fs_err *err) {
     if (c->acct != NULL)
       printf("fedsim: privacy: epsilon = %.4g at delta = %g (%s conversion, "
              "order %g), noise multiplier %.4g, %s sampling%s\n",
-             c->eps, cfg->dp_delta, cfg->dp_conversion, c->eps_order,
-             s->w->dp_z, cfg->sampling,
-             !strcmp(cfg->sampling, "poisson")
+             c->eps, cfg->dp_delta, FS_CFG_NAME(cfg, dp_conversion),
+             c->eps_order, s->w->dp_z, FS_CFG_NAME(cfg, sampling),
+             cfg->sampling == FS_CFG_SAMPLING_POISSON
                  ? ""
                  : " (the accountant assumes Poisson: approximate)");
     print_targets(c->acc_t, c->n_acc, "test accuracy");
@@ -1974,10 +1973,12 @@ out:
  * clients.per_round and server.robust_f before the run starts. */
 static fs_status robust_new(srv *s, fs_err *err) {
   const fs_config *cfg = s->cfg;
-  const fs_robust_rule *r = fs_robust_find(cfg->aggregator);
+  /* server.aggregator's names after "fedavg" are the rules, in order. */
+  const fs_robust_rule *r =
+      fs_robust_at((size_t)(cfg->aggregator - FS_CFG_AGG_MEAN));
   if (r == NULL)
     return fs_err_set(err, FS_ECONFIG, "server.aggregator: no robust rule '%s'",
-                      cfg->aggregator);
+                      FS_CFG_NAME(cfg, aggregator));
   fs_robust_params p = {.f = (size_t)cfg->robust_f,
                         .m = (size_t)cfg->multikrum_m};
   fs_err e2 = {0};
@@ -1988,14 +1989,11 @@ static fs_status robust_new(srv *s, fs_err *err) {
                       e2.msg);
   fs_status st = fs_robust_round_new(
       r, p.f, p.m,
-      !strcmp(cfg->nna_pivot, "model") ? FS_PIVOT_MODEL : FS_PIVOT_PREVIOUS,
+      cfg->nna_pivot == FS_CFG_PIVOT_MODEL ? FS_PIVOT_MODEL : FS_PIVOT_PREVIOUS,
       s->K, s->dim, &s->rob, err);
-  if (st != FS_OK || strcmp(cfg->nna_pivot, "own") != 0)
+  if (st != FS_OK || cfg->nna_pivot != FS_CFG_PIVOT_OWN)
     return st;
-  fs_fault_kind kind;
-  if (fs_fault_kind_parse(cfg->fault_kind, &kind) != FS_OK)
-    return fs_err_set(err, FS_ECONFIG, "faults.kind: unknown kind '%s'",
-                      cfg->fault_kind);
+  fs_fault_kind kind = (fs_fault_kind)cfg->fault_kind; /* same order */
   st = fs_faults_new(cfg->seed, s->N, cfg->fault_fraction, kind,
                      cfg->fault_scale, cfg->fault_noise_std, &s->p2p_faulty,
                      err);
@@ -2006,12 +2004,13 @@ static fs_status robust_new(srv *s, fs_err *err) {
 
 fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   const fs_config *cfg = a->cfg;
-  if (!strcmp(cfg->strategy, "gc"))
+  if (cfg->strategy == FS_CFG_STRATEGY_GC)
     return fs_gc_server_run(a, err); /* server/gc_loop.c */
   srv s = {.cfg = cfg, .w = a->world, .t = a->t};
   s.N = (uint32_t)cfg->clients;
   s.K = (uint32_t)cfg->per_round;
-  s.ef21 = !strncmp(cfg->ef_method, "ef21", 4);
+  s.ef21 =
+      (cfg->ef_method == FS_CFG_EF_EF21 || cfg->ef_method == FS_CFG_EF_EF21W);
   uint32_t W = (uint32_t)fs_transport_workers(a->t);
   fs_status st =
       fs_sealer_new(cfg, FS_ROLE_SERVER, s.N > W ? s.N : W, &s.seal, err);
@@ -2024,14 +2023,15 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   }
   if (st == FS_OK)
     st = fs_server_step_size(cfg, a->world, s.dim, &s.lr, err);
-  s.bc = strcmp(cfg->comp_down, "identity") != 0;
+  s.bc = cfg->comp_down != FS_CFG_COMP_IDENTITY;
   if (st == FS_OK && s.bc)
     st = fs_comp_spec_from_config(cfg, 1, s.dim, &s.down, err);
-  if (st == FS_OK && strcmp(cfg->aggregator, "fedavg") != 0)
+  if (st == FS_OK && cfg->aggregator != FS_CFG_AGG_FEDAVG)
     st = robust_new(&s, err);
-  if (st == FS_OK && !strcmp(cfg->sa_mode, "secagg"))
-    st = fs_sa_server_new(
-        cfg, s.dim, !strcmp(cfg->sampling, "poisson") ? s.N : s.K, &s.sa, err);
+  if (st == FS_OK && cfg->sa_mode == FS_CFG_SA_SECAGG)
+    st = fs_sa_server_new(cfg, s.dim,
+                          cfg->sampling == FS_CFG_SAMPLING_POISSON ? s.N : s.K,
+                          &s.sa, err);
   if (st == FS_OK && s.sa != NULL)
     fs_sa_server_set_sealer(s.sa, s.seal); /* SA_* frames sealed too */
   if (st != FS_OK) {
@@ -2042,13 +2042,13 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
     fs_sealer_free(s.seal);
     return st;
   }
-  size_t K = !strcmp(cfg->sampling, "poisson") ? s.N : s.K, maxrows = 1;
+  size_t K = cfg->sampling == FS_CFG_SAMPLING_POISSON ? s.N : s.K, maxrows = 1;
   for (size_t c = 0; c < s.N; c++) {
     size_t n = a->world->part.offset[c + 1] - a->world->part.offset[c];
     if (n > maxrows)
       maxrows = n;
   }
-  int per_client = !strcmp(cfg->eval_objective, "clients");
+  int per_client = cfg->eval_objective == FS_CFG_OBJ_CLIENTS;
   s.x = malloc(s.dim * sizeof(float));
   s.grad = malloc(s.dim * sizeof(float));
   s.gtmp = malloc(s.dim * sizeof(float));
@@ -2068,7 +2068,7 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   s.job_s = calloc(K, sizeof *s.job_s);
   s.up_len = calloc(K, sizeof *s.up_len);
   s.pool = calloc(K + s.N, sizeof *s.pool);
-  int async = strcmp(cfg->strategy, "fedavg") != 0;
+  int async = cfg->strategy != FS_CFG_STRATEGY_FEDAVG;
   size_t NA = async ? s.N : 1;
   s.a_start = calloc(NA, sizeof *s.a_start);
   s.a_ver = calloc(NA, sizeof *s.a_ver);
@@ -2078,7 +2078,7 @@ fs_status fs_server_run(const fs_server_args *a, fs_err *err) {
   s.a_seq = calloc(NA, sizeof *s.a_seq);
   s.a_loss = calloc(NA, sizeof *s.a_loss);
   s.a_ns = calloc(NA, sizeof *s.a_ns);
-  int mom = strcmp(cfg->server_optimizer, "sgd") != 0;
+  int mom = cfg->server_optimizer != FS_CFG_OPT_SGD;
   s.opt_m = calloc(mom ? s.dim : 1, sizeof(double));
   s.opt_v = calloc(mom ? s.dim : 1, sizeof(double));
   s.seen = calloc((s.N + 7) / 8, 1);

@@ -573,7 +573,7 @@ fs_status fs_ckpt_resume_config(fs_config *cfg, fs_err *err) {
     goto out;
   }
   memcpy(res.out_dir, run, strlen(run) + 1);
-  snprintf(res.progress, sizeof res.progress, "%s", cfg->progress);
+  res.progress = cfg->progress;
   res.checkpoint_every = cfg->checkpoint_every;
   res.checkpoint_keep = cfg->checkpoint_keep;
   {
@@ -688,12 +688,13 @@ fs_status fs_ckpt_memory_check(const fs_config *cfg, size_t dim,
                                fs_err *err) {
   double d = (double)dim, N = (double)cfg->clients;
   double W = ranks > 1 ? (double)(ranks - 1) : 1.0;
-  int async = strcmp(cfg->strategy, "fedavg") != 0;
-  int ef = strcmp(cfg->ef_method, "none") != 0;
-  int dice = !strcmp(cfg->dp_clip, "dice");
-  int mom = strcmp(cfg->server_optimizer, "sgd") != 0;
-  int bc = strcmp(cfg->comp_down, "identity") != 0;
-  double K = !strcmp(cfg->sampling, "poisson") ? N : (double)cfg->per_round;
+  int async = cfg->strategy != FS_CFG_STRATEGY_FEDAVG;
+  int ef = cfg->ef_method != FS_CFG_EF_NONE;
+  int dice = cfg->dp_clip == FS_CFG_CLIP_DICE;
+  int mom = cfg->server_optimizer != FS_CFG_OPT_SGD;
+  int bc = cfg->comp_down != FS_CFG_COMP_IDENTITY;
+  double K =
+      cfg->sampling == FS_CFG_SAMPLING_POISSON ? N : (double)cfg->per_round;
   /* Server: x, gradients, body (4 d each), acc (8 d), EF21 g, optimiser
    * moments, EF21-BC b; decoded updates (up to 8 d each as sparse pairs,
    * 4 d dense): one per sampled client, or per client when asynchronous;

@@ -34,12 +34,14 @@ typedef struct {
   opt_type type;
   size_t offset;
   const char *def;
-  double min, max;     /* numbers: inclusive limits */
-  const char *choices; /* T_CHOICE: "a|b|c" */
+  double min, max;          /* numbers: inclusive limits */
+  const char *const *names; /* T_CHOICE: the names, NULL-terminated, in the
+                              order of the field's enum (fs_config.h) */
   const char *help;
 } opt;
 
 #define OFF(f) offsetof(fs_config, f)
+#define NAMES(...) ((const char *const[]){__VA_ARGS__, NULL})
 #define BIG 1e18
 
 static const opt options[] = {
@@ -51,12 +53,14 @@ static const opt options[] = {
      "name of the run, used in the run folder's name"},
     {"run.out_dir", T_STR, OFF(out_dir), "", 0, 0, NULL,
      "run folder; empty: runs/<UTC date-time>-<name>"},
-    {"run.progress", T_CHOICE, OFF(progress), "auto", 0, 0, "auto|on|off",
+    {"run.progress", T_CHOICE, OFF(progress), "auto", 0, 0,
+     NAMES("auto", "on", "off"),
      "live progress line (auto: only on a terminal)"},
     {"run.time_budget", T_FLOAT, OFF(time_budget), "0", 0, 1e15, NULL,
      "stop when the virtual clock would pass this many seconds (0: no "
      "budget; run.rounds still bounds the aggregations)"},
-    {"run.clock", T_CHOICE, OFF(clock), "virtual", 0, 0, "virtual|wall",
+    {"run.clock", T_CHOICE, OFF(clock), "virtual", 0, 0,
+     NAMES("virtual", "wall"),
      "virtual: discrete-event clock, bit-identical for any rank count; "
      "wall: real arrival order and measured durations (for clusters; not "
      "reproducible by nature)"},
@@ -75,7 +79,8 @@ static const opt options[] = {
      "whose estimate exceeds it is refused before it starts"},
 
     {"data.source", T_CHOICE, OFF(data_source), "synthetic", 0, 0,
-     "synthetic|fashion-mnist|libsvm|idx", "where the data comes from"},
+     NAMES("synthetic", "fashion-mnist", "libsvm", "idx"),
+     "where the data comes from"},
     {"data.path", T_STR, OFF(data_path), "", 0, 0, NULL,
      "libsvm: training file; idx: training image file"},
     {"data.test_path", T_STR, OFF(data_test_path), "", 0, 0, NULL,
@@ -105,7 +110,7 @@ static const opt options[] = {
      NULL, "rows generated over all groups (train and test)"},
 
     {"partition.method", T_CHOICE, OFF(part_method), "auto", 0, 0,
-     "auto|iid|dirichlet|shards|contiguous|natural",
+     NAMES("auto", "iid", "dirichlet", "shards", "contiguous", "natural"),
      "how rows are split over clients (auto: natural for synthetic data, else "
      "iid)"},
     {"partition.alpha", T_FLOAT, OFF(part_alpha), "0.5", 1e-6, 1e6, NULL,
@@ -119,7 +124,7 @@ static const opt options[] = {
      "clients sampled per round (without replacement); with Poisson "
      "sampling, the expected number"},
     {"clients.sampling", T_CHOICE, OFF(sampling), "fixed", 0, 0,
-     "fixed|poisson",
+     NAMES("fixed", "poisson"),
      "fixed: exactly clients.per_round clients; poisson: each client "
      "independently with q = per_round/num (what the DP accountant assumes)"},
     {"clients.momentum", T_FLOAT, OFF(client_momentum), "0", 0, 0.999999, NULL,
@@ -127,7 +132,7 @@ static const opt options[] = {
      "m_i = beta m_i + (1 - beta) u_i is sent (MoNNA; 0: off)"},
 
     {"local.mode", T_CHOICE, OFF(local_mode), "epochs", 0, 0,
-     "epochs|steps|full_gradient|stochastic_gradient",
+     NAMES("epochs", "steps", "full_gradient", "stochastic_gradient"),
      "local work: E epochs of minibatch SGD, S steps, one full gradient, or "
      "one minibatch gradient (EF21-SGD)"},
     {"local.epochs", T_INT, OFF(local_epochs), "1", 1, 1e6, NULL,
@@ -140,7 +145,7 @@ static const opt options[] = {
      "client learning rate"},
 
     {"server.strategy", T_CHOICE, OFF(strategy), "fedavg", 0, 0,
-     "fedavg|async|fedbuff|fedfix|gc",
+     NAMES("fedavg", "async", "fedbuff", "fedfix", "gc"),
      "fedavg: synchronous rounds; async: each return aggregated alone; "
      "fedbuff: server.buffer returns at a time; fedfix: every "
      "server.fedfix_delta virtual seconds (all clients train at once); gc: "
@@ -156,11 +161,11 @@ static const opt options[] = {
      "async strategies: drop (and count) updates staler than this many "
      "versions; -1: never"},
     {"server.async_weights", T_CHOICE, OFF(async_weights), "fraboni", 0, 0,
-     "fraboni|plain",
+     NAMES("fraboni", "plain"),
      "async strategies: d_i of Fraboni et al. (async (sum_j 1/tau_j) tau_i "
      "p_i, fedfix ceil(tau_i/delta) p_i, fedbuff 1/K), or 1"},
     {"server.optimizer", T_CHOICE, OFF(server_optimizer), "sgd", 0, 0,
-     "sgd|momentum|adam",
+     NAMES("sgd", "momentum", "adam"),
      "server optimiser applied to the aggregated update (FedOpt)"},
     {"server.momentum", T_FLOAT, OFF(server_momentum), "0.9", 0, 0.999999, NULL,
      "momentum, and Adam's beta1"},
@@ -169,12 +174,13 @@ static const opt options[] = {
     {"server.eps", T_FLOAT, OFF(server_eps), "1e-8", 1e-15, 1, NULL,
      "Adam's epsilon"},
     {"server.weighting", T_CHOICE, OFF(server_weighting), "samples", 0, 0,
-     "samples|uniform",
+     NAMES("samples", "uniform"),
      "weight of each update: its client's number of rows, or equal"},
     {"server.lr", T_FLOAT, OFF(server_lr), "1.0", 0, 1e6, NULL,
      "server learning rate (1 = plain FedAvg)"},
     {"server.aggregator", T_CHOICE, OFF(aggregator), "fedavg", 0, 0,
-     "fedavg|mean|median|trimmed_mean|krum|multikrum|nna|monna",
+     NAMES("fedavg", "mean", "median", "trimmed_mean", "krum", "multikrum",
+           "nna", "monna"),
      "how a round's updates are combined: fedavg (weighted mean) or a robust "
      "rule on the separate updates (docs/robust.md)"},
     {"server.robust_f", T_INT, OFF(robust_f), "0", 0, 1e8, NULL,
@@ -182,14 +188,14 @@ static const opt options[] = {
     {"server.multikrum_m", T_INT, OFF(multikrum_m), "0", 0, 1e8, NULL,
      "multikrum: updates averaged (0: k - f)"},
     {"server.nna_pivot", T_CHOICE, OFF(nna_pivot), "previous", 0, 0,
-     "previous|model|own",
+     NAMES("previous", "model", "own"),
      "nna, monna: keep the updates nearest to the previous aggregate, or to "
      "the zero update (the server's current model); own: peer-to-peer, every "
      "client keeps its own model and mixes around it (needs "
      "clients.per_round = clients.num)"},
 
     {"model.type", T_CHOICE, OFF(model_kind), "softmax", 0, 0,
-     "logreg|softmax|mlp", "model"},
+     NAMES("logreg", "softmax", "mlp"), "model"},
     {"model.hidden", T_LIST, OFF(hidden), "256,128", 1, 1e6, NULL,
      "MLP hidden layer widths"},
     {"model.bias", T_BOOL, OFF(model_bias), "true", 0, 0, NULL,
@@ -200,7 +206,7 @@ static const opt options[] = {
      "non-convex regulariser lambda*sum w^2/(1+w^2) (EF21 objective)"},
 
     {"system.dist", T_CHOICE, OFF(sys_dist), "lognormal", 0, 0,
-     "constant|uniform|lognormal|exponential|fp",
+     NAMES("constant", "uniform", "lognormal", "exponential", "fp"),
      "fp: Fraboni et al.'s F-P scenario, a job of client i lasts exactly "
      "1 - i P/(100(N-1)) seconds (no network time); others: "
      "how client speed, bandwidth and latency vary around their means"},
@@ -234,7 +240,7 @@ static const opt options[] = {
      "overrides the distribution"},
 
     {"compress.up", T_CHOICE, OFF(comp_up), "identity", 0, 0,
-     "identity|topk|randk|qsgd|sign|natural|block8",
+     NAMES("identity", "topk", "randk", "qsgd", "sign", "natural", "block8"),
      "uplink compressor applied to each client's update"},
     {"compress.up_k", T_INT, OFF(comp_up_k), "0", 0, 1e9, NULL,
      "topk/randk: entries kept (0: use compress.up_ratio)"},
@@ -245,7 +251,7 @@ static const opt options[] = {
     {"compress.block", T_INT, OFF(comp_block), "256", 1, 1e9, NULL,
      "block8: block length"},
     {"compress.down", T_CHOICE, OFF(comp_down), "identity", 0, 0,
-     "identity|topk|randk|qsgd|sign|natural|block8",
+     NAMES("identity", "topk", "randk", "qsgd", "sign", "natural", "block8"),
      "downlink compressor: other than identity, the server sends C(g - b) "
      "instead of the model (EF21-BC; needs ef21/ef21w and every client in "
      "every round)"},
@@ -256,19 +262,20 @@ static const opt options[] = {
      "downlink topk/randk: share of entries kept when compress.down_k "
      "is 0"},
     {"ef.method", T_CHOICE, OFF(ef_method), "none", 0, 0,
-     "none|ef14|ef21|ef21w",
+     NAMES("none", "ef14", "ef21", "ef21w"),
      "error feedback: none, classic EF (EF14), EF21, weighted EF21-W"},
-    {"ef.stepsize", T_CHOICE, OFF(ef_stepsize), "fixed", 0, 0, "fixed|theory",
+    {"ef.stepsize", T_CHOICE, OFF(ef_stepsize), "fixed", 0, 0,
+     NAMES("fixed", "theory"),
      "theory: server.lr = ef.factor * the EF21 step size from L and L_i "
      "(logreg, full or stochastic gradients)"},
     {"ef.factor", T_FLOAT, OFF(ef_factor), "1", 1e-9, 1e9, NULL,
      "multiplier on the theoretical step size"},
-    {"ef.l_tilde", T_CHOICE, OFF(ef_l_tilde), "qm", 0, 0, "qm|am",
+    {"ef.l_tilde", T_CHOICE, OFF(ef_l_tilde), "qm", 0, 0, NAMES("qm", "am"),
      "L~ in the step size: quadratic mean of L_i (EF21) or arithmetic mean "
      "(Error Feedback Reloaded; always am for ef21w)"},
 
     {"dp.clip", T_CHOICE, OFF(dp_clip), "none", 0, 0,
-     "none|flat|per_layer|dice",
+     NAMES("none", "flat", "per_layer", "dice"),
      "client-level clipping of each update: flat L2 to dp.clip_norm; per "
      "layer (layer l to S sqrt(d_l/d)); DiceSGD-style clipping with error "
      "feedback (C1 = dp.clip_norm, C2 = dp.dice_ratio * C1)"},
@@ -276,7 +283,8 @@ static const opt options[] = {
      "clipping bound S (C1 for dice)"},
     {"dp.dice_ratio", T_FLOAT, OFF(dp_dice_ratio), "1", 0, 1e6, NULL,
      "dice: C2 / C1"},
-    {"dp.noise", T_CHOICE, OFF(dp_noise), "none", 0, 0, "none|central|local",
+    {"dp.noise", T_CHOICE, OFF(dp_noise), "none", 0, 0,
+     NAMES("none", "central", "local"),
      "Gaussian noise: central (the server adds N(0, (z B/(qN))^2) to the "
      "average, DP-FedAvg) or local (each client adds N(0, (z B)^2)); B the "
      "clipping bound of a message"},
@@ -287,7 +295,7 @@ static const opt options[] = {
     {"dp.delta", T_FLOAT, OFF(dp_delta), "1e-5", 1e-300, 0.5, NULL,
      "delta of the (epsilon, delta) guarantee"},
     {"dp.conversion", T_CHOICE, OFF(dp_conversion), "improved", 0, 0,
-     "classic|improved",
+     NAMES("classic", "improved"),
      "RDP to (epsilon, delta): classic (Mironov 2017) or improved (Balle et "
      "al. 2020)"},
     {"secure.seal", T_BOOL, OFF(secure_seal), "false", 0, 0, NULL,
@@ -301,14 +309,15 @@ static const opt options[] = {
     {"faults.fraction", T_FLOAT, OFF(fault_fraction), "0", 0, 1, NULL,
      "share of the clients that are faulty (a fixed set drawn from the seed)"},
     {"faults.kind", T_CHOICE, OFF(fault_kind), "none", 0, 0,
-     "none|sign_flip|scale|noise|label_flip|nan|inf",
+     NAMES("none", "sign_flip", "scale", "noise", "label_flip", "nan", "inf"),
      "what faulty clients send: -u, faults.scale * u, Gaussian noise, the "
      "update of training on labels C-1-y, or NaN / Inf values"},
     {"faults.scale", T_FLOAT, OFF(fault_scale), "10", -1e6, 1e6, NULL,
      "scale: the factor on a faulty client's update"},
     {"faults.noise_std", T_FLOAT, OFF(fault_noise_std), "1", 0, 1e6, NULL,
      "noise: standard deviation of each sent coordinate"},
-    {"secure.aggregation", T_CHOICE, OFF(sa_mode), "none", 0, 0, "none|secagg",
+    {"secure.aggregation", T_CHOICE, OFF(sa_mode), "none", 0, 0,
+     NAMES("none", "secagg"),
      "secagg: pairwise-masked secure aggregation (Bonawitz et al. 2017, "
      "SecAgg+ neighbour graph): the server sees only masked Z_2^32 vectors "
      "(synchronous FedAvg, uncompressed uplink, no DP)"},
@@ -329,7 +338,7 @@ static const opt options[] = {
     {"eval.every", T_INT, OFF(eval_every), "1", 1, 1e9, NULL,
      "evaluate every k rounds (and after the last)"},
     {"eval.objective", T_CHOICE, OFF(eval_objective), "pooled", 0, 0,
-     "pooled|clients",
+     NAMES("pooled", "clients"),
      "train_loss and grad_norm_sq of the pooled rows, or of mean_i f_i "
      "(every client weighted equally, as in the EF21 papers)"},
     {"eval.targets", T_FLIST, OFF(eval_targets), "", 0, 1, NULL,
@@ -338,12 +347,12 @@ static const opt options[] = {
     {"eval.grad_targets", T_FLIST, OFF(eval_grad_targets), "", 0, 1e300, NULL,
      "||grad f||^2 thresholds, reported like eval.targets"},
     {"eval.grad_norm", T_CHOICE, OFF(eval_grad_norm), "auto", 0, 0,
-     "auto|on|off", "compute ||grad f(x)||^2 on the training set"},
+     NAMES("auto", "on", "off"), "compute ||grad f(x)||^2 on the training set"},
     {"eval.grad_norm_max_dim", T_INT, OFF(eval_grad_norm_max_dim), "20000", 0,
      1e12, NULL, "auto: only for models with at most this many parameters"},
 
     {"gc.scheme", T_CHOICE, OFF(gc_scheme), "cr", 0, 0,
-     "none|ignore|fr|cr|sr-sgc|m-sgc",
+     NAMES("none", "ignore", "fr", "cr", "sr-sgc", "m-sgc"),
      "straggler mitigation (server.strategy gc; clients.num workers): none "
      "waits for all; ignore takes the fastest n-s (biased); fr, cr: gradient "
      "coding (fractional, cyclic repetition); sr-sgc, m-sgc: sequential "
@@ -356,10 +365,10 @@ static const opt options[] = {
      "sr-sgc, m-sgc: window W of the (B, W, lambda) model"},
     {"gc.lambda", T_INT, OFF(gc_lambda), "1", 0, 1e6, NULL,
      "sr-sgc, m-sgc: stragglers per window lambda"},
-    {"gc.code", T_CHOICE, OFF(gc_code), "cr", 0, 0, "fr|cr",
+    {"gc.code", T_CHOICE, OFF(gc_code), "cr", 0, 0, NAMES("fr", "cr"),
      "sr-sgc, m-sgc: code of their coded parts"},
     {"gc.straggler", T_CHOICE, OFF(gc_straggler), "iid", 0, 0,
-     "none|iid|bursty|exp|pareto|lognormal|trace",
+     NAMES("none", "iid", "bursty", "exp", "pareto", "lognormal", "trace"),
      "straggler model: per-round slow-down factor of each worker"},
     {"gc.p", T_FLOAT, OFF(gc_p), "0.1", 0, 1, NULL,
      "iid: straggle probability per worker and round; bursty: probability "
@@ -402,19 +411,31 @@ static const opt *find_opt(const char *key) {
   return NULL;
 }
 
-static int choice_ok(const char *choices, const char *v) {
-  size_t n = strlen(v);
-  const char *p = choices;
-  while (*p) {
-    const char *bar = strchr(p, '|');
-    size_t len = bar ? (size_t)(bar - p) : strlen(p);
-    if (len == n && strncmp(p, v, n) == 0)
-      return 1;
-    if (!bar)
-      break;
-    p = bar + 1;
-  }
-  return 0;
+/* Index of v among a choice's names, or -1. */
+static int choice_index(const char *const *names, const char *v) {
+  for (int i = 0; names[i] != NULL; i++)
+    if (strcmp(names[i], v) == 0)
+      return i;
+  return -1;
+}
+
+/* The i-th name ("?" if out of range: a corrupt config value). */
+static const char *choice_name(const char *const *names, int i) {
+  for (int k = 0; names[k] != NULL; k++)
+    if (k == i)
+      return names[k];
+  return "?";
+}
+
+/* "a|b|c" into buf, for help and messages. */
+static const char *choice_list(const char *const *names, char *buf,
+                               size_t len) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int i = 0; names[i] != NULL && used < len; i++)
+    used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "|" : "",
+                             names[i]);
+  return buf;
 }
 
 static fs_status parse_int(const opt *o, const char *v, int64_t *out,
@@ -487,11 +508,15 @@ static fs_status set_opt(fs_config *cfg, const opt *o, const char *v,
     *(int *)(void *)base = b;
     return FS_OK;
   }
-  case T_CHOICE:
-    if (!choice_ok(o->choices, v))
+  case T_CHOICE: {
+    int i = choice_index(o->names, v);
+    char list[FS_CFG_STR];
+    if (i < 0)
       return fs_err_set(err, FS_ECONFIG, "%s: '%s' is not one of %s", o->key, v,
-                        o->choices);
-    /* fall through */
+                        choice_list(o->names, list, sizeof list));
+    *(int *)(void *)base = i; /* a choice is an enum of fs_config.h */
+    return FS_OK;
+  }
   case T_STR:
     if (strlen(v) >= FS_CFG_STR)
       return fs_err_set(err, FS_ECONFIG, "%s: value longer than %d bytes",
@@ -572,6 +597,16 @@ fs_status fs_config_set(fs_config *cfg, const char *key, const char *value,
   return set_opt(cfg, o, value, err);
 }
 
+const char *fs_config_choice_at(const fs_config *cfg, size_t offset) {
+  for (size_t i = 0; i < N_OPTIONS; i++)
+    if (options[i].type == T_CHOICE && options[i].offset == offset)
+      return choice_name(
+          options[i].names,
+          *(const int *)(const void *)((const char *)cfg + offset));
+  fprintf(stderr, "fedsim: no choice option at offset %zu\n", offset);
+  abort(); /* a programmer mistake: FS_CFG_NAME on a field that is no choice */
+}
+
 fs_status fs_config_get(const fs_config *cfg, const char *key, char *buf,
                         size_t len) {
   const opt *o = find_opt(key);
@@ -594,8 +629,11 @@ fs_status fs_config_get(const fs_config *cfg, const char *key, char *buf,
              *(const int *)(const void *)base ? "true" : "false");
     break;
   case T_STR:
-  case T_CHOICE:
     snprintf(buf, len, "%s", base);
+    break;
+  case T_CHOICE:
+    snprintf(buf, len, "%s",
+             choice_name(o->names, *(const int *)(const void *)base));
     break;
   case T_FLIST: {
     const fs_cfg_flist *l = (const fs_cfg_flist *)(const void *)base;
@@ -803,22 +841,24 @@ fs_status fs_config_load_yaml(fs_config *cfg, const char *path, fs_err *err) {
  * largest cohort (clients.num with Poisson sampling). */
 static fs_status sa_config_check(const fs_config *cfg, fs_err *err) {
   const char *why =
-      strcmp(cfg->strategy, "fedavg") ? "server.strategy must be fedavg"
-      : strcmp(cfg->comp_up, "identity")
+      cfg->strategy != FS_CFG_STRATEGY_FEDAVG ? "server.strategy must be fedavg"
+      : cfg->comp_up != FS_CFG_COMP_IDENTITY
           ? "compress.up must be identity (a masked vector is dense)"
-      : strcmp(cfg->ef_method, "none")     ? "ef.method must be none"
-      : strcmp(cfg->comp_down, "identity") ? "compress.down must be identity"
-      : strcmp(cfg->dp_clip, "none")
+      : cfg->ef_method != FS_CFG_EF_NONE ? "ef.method must be none"
+      : cfg->comp_down != FS_CFG_COMP_IDENTITY
+          ? "compress.down must be identity"
+      : cfg->dp_clip != FS_CFG_CLIP_NONE
           ? "dp.clip must be none (secure aggregation with DP noise is not "
             "supported yet)"
-      : (cfg->sa_dropout > 0 && !strcmp(cfg->clock, "wall"))
+      : (cfg->sa_dropout > 0 && cfg->clock == FS_CFG_CLOCK_WALL)
           ? "secure.dropout needs the virtual clock"
           : NULL;
   if (why != NULL)
     return fs_err_set(err, FS_ECONFIG,
                       "secure.aggregation: secagg is not supported here: %s",
                       why);
-  int64_t n = !strcmp(cfg->sampling, "poisson") ? cfg->clients : cfg->per_round;
+  int64_t n =
+      cfg->sampling == FS_CFG_SAMPLING_POISSON ? cfg->clients : cfg->per_round;
   if (n > UINT32_MAX)
     n = UINT32_MAX;
   fs_sa_params p;
@@ -833,9 +873,10 @@ static fs_status sa_config_check(const fs_config *cfg, fs_err *err) {
 }
 
 const char *fs_config_ckpt_unsupported(const fs_config *cfg) {
-  if (!strcmp(cfg->strategy, "gc"))
+  if (cfg->strategy == FS_CFG_STRATEGY_GC)
     return "server.strategy gc (its models and straggler schedule)";
-  if (!strcmp(cfg->clock, "wall") && strcmp(cfg->strategy, "fedavg") != 0)
+  if (cfg->clock == FS_CFG_CLOCK_WALL &&
+      cfg->strategy != FS_CFG_STRATEGY_FEDAVG)
     return "the asynchronous strategies on the wall clock (run.clock wall)";
   if (cfg->secure_tamper_rate > 0)
     return "secure.tamper_rate (a test hook: which frames it alters follows "
@@ -849,89 +890,93 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
     return fs_err_set(err, FS_ECONFIG,
                       "clients.per_round: %lld is more than clients.num (%lld)",
                       (long long)cfg->per_round, (long long)cfg->clients);
-  if (!strcmp(cfg->data_source, "libsvm") && cfg->data_path[0] == '\0')
+  if (cfg->data_source == FS_CFG_DATA_LIBSVM && cfg->data_path[0] == '\0')
     return fs_err_set(err, FS_ECONFIG,
                       "data.path: data.source is libsvm but no file is given");
-  if (!strcmp(cfg->data_source, "idx") &&
+  if (cfg->data_source == FS_CFG_DATA_IDX &&
       (cfg->data_path[0] == '\0' || cfg->data_labels_path[0] == '\0'))
     return fs_err_set(err, FS_ECONFIG,
                       "data.path, data.labels_path: data.source is idx but "
                       "the image or label file is missing");
-  if (!strcmp(cfg->part_method, "natural") &&
-      strcmp(cfg->data_source, "synthetic") != 0)
+  if (cfg->part_method == FS_CFG_PART_NATURAL &&
+      cfg->data_source != FS_CFG_DATA_SYNTHETIC)
     return fs_err_set(err, FS_ECONFIG,
                       "partition.method: 'natural' needs data with natural "
                       "groups (data.source = synthetic); use iid, dirichlet, "
                       "shards or contiguous");
-  if (!strcmp(cfg->model_kind, "logreg") &&
-      !strcmp(cfg->data_source, "synthetic") && cfg->synth_classes != 2)
+  if (cfg->model_kind == FS_CFG_MODEL_LOGREG &&
+      cfg->data_source == FS_CFG_DATA_SYNTHETIC && cfg->synth_classes != 2)
     return fs_err_set(err, FS_ECONFIG,
                       "model.type: logreg is binary but "
                       "data.synthetic.classes is %lld",
                       (long long)cfg->synth_classes);
-  int ef21 = !strncmp(cfg->ef_method, "ef21", 4);
-  if (!strcmp(cfg->ef_stepsize, "theory") &&
-      (strcmp(cfg->model_kind, "logreg") != 0 ||
-       (strcmp(cfg->local_mode, "full_gradient") != 0 &&
-        strcmp(cfg->local_mode, "stochastic_gradient") != 0)))
+  int ef21 =
+      (cfg->ef_method == FS_CFG_EF_EF21 || cfg->ef_method == FS_CFG_EF_EF21W);
+  if (cfg->ef_stepsize == FS_CFG_STEPSIZE_THEORY &&
+      (cfg->model_kind != FS_CFG_MODEL_LOGREG ||
+       (cfg->local_mode != FS_CFG_LOCAL_FULL_GRADIENT &&
+        cfg->local_mode != FS_CFG_LOCAL_STOCHASTIC_GRADIENT)))
     return fs_err_set(err, FS_ECONFIG,
                       "ef.stepsize: 'theory' needs model.type logreg and "
                       "local.mode full_gradient or stochastic_gradient");
-  if (!strcmp(cfg->ef_method, "ef21w") && strcmp(cfg->model_kind, "logreg"))
+  if (cfg->ef_method == FS_CFG_EF_EF21W &&
+      cfg->model_kind != FS_CFG_MODEL_LOGREG)
     return fs_err_set(err, FS_ECONFIG,
                       "ef.method: ef21w needs the L_i of logreg clients "
                       "(model.type logreg)");
-  if (strcmp(cfg->strategy, "fedavg") != 0 && ef21)
+  if (cfg->strategy != FS_CFG_STRATEGY_FEDAVG && ef21)
     return fs_err_set(err, FS_ECONFIG,
                       "server.strategy: %s with ef.method %s: the EF21 "
                       "family runs with synchronous rounds (fedavg)",
-                      cfg->strategy, cfg->ef_method);
-  if (strcmp(cfg->strategy, "fedavg") != 0 && cfg->buffer > cfg->clients &&
-      !strcmp(cfg->strategy, "fedbuff"))
+                      FS_CFG_NAME(cfg, strategy), FS_CFG_NAME(cfg, ef_method));
+  if (cfg->strategy != FS_CFG_STRATEGY_FEDAVG && cfg->buffer > cfg->clients &&
+      cfg->strategy == FS_CFG_STRATEGY_FEDBUFF)
     return fs_err_set(err, FS_ECONFIG,
                       "server.buffer: %lld is more than clients.num (%lld)",
                       (long long)cfg->buffer, (long long)cfg->clients);
-  if (strcmp(cfg->server_optimizer, "sgd") != 0 && ef21)
+  if (cfg->server_optimizer != FS_CFG_OPT_SGD && ef21)
     return fs_err_set(err, FS_ECONFIG,
                       "server.optimizer: %s with ef.method %s: EF21 steps "
                       "with plain SGD",
-                      cfg->server_optimizer, cfg->ef_method);
-  int dp = strcmp(cfg->dp_clip, "none") != 0;
-  if (strcmp(cfg->dp_noise, "none") != 0 && !dp)
+                      FS_CFG_NAME(cfg, server_optimizer),
+                      FS_CFG_NAME(cfg, ef_method));
+  int dp = cfg->dp_clip != FS_CFG_CLIP_NONE;
+  if (cfg->dp_noise != FS_CFG_NOISE_NONE && !dp)
     return fs_err_set(err, FS_ECONFIG,
                       "dp.noise: noise without clipping protects nothing "
                       "(set dp.clip)");
-  if (dp && strcmp(cfg->comp_up, "identity") && strcmp(cfg->comp_up, "topk") &&
-      strcmp(cfg->comp_up, "randk"))
+  if (dp && cfg->comp_up != FS_CFG_COMP_IDENTITY &&
+      cfg->comp_up != FS_CFG_COMP_TOPK && cfg->comp_up != FS_CFG_COMP_RANDK)
     return fs_err_set(err, FS_ECONFIG,
                       "dp.clip: with compress.up %s the message's norm cannot "
                       "be bounded yet (identity, topk or randk)",
-                      cfg->comp_up);
-  if (dp && (strcmp(cfg->strategy, "fedavg") || ef21))
+                      FS_CFG_NAME(cfg, comp_up));
+  if (dp && (cfg->strategy != FS_CFG_STRATEGY_FEDAVG || ef21))
     return fs_err_set(err, FS_ECONFIG,
                       "dp.clip: differential privacy runs with synchronous "
                       "FedAvg (server.strategy fedavg, ef.method none or "
                       "ef14)");
-  if (dp && strcmp(cfg->server_weighting, "uniform") != 0)
+  if (dp && cfg->server_weighting != FS_CFG_WEIGHTING_UNIFORM)
     return fs_err_set(err, FS_ECONFIG,
                       "server.weighting: DP-FedAvg weights every client "
                       "equally (set server.weighting uniform with dp.clip)");
-  if (!strcmp(cfg->sampling, "poisson") && strcmp(cfg->strategy, "fedavg"))
+  if (cfg->sampling == FS_CFG_SAMPLING_POISSON &&
+      cfg->strategy != FS_CFG_STRATEGY_FEDAVG)
     return fs_err_set(err, FS_ECONFIG,
                       "clients.sampling: poisson sampling is for synchronous "
                       "rounds (server.strategy fedavg)");
-  if (cfg->sys_offline_fraction > 0 && !strcmp(cfg->clock, "wall"))
+  if (cfg->sys_offline_fraction > 0 && cfg->clock == FS_CFG_CLOCK_WALL)
     return fs_err_set(err, FS_ECONFIG,
                       "system.offline_fraction: simulated availability needs "
                       "the virtual clock");
-  if (cfg->sys_dropout > 0 && !strcmp(cfg->clock, "wall"))
+  if (cfg->sys_dropout > 0 && cfg->clock == FS_CFG_CLOCK_WALL)
     return fs_err_set(err, FS_ECONFIG,
                       "system.dropout: simulated dropouts need the virtual "
                       "clock (on real hardware, clients drop out by "
                       "themselves)");
-  if (strcmp(cfg->aggregator, "fedavg") != 0) {
+  if (cfg->aggregator != FS_CFG_AGG_FEDAVG) {
     const char *why =
-        strcmp(cfg->strategy, "fedavg") != 0
+        cfg->strategy != FS_CFG_STRATEGY_FEDAVG
             ? "aggregates the separate updates of a synchronous round "
               "(server.strategy fedavg)"
         : ef21 ? "needs messages that are updates; EF21 messages are "
@@ -939,43 +984,45 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
                  "or ef14)"
         : dp   ? "is not combined with differential privacy (dp.clip): "
                  "its sensitivity analysis assumes the mean"
-        : !strcmp(cfg->sa_mode, "secagg")
+        : cfg->sa_mode == FS_CFG_SA_SECAGG
             ? "needs the separate updates, which secure aggregation "
               "(secure.aggregation secagg) hides from the server"
-        : !strcmp(cfg->sampling, "poisson")
+        : cfg->sampling == FS_CFG_SAMPLING_POISSON
             ? "needs a fixed number of clients per round (clients.sampling "
               "fixed)"
             : NULL;
     if (why != NULL)
       return fs_err_set(err, FS_ECONFIG, "server.aggregator: %s %s",
-                        cfg->aggregator, why);
+                        FS_CFG_NAME(cfg, aggregator), why);
   }
-  if (!strcmp(cfg->nna_pivot, "own") &&
-      ((strcmp(cfg->aggregator, "nna") && strcmp(cfg->aggregator, "monna")) ||
+  if (cfg->nna_pivot == FS_CFG_PIVOT_OWN &&
+      ((cfg->aggregator != FS_CFG_AGG_NNA &&
+        cfg->aggregator != FS_CFG_AGG_MONNA) ||
        cfg->per_round != cfg->clients))
     return fs_err_set(err, FS_ECONFIG,
                       "server.nna_pivot: own (peer-to-peer) needs "
                       "server.aggregator nna or monna and every client in "
                       "every round (clients.per_round = clients.num)");
-  if (cfg->fault_fraction > 0 && !strcmp(cfg->fault_kind, "none"))
+  if (cfg->fault_fraction > 0 && cfg->fault_kind == FS_CFG_FAULT_NONE)
     return fs_err_set(err, FS_ECONFIG,
                       "faults.kind: faults.fraction is %g but faults.kind is "
                       "none (sign_flip, scale, noise, label_flip, nan, inf)",
                       cfg->fault_fraction);
-  if (!strcmp(cfg->sa_mode, "secagg")) {
+  if (cfg->sa_mode == FS_CFG_SA_SECAGG) {
     fs_status st = sa_config_check(cfg, err);
     if (st != FS_OK)
       return st;
   }
-  if (strcmp(cfg->comp_down, "identity") != 0 &&
+  if (cfg->comp_down != FS_CFG_COMP_IDENTITY &&
       (!ef21 || cfg->per_round != cfg->clients))
     return fs_err_set(err, FS_ECONFIG,
                       "compress.down: a compressed downlink is EF21-BC: it "
                       "needs ef.method ef21 or ef21w and clients.per_round = "
                       "clients.num (every client follows every broadcast)");
-  if (!strcmp(cfg->strategy, "gc") &&
-      (strcmp(cfg->clock, "virtual") || dp || strcmp(cfg->ef_method, "none") ||
-       strcmp(cfg->comp_up, "identity") || cfg->sys_dropout > 0 ||
+  if (cfg->strategy == FS_CFG_STRATEGY_GC &&
+      (cfg->clock != FS_CFG_CLOCK_VIRTUAL || dp ||
+       cfg->ef_method != FS_CFG_EF_NONE ||
+       cfg->comp_up != FS_CFG_COMP_IDENTITY || cfg->sys_dropout > 0 ||
        cfg->sys_offline_fraction > 0 || cfg->time_budget > 0))
     return fs_err_set(err, FS_ECONFIG,
                       "server.strategy: gc (gradient coding) runs on the "
@@ -1132,6 +1179,7 @@ void fs_config_print_help(void *file) {
       sl = l;
     }
     const char *ty = "";
+    char list[FS_CFG_STR];
     switch (o->type) {
     case T_INT:
     case T_UINT:
@@ -1147,7 +1195,7 @@ void fs_config_print_help(void *file) {
       ty = "bool";
       break;
     case T_CHOICE:
-      ty = o->choices;
+      ty = choice_list(o->names, list, sizeof list);
       break;
     case T_LIST:
       ty = "list of int";
@@ -1203,8 +1251,11 @@ void *fs_config_to_json(const fs_config *cfg) {
       cJSON_AddBoolToObject(obj, p, *(const int *)(const void *)base);
       break;
     case T_STR:
-    case T_CHOICE:
       cJSON_AddStringToObject(obj, p, base);
+      break;
+    case T_CHOICE:
+      cJSON_AddStringToObject(
+          obj, p, choice_name(o->names, *(const int *)(const void *)base));
       break;
     case T_FLIST: {
       const fs_cfg_flist *l = (const fs_cfg_flist *)(const void *)base;

@@ -5,6 +5,13 @@
  * shuffle) into a bitset of n bits.
  */
 #include "faulty.h"
+#include "fs_config.h"
+
+/* faults.kind's enum (fs_config.h) is cast to this module's: same order. */
+_Static_assert((int)FS_CFG_FAULT_NONE == (int)FS_FAULT_NONE &&
+                   (int)FS_CFG_FAULT_LABEL_FLIP == (int)FS_FAULT_LABEL_FLIP &&
+                   (int)FS_CFG_FAULT_INF == (int)FS_FAULT_INF,
+               "faults.kind order");
 
 #include "fs_rng.h"
 

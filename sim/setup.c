@@ -7,6 +7,22 @@
  */
 #include "setup.h"
 
+/* Choices whose enum (fs_config.h) runs in the order of the owner's. */
+_Static_assert((int)FS_CFG_MODEL_MLP == (int)FS_MODEL_MLP &&
+                   (int)FS_CFG_MODEL_LOGREG == (int)FS_MODEL_LOGREG,
+               "model.type order");
+_Static_assert((int)FS_CFG_DIST_EXPONENTIAL == (int)FS_DIST_EXPONENTIAL &&
+                   (int)FS_CFG_DIST_CONSTANT == (int)FS_DIST_CONSTANT,
+               "system.dist order");
+_Static_assert((int)FS_CFG_PART_NATURAL - FS_CFG_PART_IID ==
+                       (int)FS_PART_NATURAL &&
+                   (int)FS_CFG_PART_SHARDS - FS_CFG_PART_IID ==
+                       (int)FS_PART_SHARDS,
+               "partition.method order");
+_Static_assert((int)FS_CFG_COMP_BLOCK8 == (int)FS_C_BLOCK8 &&
+                   (int)FS_CFG_COMP_TOPK == (int)FS_C_TOPK,
+               "compress.up order");
+
 #include "fs_rng.h"
 
 #include <math.h>
@@ -99,9 +115,8 @@ static fs_status split_off(fs_dataset *ds, double frac, uint64_t seed,
 }
 
 static fs_status load_data(const fs_config *cfg, fs_world *w, fs_err *err) {
-  const char *src = cfg->data_source;
   fs_status st;
-  if (!strcmp(src, "synthetic")) {
+  if (cfg->data_source == FS_CFG_DATA_SYNTHETIC) {
     fs_synth_spec s = {.alpha = cfg->synth_alpha,
                        .beta = cfg->synth_beta,
                        .dim = (size_t)cfg->synth_dim,
@@ -114,7 +129,7 @@ static fs_status load_data(const fs_config *cfg, fs_world *w, fs_err *err) {
              s.alpha, s.beta, s.groups);
     return fs_data_synthetic(&s, &w->train, &w->test, err);
   }
-  if (!strcmp(src, "fashion-mnist")) {
+  if (cfg->data_source == FS_CFG_DATA_FASHION_MNIST) {
     snprintf(w->data_desc, sizeof w->data_desc, "fashion-mnist (%s)",
              cfg->data_dir);
     st = fs_data_load_fashion_mnist(cfg->data_dir, 1, &w->train, err);
@@ -122,7 +137,7 @@ static fs_status load_data(const fs_config *cfg, fs_world *w, fs_err *err) {
       st = fs_data_load_fashion_mnist(cfg->data_dir, 0, &w->test, err);
     return st;
   }
-  if (!strcmp(src, "libsvm")) {
+  if (cfg->data_source == FS_CFG_DATA_LIBSVM) {
     snprintf(w->data_desc, sizeof w->data_desc, "libsvm (%s)", cfg->data_path);
     st = fs_data_load_libsvm(cfg->data_path, 0, NULL, &w->train, err);
     if (st != FS_OK)
@@ -133,7 +148,7 @@ static fs_status load_data(const fs_config *cfg, fs_world *w, fs_err *err) {
     return split_off(&w->train, cfg->data_test_fraction, cfg->seed, &w->test,
                      err);
   }
-  if (!strcmp(src, "idx")) {
+  if (cfg->data_source == FS_CFG_DATA_IDX) {
     snprintf(w->data_desc, sizeof w->data_desc, "idx (%s)", cfg->data_path);
     st =
         fs_data_load_idx(cfg->data_path, cfg->data_labels_path, &w->train, err);
@@ -145,7 +160,8 @@ static fs_status load_data(const fs_config *cfg, fs_world *w, fs_err *err) {
     return split_off(&w->train, cfg->data_test_fraction, cfg->seed, &w->test,
                      err);
   }
-  return fs_err_set(err, FS_ECONFIG, "data.source: unknown '%s'", src);
+  return fs_err_set(err, FS_ECONFIG, "data.source: unknown '%s'",
+                    FS_CFG_NAME(cfg, data_source));
 }
 
 /* L of the pooled objective and L_i of every client (rows gathered). */
@@ -209,24 +225,17 @@ fs_status fs_world_build(const fs_config *cfg, fs_world *w, fs_err *err) {
   fs_part_spec ps = {.alpha = cfg->part_alpha,
                      .shards_per_client = (size_t)cfg->part_shards,
                      .seed = cfg->seed};
-  const char *pm = cfg->part_method;
-  if (!strcmp(pm, "auto"))
-    pm = w->train.group != NULL ? "natural" : "iid";
-  if (fs_part_method_parse(pm, &ps.method) != FS_OK) {
-    st = fs_err_set(err, FS_ECONFIG, "partition.method: unknown '%s'", pm);
-    goto fail;
-  }
+  if (cfg->part_method == FS_CFG_PART_AUTO)
+    ps.method = w->train.group != NULL ? FS_PART_NATURAL : FS_PART_IID;
+  else /* the same order after "auto" (static assertions at the top) */
+    ps.method = (fs_part_method)(cfg->part_method - FS_CFG_PART_IID);
   st = fs_partition_make(&w->train, (size_t)cfg->clients, &ps, &w->part, err);
   if (st != FS_OK)
     goto fail;
 
   fs_model_spec *m = &w->mspec;
   memset(m, 0, sizeof *m);
-  if (fs_model_kind_parse(cfg->model_kind, &m->kind) != FS_OK) {
-    st = fs_err_set(err, FS_ECONFIG, "model.type: unknown '%s'",
-                    cfg->model_kind);
-    goto fail;
-  }
+  m->kind = (fs_model_kind)cfg->model_kind; /* same order (asserted) */
   m->in_dim = w->train.dim;
   m->classes = w->train.classes;
   if (m->kind == FS_MODEL_LOGREG && m->classes != 2) {
@@ -250,20 +259,18 @@ fs_status fs_world_build(const fs_config *cfg, fs_world *w, fs_err *err) {
                          .seed = cfg->seed};
   /* The fp scenario fixes job durations itself (server); the profiles are
    * then unused, and constant. */
-  if (!strcmp(cfg->sys_dist, "fp"))
+  if (cfg->sys_dist == FS_CFG_DIST_FP)
     prs.dist = FS_DIST_CONSTANT;
-  else if (fs_dist_parse(cfg->sys_dist, &prs.dist) != FS_OK) {
-    st =
-        fs_err_set(err, FS_ECONFIG, "system.dist: unknown '%s'", cfg->sys_dist);
-    goto fail;
-  }
+  else
+    prs.dist = (fs_dist)cfg->sys_dist; /* same order (asserted) */
   st = fs_profiles_new(&prs, cfg->sys_trace, (size_t)cfg->clients, &w->profiles,
                        err);
   if (st != FS_OK)
     goto fail;
   w->dp_z = cfg->dp_z;
-  if (m->kind == FS_MODEL_LOGREG && (!strcmp(cfg->ef_method, "ef21w") ||
-                                     !strcmp(cfg->ef_stepsize, "theory"))) {
+  if (m->kind == FS_MODEL_LOGREG &&
+      (cfg->ef_method == FS_CFG_EF_EF21W ||
+       cfg->ef_stepsize == FS_CFG_STEPSIZE_THEORY)) {
     st = smoothness(w, cfg, err);
     if (st != FS_OK)
       goto fail;
@@ -289,10 +296,8 @@ fs_status fs_comp_spec_from_config(const fs_config *cfg, int downlink,
                                    size_t dim, fs_comp_spec *spec,
                                    fs_err *err) {
   const char *key = downlink ? "compress.down" : "compress.up";
-  const char *name = downlink ? cfg->comp_down : cfg->comp_up;
   memset(spec, 0, sizeof *spec);
-  if (fs_comp_kind_parse(name, &spec->kind) != FS_OK)
-    return fs_err_set(err, FS_ECONFIG, "%s: unknown '%s'", key, name);
+  spec->kind = (fs_comp_kind)(downlink ? cfg->comp_down : cfg->comp_up);
   spec->k = (uint32_t)(downlink ? cfg->comp_down_k : cfg->comp_up_k);
   spec->ratio = downlink ? cfg->comp_down_ratio : cfg->comp_up_ratio;
   spec->levels = (uint32_t)cfg->comp_levels;
@@ -308,7 +313,7 @@ fs_status fs_comp_spec_from_config(const fs_config *cfg, int downlink,
 fs_status fs_server_step_size(const fs_config *cfg, const fs_world *w,
                               size_t dim, double *lr, fs_err *err) {
   *lr = cfg->server_lr;
-  if (strcmp(cfg->ef_stepsize, "theory") != 0)
+  if (cfg->ef_stepsize != FS_CFG_STEPSIZE_THEORY)
     return FS_OK;
   if (!w->has_smooth)
     return fs_err_set(err, FS_ECONFIG,
@@ -321,10 +326,10 @@ fs_status fs_server_step_size(const fs_config *cfg, const fs_world *w,
     return fs_err_set(err, FS_ECONFIG,
                       "ef.stepsize: theory is defined for compress.up topk "
                       "or identity, not %s",
-                      cfg->comp_up);
+                      FS_CFG_NAME(cfg, comp_up));
   double alpha = (double)fs_comp_k(&up, (uint32_t)dim) / (double)dim;
   const fs_smoothness *sm = &w->smooth;
-  int am = !strcmp(cfg->ef_l_tilde, "am") || !strcmp(cfg->ef_method, "ef21w");
+  int am = cfg->ef_l_tilde == FS_CFG_LT_AM || cfg->ef_method == FS_CFG_EF_EF21W;
   *lr = cfg->ef_factor * fs_ef21_gamma(sm->L, am ? sm->L_am : sm->L_qm, alpha);
   return FS_OK;
 }
@@ -332,7 +337,7 @@ fs_status fs_server_step_size(const fs_config *cfg, const fs_world *w,
 double fs_job_sim_seconds(const fs_config *cfg, const fs_world *w, uint32_t c,
                           uint64_t down_bits, uint64_t samples,
                           uint64_t up_bits) {
-  if (!strcmp(cfg->sys_dist, "fp")) {
+  if (cfg->sys_dist == FS_CFG_DIST_FP) {
     double u = cfg->clients > 1 ? 100.0 * (double)(cfg->clients - 1) : 100.0;
     return (u - (double)llround((double)c * cfg->sys_fp)) / u;
   }
@@ -342,15 +347,15 @@ double fs_job_sim_seconds(const fs_config *cfg, const fs_world *w, uint32_t c,
 
 double fs_dp_message_bound(const fs_config *cfg) {
   return cfg->dp_clip_norm *
-         (!strcmp(cfg->dp_clip, "dice") ? 1.0 + cfg->dp_dice_ratio : 1.0);
+         (cfg->dp_clip == FS_CFG_CLIP_DICE ? 1.0 + cfg->dp_dice_ratio : 1.0);
 }
 
 uint64_t fs_local_work_samples(const fs_config *cfg, size_t rows) {
-  if (!strcmp(cfg->local_mode, "steps"))
+  if (cfg->local_mode == FS_CFG_LOCAL_STEPS)
     return (uint64_t)cfg->local_steps * (uint64_t)cfg->local_batch;
-  if (!strcmp(cfg->local_mode, "stochastic_gradient"))
+  if (cfg->local_mode == FS_CFG_LOCAL_STOCHASTIC_GRADIENT)
     return rows < (size_t)cfg->local_batch ? rows : (uint64_t)cfg->local_batch;
-  if (!strcmp(cfg->local_mode, "full_gradient"))
+  if (cfg->local_mode == FS_CFG_LOCAL_FULL_GRADIENT)
     return rows;
   return (uint64_t)cfg->local_epochs * rows;
 }

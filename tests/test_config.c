@@ -2,8 +2,13 @@
  * test_config.c — options from defaults, YAML and the command line: values,
  * precedence, and an error that names the key for every kind of bad input.
  */
+#include "compress.h"
 #include "config.h"
 #include "fs_test.h"
+#include "model.h"
+#include "partition.h"
+#include "robust.h"
+#include "straggler.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -37,7 +42,8 @@ START_TEST(defaults_are_valid) {
   fs_config_defaults(&c);
   fs_err e = {0};
   ck_assert_int_eq(fs_config_validate(&c, &e), FS_OK);
-  ck_assert_str_eq(c.data_source, "synthetic");
+  ck_assert_int_eq(c.data_source, FS_CFG_DATA_SYNTHETIC);
+  ck_assert_str_eq(FS_CFG_NAME(&c, data_source), "synthetic");
   ck_assert_int_eq(c.n_hidden, 2);
   ck_assert_int_eq(c.hidden[0], 256);
 }
@@ -57,7 +63,8 @@ START_TEST(yaml_sections_nested_and_lists) {
   ck_assert_int_eq(fs_config_load_yaml(&c, p, &e), FS_OK);
   ck_assert_uint_eq(c.seed, 7);
   ck_assert_int_eq(c.rounds, 3);
-  ck_assert_str_eq(c.data_source, "fashion-mnist");
+  ck_assert_int_eq(c.data_source, FS_CFG_DATA_FASHION_MNIST);
+  ck_assert_str_eq(FS_CFG_NAME(&c, data_source), "fashion-mnist");
   ck_assert_double_eq(c.synth_alpha, 1.5);
   ck_assert_int_eq(c.synth_dim, 12);
   ck_assert_int_eq(c.n_hidden, 3);
@@ -229,12 +236,12 @@ START_TEST(validate_cross_checks) {
   ck_assert_int_eq(fs_config_validate(&c, &e), FS_ECONFIG);
   ck_assert_ptr_nonnull(strstr(e.msg, "clients.per_round"));
   fs_config_defaults(&c);
-  snprintf(c.data_source, sizeof c.data_source, "libsvm");
+  c.data_source = FS_CFG_DATA_LIBSVM;
   ck_assert_int_eq(fs_config_validate(&c, &e), FS_ECONFIG);
   ck_assert_ptr_nonnull(strstr(e.msg, "data.path"));
   fs_config_defaults(&c);
-  snprintf(c.data_source, sizeof c.data_source, "fashion-mnist");
-  snprintf(c.part_method, sizeof c.part_method, "natural");
+  c.data_source = FS_CFG_DATA_FASHION_MNIST;
+  c.part_method = FS_CFG_PART_NATURAL;
   ck_assert_int_eq(fs_config_validate(&c, &e), FS_ECONFIG);
   ck_assert_ptr_nonnull(strstr(e.msg, "partition.method"));
   /* Gradient coding: virtual clock, no compression (docs/stragglers.md). */
@@ -251,6 +258,42 @@ START_TEST(validate_cross_checks) {
 }
 END_TEST
 
+/* Choices whose enum the code casts to its owner's enum (or indexes the
+ * owner's table with) must name the same things in the same order. */
+static void same_names(const char *key, size_t offset, int first, int last,
+                       int shift, const char *(*owner)(int)) {
+  for (int i = first; i <= last; i++) {
+    fs_config c;
+    fs_config_defaults(&c);
+    *(int *)(void *)((char *)&c + offset) = i;
+    const char *name = fs_config_choice_at(&c, offset);
+    fs_err e = {0};
+    ck_assert_int_eq(fs_config_set(&c, key, name, &e), FS_OK);
+    ck_assert_str_eq(owner(i - shift), name);
+  }
+}
+static const char *model_name(int i) { return fs_model_kind_name(i); }
+static const char *part_name(int i) { return fs_part_method_name(i); }
+static const char *comp_name(int i) { return fs_comp_kind_name(i); }
+static const char *strag_name(int i) { return fs_strag_kind_name(i); }
+static const char *rule_name(int i) {
+  return fs_robust_name(fs_robust_at((size_t)i));
+}
+START_TEST(choices_match_their_owners) {
+  same_names("model.type", offsetof(fs_config, model_kind), 0, FS_CFG_MODEL_MLP,
+             0, model_name);
+  same_names("partition.method", offsetof(fs_config, part_method),
+             FS_CFG_PART_IID, FS_CFG_PART_NATURAL, FS_CFG_PART_IID, part_name);
+  same_names("compress.up", offsetof(fs_config, comp_up), 0, FS_CFG_COMP_BLOCK8,
+             0, comp_name);
+  same_names("gc.straggler", offsetof(fs_config, gc_straggler), 0,
+             FS_CFG_STRAG_TRACE, 0, strag_name);
+  same_names("server.aggregator", offsetof(fs_config, aggregator),
+             FS_CFG_AGG_MEAN, FS_CFG_AGG_MONNA, FS_CFG_AGG_MEAN, rule_name);
+  ck_assert_ptr_null(fs_robust_at(FS_CFG_AGG_MONNA));
+}
+END_TEST
+
 static Suite *config_suite(void) {
   Suite *s = suite_create("config");
   TCase *core = tcase_create("core");
@@ -261,6 +304,7 @@ static Suite *config_suite(void) {
   tcase_add_test(core, help_and_version_actions);
   tcase_add_test(core, help_lists_every_key_in_json);
   tcase_add_test(core, get_round_trips);
+  tcase_add_test(core, choices_match_their_owners);
   suite_add_tcase(s, core);
   TCase *errs = tcase_create("errors");
   tcase_add_checked_fixture(errs, setup, NULL);
