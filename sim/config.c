@@ -7,6 +7,7 @@
  * checks are driven by that one table, so adding an option is one line.
  */
 #include "config.h"
+#include "fs_choice.h"
 
 #include "secagg.h"
 
@@ -25,6 +26,8 @@ typedef enum {
   T_STR,
   T_BOOL,
   T_CHOICE,
+  T_TABLE, /* a row of an extension point's table (fs_choice.h), registered
+              by the driver with fs_config_use_table */
   T_LIST,
   T_FLIST
 } opt_type;
@@ -392,6 +395,62 @@ static const opt options[] = {
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
+/* The tables of the T_TABLE options, registered by the driver
+ * (app/tables.c) before any configuration is made. */
+static struct {
+  const char *key;
+  fs_choice_set set;
+} tables[N_OPTIONS];
+static size_t n_tables;
+
+void fs_config_use_table(const char *key, fs_choice_set set) {
+  for (size_t i = 0; i < n_tables; i++)
+    if (strcmp(tables[i].key, key) == 0) {
+      tables[i].set = set;
+      return;
+    }
+  if (n_tables == N_OPTIONS) {
+    fprintf(stderr, "fedsim: too many tables (%s)\n", key);
+    abort();
+  }
+  tables[n_tables].key = key;
+  tables[n_tables++].set = set;
+}
+
+/* The table of a T_TABLE option; a table not registered is a programmer
+ * mistake (the driver registers every one). */
+static const fs_choice_set *table_of(const char *key) {
+  for (size_t i = 0; i < n_tables; i++)
+    if (strcmp(tables[i].key, key) == 0)
+      return &tables[i].set;
+  fprintf(stderr,
+          "fedsim: no table registered for %s (fs_app_register_tables)\n", key);
+  abort();
+}
+
+static int table_index(const char *key, const char *v) {
+  const fs_choice_set *t = table_of(key);
+  for (size_t i = 0; i < t->n; i++)
+    if (strcmp(fs_choice_at(t, i)->name, v) == 0)
+      return (int)i;
+  return -1;
+}
+
+static const char *table_name(const char *key, int i) {
+  const fs_choice_set *t = table_of(key);
+  return i >= 0 && (size_t)i < t->n ? fs_choice_at(t, (size_t)i)->name : "?";
+}
+
+static const char *table_list(const char *key, char *buf, size_t len) {
+  const fs_choice_set *t = table_of(key);
+  size_t used = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < t->n && used < len; i++)
+    used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "|" : "",
+                             fs_choice_at(t, i)->name);
+  return buf;
+}
+
 /* Command-line short forms. */
 static const struct {
   const char *flag, *key;
@@ -436,6 +495,20 @@ static const char *choice_list(const char *const *names, char *buf,
     used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "|" : "",
                              names[i]);
   return buf;
+}
+
+/* A choice option's names, whether its own or its table's. */
+static int opt_index(const opt *o, const char *v) {
+  return o->type == T_TABLE ? table_index(o->key, v)
+                            : choice_index(o->names, v);
+}
+static const char *opt_name(const opt *o, const char *base) {
+  int i = *(const int *)(const void *)base; /* the enum, or the row index */
+  return o->type == T_TABLE ? table_name(o->key, i) : choice_name(o->names, i);
+}
+static const char *opt_list(const opt *o, char *buf, size_t len) {
+  return o->type == T_TABLE ? table_list(o->key, buf, len)
+                            : choice_list(o->names, buf, len);
 }
 
 static fs_status parse_int(const opt *o, const char *v, int64_t *out,
@@ -508,13 +581,14 @@ static fs_status set_opt(fs_config *cfg, const opt *o, const char *v,
     *(int *)(void *)base = b;
     return FS_OK;
   }
-  case T_CHOICE: {
-    int i = choice_index(o->names, v);
+  case T_CHOICE:
+  case T_TABLE: {
+    int i = opt_index(o, v);
     char list[FS_CFG_STR];
     if (i < 0)
       return fs_err_set(err, FS_ECONFIG, "%s: '%s' is not one of %s", o->key, v,
-                        choice_list(o->names, list, sizeof list));
-    *(int *)(void *)base = i; /* a choice is an enum of fs_config.h */
+                        opt_list(o, list, sizeof list));
+    *(int *)(void *)base = i; /* the enum of fs_config.h: the row's index */
     return FS_OK;
   }
   case T_STR:
@@ -599,12 +673,37 @@ fs_status fs_config_set(fs_config *cfg, const char *key, const char *value,
 
 const char *fs_config_choice_at(const fs_config *cfg, size_t offset) {
   for (size_t i = 0; i < N_OPTIONS; i++)
-    if (options[i].type == T_CHOICE && options[i].offset == offset)
-      return choice_name(
-          options[i].names,
-          *(const int *)(const void *)((const char *)cfg + offset));
+    if ((options[i].type == T_CHOICE || options[i].type == T_TABLE) &&
+        options[i].offset == offset)
+      return opt_name(&options[i], (const char *)cfg + offset);
   fprintf(stderr, "fedsim: no choice option at offset %zu\n", offset);
   abort(); /* a programmer mistake: FS_CFG_NAME on a field that is no choice */
+}
+
+const fs_choice *fs_config_row(const fs_config *cfg, const char *key) {
+  const opt *o = find_opt(key);
+  if (o == NULL || o->type != T_TABLE) {
+    fprintf(stderr, "fedsim: %s is no table option\n", key);
+    abort(); /* a programmer mistake */
+  }
+  const fs_choice_set *t = table_of(key);
+  int i = *(const int *)(const void *)((const char *)cfg + o->offset);
+  return fs_choice_at(t, (size_t)i);
+}
+
+/* Every chosen row's own rules (fs_choice.check). */
+static fs_status check_rows(const fs_config *cfg, fs_err *err) {
+  for (size_t i = 0; i < N_OPTIONS; i++) {
+    if (options[i].type != T_TABLE)
+      continue;
+    const fs_choice *row = fs_config_row(cfg, options[i].key);
+    if (row->check != NULL) {
+      fs_status st = row->check(cfg, err);
+      if (st != FS_OK)
+        return st;
+    }
+  }
+  return FS_OK;
 }
 
 fs_status fs_config_get(const fs_config *cfg, const char *key, char *buf,
@@ -632,8 +731,8 @@ fs_status fs_config_get(const fs_config *cfg, const char *key, char *buf,
     snprintf(buf, len, "%s", base);
     break;
   case T_CHOICE:
-    snprintf(buf, len, "%s",
-             choice_name(o->names, *(const int *)(const void *)base));
+  case T_TABLE:
+    snprintf(buf, len, "%s", opt_name(o, base));
     break;
   case T_FLIST: {
     const fs_cfg_flist *l = (const fs_cfg_flist *)(const void *)base;
@@ -886,6 +985,9 @@ const char *fs_config_ckpt_unsupported(const fs_config *cfg) {
 }
 
 fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
+  fs_status rst = check_rows(cfg, err);
+  if (rst != FS_OK)
+    return rst;
   if (cfg->per_round > cfg->clients)
     return fs_err_set(err, FS_ECONFIG,
                       "clients.per_round: %lld is more than clients.num (%lld)",
@@ -1195,7 +1297,8 @@ void fs_config_print_help(void *file) {
       ty = "bool";
       break;
     case T_CHOICE:
-      ty = choice_list(o->names, list, sizeof list);
+    case T_TABLE:
+      ty = opt_list(o, list, sizeof list);
       break;
     case T_LIST:
       ty = "list of int";
@@ -1254,8 +1357,8 @@ void *fs_config_to_json(const fs_config *cfg) {
       cJSON_AddStringToObject(obj, p, base);
       break;
     case T_CHOICE:
-      cJSON_AddStringToObject(
-          obj, p, choice_name(o->names, *(const int *)(const void *)base));
+    case T_TABLE:
+      cJSON_AddStringToObject(obj, p, opt_name(o, base));
       break;
     case T_FLIST: {
       const fs_cfg_flist *l = (const fs_cfg_flist *)(const void *)base;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fs_choice.h"
 #include "fs_config.h"
 
 /* Fill cfg with the built-in defaults. */
@@ -58,6 +59,17 @@ void *fs_config_to_json(const fs_config *cfg);
 const char *fs_config_choice_at(const fs_config *cfg, size_t offset);
 #define FS_CFG_NAME(cfg, field)                                                \
   fs_config_choice_at((cfg), offsetof(fs_config, field))
+
+/* Register the table of a T_TABLE option (its key: "local.mode"). The
+ * driver registers every table before it makes a configuration
+ * (app/tables.c: fs_app_register_tables); parsing, --help and the JSON echo
+ * read the names from it, and fs_config_validate calls the chosen row's
+ * check. Registering a key again replaces its table. */
+void fs_config_use_table(const char *key, fs_choice_set set);
+
+/* The chosen row of a T_TABLE option (its fs_choice head; the owner casts it
+ * to its row type). */
+const fs_choice *fs_config_row(const fs_config *cfg, const char *key);
 
 /* Write a value of the config as text ("section.key"); FS_EINVAL if unknown. */
 fs_status fs_config_get(const fs_config *cfg, const char *key, char *buf,
