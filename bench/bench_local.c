@@ -168,7 +168,7 @@ static fs_status run_worker(const fs_config *cfg, const fs_world *w,
     if (i >= o->warmup && now_s() - t0 >= o->seconds)
       break;
     fs_frame_header h = {.type = FS_MSG_TRAIN,
-                         .encoding = FS_ENC_DENSE_F32,
+                         .encoding = FS_PL_DENSE,
                          .round = (uint32_t)(1 + i / N),
                          .client = (uint32_t)(i % N),
                          .model_version = (uint32_t)(i / N),
