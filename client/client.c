@@ -492,7 +492,7 @@ static fs_status compress_update(fs_worker *k, uint32_t client, uint32_t round,
   }
   if (first) {
     /* EF21 starts from g_i^0 = the first target, sent uncompressed. */
-    fs_comp_spec id = {.kind = FS_C_IDENTITY};
+    fs_comp_spec id = {.kind = &fs_compressor_identity};
     memcpy(k->efst[li], k->grad, k->dim * sizeof(float));
     return fs_compress(&id, k->grad, d, &cr, &k->pl);
   }

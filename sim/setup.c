@@ -291,8 +291,14 @@ fs_status fs_comp_spec_from_config(const fs_config *cfg, int downlink,
   const char *key = downlink ? "compress.down" : "compress.up";
   const char *name = downlink ? cfg->comp_down : cfg->comp_up;
   memset(spec, 0, sizeof *spec);
-  if (fs_comp_kind_parse(name, &spec->kind) != FS_OK)
+  spec->kind = fs_compressor_find(name);
+  if (spec->kind == NULL)
     return fs_err_set(err, FS_ECONFIG, "%s: unknown '%s'", key, name);
+  if (downlink && (spec->kind->flags & FS_COMP_UPLINK_ONLY))
+    return fs_err_set(err, FS_ECONFIG,
+                      "%s: %s is an uplink compressor only (docs/"
+                      "compression.md)",
+                      key, name);
   spec->k = (uint32_t)(downlink ? cfg->comp_down_k : cfg->comp_up_k);
   spec->ratio = downlink ? cfg->comp_down_ratio : cfg->comp_up_ratio;
   spec->levels = (uint32_t)cfg->comp_levels;
@@ -317,7 +323,7 @@ fs_status fs_server_step_size(const fs_config *cfg, const fs_world *w,
   fs_status st = fs_comp_spec_from_config(cfg, 0, dim, &up, err);
   if (st != FS_OK)
     return st;
-  if (up.kind != FS_C_TOPK && up.kind != FS_C_IDENTITY)
+  if (up.kind != &fs_compressor_topk && up.kind != &fs_compressor_identity)
     return fs_err_set(err, FS_ECONFIG,
                       "ef.stepsize: theory is defined for compress.up topk "
                       "or identity, not %s",
