@@ -497,7 +497,8 @@ static fs_status receive_update(srv *s, uint32_t round, uint32_t version,
       return fs_err_set(err, FS_ENOMEM, "server: out of memory");
     st = fs_payload_decode(
         body + FS_UPDATE_META_BYTES, h.body_len - FS_UPDATE_META_BYTES,
-        (fs_payload_kind)h.encoding, (uint32_t)s->dim, p, &e2);
+        (fs_payload_kind)h.encoding,
+        fs_comp_wire_dim(&s->comp, h.encoding, (uint32_t)s->dim), p, &e2);
   }
   uint8_t bit = (uint8_t)(1u << (h.client & 7));
   int first = !(s->seen[h.client >> 3] & bit);
@@ -526,6 +527,10 @@ static fs_status receive_update(srv *s, uint32_t round, uint32_t version,
     s->ideal_bits += p->kind == FS_PL_DENSE
                          ? 32.0 * p->dim
                          : fs_comp_ideal_bits(&s->comp, p->dim);
+    if ((st = fs_comp_receive(&s->comp, p, (uint32_t)s->dim, s->cfg->seed,
+                              h.client, round)) != FS_OK)
+      return fs_err_set(err, st, "server: update of client %u: %s", h.client,
+                        "its payload does not decode");
   }
   s->slot_w[i] =
       s->slot[i] != NULL ? client_weight(s, h.client, meta.num_samples) : 0.0;
@@ -1368,7 +1373,11 @@ static fs_status async_decode(srv *s, const uint8_t *buf, size_t len,
   if (st == FS_OK)
     st = fs_payload_decode(
         body + FS_UPDATE_META_BYTES, h.body_len - FS_UPDATE_META_BYTES,
-        (fs_payload_kind)h.encoding, (uint32_t)s->dim, p, &e2);
+        (fs_payload_kind)h.encoding,
+        fs_comp_wire_dim(&s->comp, h.encoding, (uint32_t)s->dim), p, &e2);
+  if (st == FS_OK && (st = fs_comp_receive(&s->comp, p, (uint32_t)s->dim,
+                                           s->cfg->seed, c, h.round)) != FS_OK)
+    snprintf(e2.msg, sizeof e2.msg, "its payload does not decode");
   if (sealed != FS_OK) {
     p->kind = FS_PL_SPARSE; /* refused (counted by the sealer): empty */
     p->dim = (uint32_t)s->dim;

@@ -234,7 +234,7 @@ static const opt options[] = {
      "overrides the distribution"},
 
     {"compress.up", T_CHOICE, OFF(comp_up), "identity", 0, 0,
-     "identity|topk|randk|qsgd|sign|natural|block8",
+     "identity|topk|randk|qsgd|sign|natural|block8|hadamard",
      "uplink compressor applied to each client's update"},
     {"compress.up_k", T_INT, OFF(comp_up_k), "0", 0, 1e9, NULL,
      "topk/randk: entries kept (0: use compress.up_ratio)"},

@@ -16,6 +16,7 @@
 
 #include "compress.h"
 #include "ef.h"
+#include "payload.h"
 
 #include <float.h>
 #include <math.h>
@@ -445,11 +446,20 @@ END_TEST
  * mean of ||C(v) - v||^2 against its exact expectation want_var (both
  * within 5 sd of the estimates). Returns the measured mean squared error.
  */
+/* The row's place in the table (the stream id these tests always used). */
+static uint64_t row_index(const fs_compressor *c) {
+  for (size_t i = 0; i < fs_compressor_count(); i++)
+    if (fs_compressor_at(i) == c)
+      return i;
+  ck_abort_msg("row not in the table");
+  return 0;
+}
+
 static double check_unbiased(const fs_comp_spec *s, const float *v,
                              uint32_t dim, int n, const double *coord_var,
                              double want_var) {
   fs_rng r;
-  fs_rng_init(&r, 21, FS_RNG_TEST, (uint64_t)s->kind, s->levels);
+  fs_rng_init(&r, 21, FS_RNG_TEST, row_index(s->kind), s->levels);
   fs_payload p = {0};
   double *mean = calloc(dim, sizeof *mean);
   float *y = malloc(dim * sizeof *y);
@@ -1037,6 +1047,156 @@ START_TEST(quantiser_extremes) {
 }
 END_TEST
 
+/* ---- hadamard (compress/hadamard.c) ---------------------------------------
+ */
+
+/* The normalised Walsh-Hadamard transform of hadamard.c (internal). */
+void fs__hadamard_fwht(double *x, uint32_t n);
+
+/* Compress v with hadamard from the stream (7, client, round) and decode it
+ * as the server does: encode the SIGN payload, decode it with the wire dim,
+ * fs_comp_receive. Returns the decoded vector (dim floats, caller frees),
+ * the encoded bytes in *bytes and checks the sender's kept C(v) against it. */
+static float *hadamard_roundtrip(const float *v, uint32_t dim, uint32_t client,
+                                 size_t *bytes) {
+  fs_comp_spec s = {.kind = &fs_compressor_hadamard};
+  fs_rng r;
+  fs_rng_init(&r, 7, FS_RNG_COMPRESS, client, 3);
+  fs_payload p = {0}, q = {0};
+  ck_assert_int_eq(fs_compress(&s, v, dim, &r, &p), FS_OK);
+  ck_assert_int_eq(p.kind, FS_PL_SIGN);
+  uint32_t n = fs_comp_wire_dim(&s, FS_PL_SIGN, dim);
+  ck_assert_uint_eq(p.dim, n);
+  ck_assert_uint_eq(fs_comp_wire_dim(&s, FS_PL_DENSE, dim), dim);
+  size_t len = fs_payload_encoded_size(&p, NULL);
+  uint8_t *buf = malloc(len);
+  ck_assert_ptr_nonnull(buf);
+  ck_assert_uint_eq(fs_payload_encode(&p, buf), len);
+  *bytes = len;
+  fs_err err;
+  ck_assert_int_eq(fs_payload_decode(buf, len, FS_PL_SIGN, n, &q, &err), FS_OK);
+  ck_assert_int_eq(fs_comp_receive(&s, &q, dim, 7, client, 3), FS_OK);
+  ck_assert_int_eq(q.kind, FS_PL_DENSE);
+  ck_assert_uint_eq(q.dim, dim);
+  float *y = dense_of(&q);
+  float *e = calloc(dim, sizeof *e); /* the sender's view, for EF */
+  ck_assert_ptr_nonnull(e);
+  fs_comp_add_to(&s, &p, dim, e);
+  for (uint32_t j = 0; j < dim; j++) /* sender and receiver agree (0 + -0) */
+    ck_assert(e[j] == y[j]);
+  free(e);
+  free(buf);
+  fs_payload_free(&p);
+  fs_payload_free(&q);
+  return y;
+}
+
+START_TEST(hadamard_transform_orthonormal) {
+  static const uint32_t ns[] = {1, 2, 8, 1024, 8192};
+  for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+    uint32_t n = ns[i];
+    float *v = normal_vec(n, 40 + (int)i);
+    double *x = malloc(n * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    double n0 = 0.0, n1 = 0.0;
+    for (uint32_t j = 0; j < n; j++) {
+      x[j] = v[j];
+      n0 += x[j] * x[j];
+    }
+    fs__hadamard_fwht(x, n);
+    for (uint32_t j = 0; j < n; j++)
+      n1 += x[j] * x[j];
+    ck_assert_double_eq_tol(n1, n0, 1e-9 * n0); /* norm kept */
+    fs__hadamard_fwht(x, n);                    /* H H = I */
+    for (uint32_t j = 0; j < n; j++)
+      ck_assert_double_eq_tol(x[j], v[j], 1e-6);
+    free(x);
+    free(v);
+  }
+}
+END_TEST
+
+START_TEST(hadamard_roundtrip_exact) {
+  /* v = 3 e_5: every rotated coordinate is +-3/32 = S, so the quantiser
+   * is deterministic and decoding must give v back (1000 -> d' = 1024). */
+  enum { D = 1000 };
+  float v[D] = {0};
+  v[5] = 3.0f;
+  size_t bytes;
+  float *y = hadamard_roundtrip(v, D, 1, &bytes);
+  for (uint32_t j = 0; j < D; j++)
+    ck_assert_float_eq_tol(y[j], v[j], 1e-6);
+  free(y);
+}
+END_TEST
+
+START_TEST(hadamard_encoded_size) {
+  /* a SIGN payload over d': u32 d' + f32 scale + d'/8 bytes (d' >= 8) */
+  static const uint32_t dims[] = {1, 7, 8, 100, 128, 129, 1000, 7850};
+  for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
+    uint32_t dim = dims[i], n = 1;
+    while (n < dim)
+      n <<= 1;
+    float *v = normal_vec(dim, 50 + (int)i);
+    size_t bytes;
+    float *y = hadamard_roundtrip(v, dim, 2, &bytes);
+    ck_assert_uint_eq(bytes, 4 + 4 + (n + 7) / 8);
+    fs_comp_spec s = {.kind = &fs_compressor_hadamard};
+    ck_assert_double_eq(fs_comp_ideal_bits(&s, dim), 32.0 + n);
+    free(y);
+    free(v);
+  }
+}
+END_TEST
+
+START_TEST(hadamard_unbiased) {
+  /* E v^ = v: the mean of N decodings (independent streams) within 5 sd of
+   * v, coordinate by coordinate, sd from the measured variance. */
+  enum { D = 100, N = 4000 };
+  float *v = normal_vec(D, 60);
+  double mean[D] = {0}, m2[D] = {0};
+  for (int i = 0; i < N; i++) {
+    size_t bytes;
+    float *y = hadamard_roundtrip(v, D, 100 + (uint32_t)i, &bytes);
+    for (int j = 0; j < D; j++) {
+      mean[j] += y[j];
+      m2[j] += (double)y[j] * y[j];
+    }
+    free(y);
+  }
+  for (int j = 0; j < D; j++) {
+    double m = mean[j] / N, var = m2[j] / N - m * m;
+    ck_assert_msg(fabs(m - v[j]) <= 5.0 * sqrt(var / N) + 1e-6,
+                  "hadamard: coordinate %d: mean %g, v %g (sd %g)", j, m, v[j],
+                  sqrt(var / N));
+  }
+  free(v);
+}
+END_TEST
+
+START_TEST(hadamard_rejects_bad_payloads) {
+  fs_comp_spec s = {.kind = &fs_compressor_hadamard};
+  fs_payload p = {0};
+  int8_t codes[8] = {1, -1, 1, 1, -1, 1, 1, 1};
+  p.kind = FS_PL_SIGN;
+  p.dim = 8;
+  p.codes = codes;
+  p.scale = 3e38f; /* finite, but the decoded vector is not */
+  ck_assert_int_eq(fs_comp_receive(&s, &p, 8, 1, 2, 3), FS_ENUMERIC);
+  p.scale = 1.0f;
+  ck_assert_int_eq(fs_comp_receive(&s, &p, 3, 1, 2, 3), FS_EFORMAT); /* d' */
+  p.codes = NULL;
+  free(p.val);
+  fs_payload d = {.kind = FS_PL_DENSE, .dim = 5}; /* EF21's first message */
+  ck_assert_int_eq(fs_comp_receive(&s, &d, 5, 1, 2, 3), FS_OK);
+  ck_assert_int_eq(d.kind, FS_PL_DENSE);
+  fs_err err;
+  ck_assert_int_eq(fs_comp_check(&s, (UINT32_C(1) << 31) + 1, &err),
+                   FS_ECONFIG);
+  ck_assert(fs_compressor_hadamard.flags & FS_COMP_UPLINK_ONLY);
+}
+END_TEST
+
 /* ---- errors -----------------------------------------------------------------
  */
 
@@ -1132,6 +1292,10 @@ static Suite *compress_suite(void) {
   tcase_add_test(core, ef14_by_hand);
   tcase_add_test(core, ef21_by_hand);
   tcase_add_test(core, ef21_identity_tracks_target);
+  tcase_add_test(core, hadamard_transform_orthonormal);
+  tcase_add_test(core, hadamard_roundtrip_exact);
+  tcase_add_test(core, hadamard_encoded_size);
+  tcase_add_test(core, hadamard_unbiased);
   tcase_add_loop_test(core, ef_telescoping, 0, N_SPECS);
   suite_add_tcase(su, core);
 
@@ -1142,6 +1306,7 @@ static Suite *compress_suite(void) {
   tcase_add_test(limits, topk_adversarial_fallbacks);
   tcase_add_test(limits, randk_huge_dim);
   tcase_add_test(limits, quantiser_extremes);
+  tcase_add_test(limits, hadamard_rejects_bad_payloads);
   suite_add_tcase(su, limits);
 
   TCase *errors = tcase_create("errors");
