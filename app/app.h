@@ -11,4 +11,8 @@
  * argument. */
 int fs_app_privacy(int argc, char **argv);
 
+/* Hand the configuration every extension point's table (app/tables.c).
+ * Call once, before any fs_config is made; the unit tests' main does too. */
+void fs_app_register_tables(void);
+
 #endif

@@ -224,6 +224,7 @@ static int run_roles(fs_config *cfg, fs_transport *t, int rank) {
 }
 
 int main(int argc, char **argv) {
+  fs_app_register_tables();
   for (size_t i = 0; argc > 1 && i < sizeof subcommands / sizeof *subcommands;
        i++)
     if (!strcmp(argv[1], subcommands[i].name)) {

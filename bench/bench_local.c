@@ -23,6 +23,7 @@
  *                               window (run_local.sh runs one per core)
  * Output: one line of key=value pairs (see run_local.sh).
  */
+#include "app.h"
 #include "client.h"
 #include "config.h"
 #include "frame.h"
@@ -168,7 +169,7 @@ static fs_status run_worker(const fs_config *cfg, const fs_world *w,
     if (i >= o->warmup && now_s() - t0 >= o->seconds)
       break;
     fs_frame_header h = {.type = FS_MSG_TRAIN,
-                         .encoding = FS_ENC_DENSE_F32,
+                         .encoding = FS_PL_DENSE,
                          .round = (uint32_t)(1 + i / N),
                          .client = (uint32_t)(i % N),
                          .model_version = (uint32_t)(i / N),
@@ -265,6 +266,7 @@ out:
 }
 
 int main(int argc, char **argv) {
+  fs_app_register_tables();
   bench_opts o = {.mode = "worker", .seconds = 5.0, .warmup = 20};
   if (take_bench_opts(&argc, argv, &o) != 0)
     return 2;
@@ -307,7 +309,8 @@ int main(int argc, char **argv) {
   double rows = (double)w.part.offset[N] / (double)N;
   double fl = gemm_flops(&w.mspec, rows * (double)cfg.local_epochs);
   double ups = (double)tm.updates / tm.wall;
-  printf("bench_local mode=%s model=%s hidden=", o.mode, cfg.model_kind);
+  printf("bench_local mode=%s model=%s hidden=", o.mode,
+         FS_CFG_NAME(&cfg, model_kind));
   for (size_t i = 0; i < w.mspec.n_hidden; i++)
     printf("%s%zu", i ? "," : "", w.mspec.hidden[i]);
   printf("%s rows_per_client=%.1f batch=%lld epochs=%lld updates=%ld "

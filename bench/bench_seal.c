@@ -36,7 +36,7 @@ int main(int argc, char **argv) {
     return 1;
   fs_dense_encode(x, d, f + FS_FRAME_HEADER_BYTES);
   fs_frame_header h = {.type = FS_MSG_TRAIN,
-                       .encoding = FS_ENC_DENSE_F32,
+                       .encoding = FS_PL_DENSE,
                        .round = 1,
                        .client = 3,
                        .body_len = (uint32_t)bl};

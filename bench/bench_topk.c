@@ -82,8 +82,8 @@ int main(int argc, char **argv) {
       double best_read = INFINITY, best_topk = INFINITY;
       double best_comp = INFINITY, best_randk = INFINITY;
       fs_payload p = {0};
-      fs_comp_spec tk = {.kind = FS_C_TOPK, .k = k};
-      fs_comp_spec rk = {.kind = FS_C_RANDK, .k = k};
+      fs_comp_spec tk = {.kind = &fs_compressor_topk, .k = k};
+      fs_comp_spec rk = {.kind = &fs_compressor_randk, .k = k};
       for (int rep = 0; rep < reps; rep++) {
         double t0 = now_ns();
         sink += read_pass(v, d);

@@ -383,7 +383,7 @@ static double local_work(fs_worker *k, uint32_t client, uint32_t round,
  * copy of x and b exactly as the server applies it. */
 static fs_status receive_model(fs_worker *k, const fs_frame_header *h,
                                const uint8_t *body, fs_err *err) {
-  if (h->encoding == FS_ENC_DENSE_F32) {
+  if (h->encoding == FS_PL_DENSE) {
     fs_status st = fs_dense_decode(body, h->body_len, k->w, k->dim, err);
     if (st == FS_OK && k->bc) {
       memcpy(k->bc_x, k->w, k->dim * sizeof(float));
@@ -404,7 +404,7 @@ static fs_status receive_model(fs_worker *k, const fs_frame_header *h,
                         "(a broadcast was missed)",
                         k->rank, h->round, k->bc_round);
     fs_status st =
-        fs_payload_decode(body, h->body_len, (fs_encoding)h->encoding,
+        fs_payload_decode(body, h->body_len, (fs_payload_kind)h->encoding,
                           (uint32_t)k->dim, &k->dm, err);
     if (st != FS_OK)
       return st;
@@ -479,7 +479,7 @@ static fs_status compress_update(fs_worker *k, uint32_t client, uint32_t round,
   }
   if (first) {
     /* EF21 starts from g_i^0 = the first target, sent uncompressed. */
-    fs_comp_spec id = {.kind = FS_C_IDENTITY};
+    fs_comp_spec id = {.kind = &fs_compressor_identity};
     memcpy(k->efst[li], k->grad, k->dim * sizeof(float));
     return fs_compress(&id, k->grad, d, &cr, &k->pl);
   }

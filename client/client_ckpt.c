@@ -163,7 +163,7 @@ fs_status fs_client_ckpt_handle(fs_client_state *s, fs_transport *t,
   size_t ml = strlen(msg);
   uint8_t out[FS_FRAME_HEADER_BYTES + 16 + sizeof e.msg];
   fs_frame_header h = {.type = FS_MSG_CHECKPOINT_DONE,
-                       .encoding = FS_ENC_NONE,
+                       .encoding = FS_PL_NONE,
                        .client = s->ctrl_client,
                        .round = round,
                        .body_len = (uint32_t)(16 + ml)};

@@ -121,7 +121,7 @@ fs_status fs_gc_worker_handle(fs_gc_worker *g, const fs_frame_header *h,
       .train_loss = 0.0};
   fs_update_meta_encode(&meta, g->out + FS_FRAME_HEADER_BYTES);
   fs_frame_header oh = {.type = FS_MSG_GC_RESULT,
-                        .encoding = FS_ENC_DENSE_F32,
+                        .encoding = FS_PL_DENSE,
                         .round = h->round,
                         .client = h->client,
                         .model_version = h->model_version,

@@ -137,7 +137,7 @@ fs_status fs_sa_client_trained(fs_sa_client *c, fs_transport *t, size_t li,
   memcpy(c->out + FS_FRAME_HEADER_BYTES, k.c_pk, FS_SAM_KEY);
   memcpy(c->out + FS_FRAME_HEADER_BYTES + FS_SAM_KEY, k.s_pk, FS_SAM_KEY);
   fs_sa_keys_wipe(&k);
-  return send_frame(c, t, FS_MSG_SA_KEYS, FS_ENC_NONE, h, 2 * FS_SAM_KEY, err);
+  return send_frame(c, t, FS_MSG_SA_KEYS, FS_PL_NONE, h, 2 * FS_SAM_KEY, err);
 }
 
 static fs_status on_advertise(fs_sa_client *c, fs_transport *t, pending *p,
@@ -207,7 +207,7 @@ static fs_status on_advertise(fs_sa_client *c, fs_transport *t, pending *p,
       fs_sam_begin(FS_MSG_SA_SHARES, m, 0, c->out + FS_FRAME_HEADER_BYTES);
   for (uint32_t i = 0; i < m; i++)
     fs_sam_put_share(rec + (size_t)i * (4 + FS_SAM_CT), p->nb[i], c->ct[i]);
-  if ((st = send_frame(c, t, FS_MSG_SA_SHARES, FS_ENC_NONE, h, body, err)) !=
+  if ((st = send_frame(c, t, FS_MSG_SA_SHARES, FS_PL_NONE, h, body, err)) !=
       FS_OK)
     return st;
   if (fs_sa_drops(c->cfg->seed, me, h->round, c->cfg->sa_dropout)) {
@@ -222,7 +222,7 @@ static fs_status on_advertise(fs_sa_client *c, fs_transport *t, pending *p,
   fs_masked_encode(c->y, c->dim,
                    c->out + FS_FRAME_HEADER_BYTES + FS_UPDATE_META_BYTES);
   p->stage = 2;
-  return send_frame(c, t, FS_MSG_UPDATE, FS_ENC_MASKED_U32, h, body, err);
+  return send_frame(c, t, FS_MSG_UPDATE, FS_PL_MASKED_U32, h, body, err);
 }
 
 static int cmp_u32(const void *a, const void *b) {
@@ -275,7 +275,7 @@ static fs_status on_unmask(fs_sa_client *c, fs_transport *t, pending *p,
   pending_clear(p);
   if (st != FS_OK)
     return st;
-  return send_frame(c, t, FS_MSG_SA_REVEAL, FS_ENC_NONE, h, body, err);
+  return send_frame(c, t, FS_MSG_SA_REVEAL, FS_PL_NONE, h, body, err);
 }
 
 fs_status fs_sa_client_handle(fs_sa_client *c, fs_transport *t, size_t li,

@@ -16,7 +16,7 @@ fs_status fs_ef14_step(const fs_comp_spec *s, float *e, const float *d,
   if (st != FS_OK)
     return st;
   memcpy(e, tmp, (size_t)dim * sizeof *e);
-  fs_payload_sub_from(out, e); /* e = u - C(u) */
+  fs_comp_sub_from(s, out, dim, e); /* e = u - C(u) */
   return FS_OK;
 }
 
@@ -27,6 +27,6 @@ fs_status fs_ef21_step(const fs_comp_spec *s, float *g, const float *t,
   fs_status st = fs_compress(s, tmp, dim, rng, out);
   if (st != FS_OK)
     return st;
-  fs_payload_add_to(out, g); /* g = g + C(t - g) */
+  fs_comp_add_to(s, out, dim, g); /* g = g + C(t - g) */
   return FS_OK;
 }

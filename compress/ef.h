@@ -1,6 +1,7 @@
 /*
  * ef.h — error feedback around a compressor: pure functions on one client's
- * state vectors (the caller stores them; see ALGORITHMS.md section 1).
+ * state vectors (the caller stores them; docs/compression.md, "Error
+ * feedback").
  *
  *   EF14 (Seide et al. 2014; Stich et al. 2018), on an update d:
  *       u = e + d;  send c = C(u);  e <- u - c

@@ -30,13 +30,13 @@ static fs_status vector(const uint8_t *v, size_t len, unsigned enc,
                         uint8_t *again) {
   fs_err e = {0};
   fs_status st;
-  if (enc == FS_ENC_MASKED_U32) {
+  if (enc == FS_PL_MASKED_U32) {
     st = fs_fuzz_masked(v, len, len >= 4 ? fs_get_u32(v) : 0);
     if (st == FS_OK)
       memcpy(again, v, len); /* fs_fuzz_masked compared them */
     return st;
   }
-  if (enc == FS_ENC_DENSE_F32) {
+  if (enc == FS_PL_DENSE) {
     size_t n = len >= 4 ? (len - 4) / 4 : 0;
     float *x = malloc((n ? n : 1) * sizeof(float));
     FS_FUZZ_CHECK(x != NULL);
@@ -48,9 +48,9 @@ static fs_status vector(const uint8_t *v, size_t len, unsigned enc,
     fs_payload q;
     memset(&q, 0, sizeof q);
     uint32_t dim = len >= 4 ? fs_get_u32(v) : 0;
-    st = fs_payload_decode(v, len, (fs_encoding)enc, dim, &q, &e);
+    st = fs_payload_decode(v, len, (fs_payload_kind)enc, dim, &q, &e);
     if (st == FS_OK) {
-      if (enc == FS_ENC_SPARSE)
+      if (enc == FS_PL_SPARSE)
         FS_FUZZ_CHECK(
             fs_payload_encode_sparse(&q, (fs_index_coding)v[8], again) == len);
       else

@@ -21,22 +21,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FS_FUZZ_CHECK(h.flags == 0);
   switch (h.type) {
   case FS_MSG_TRAIN:
-    FS_FUZZ_CHECK(h.encoding >= FS_ENC_DENSE_F32 &&
-                  h.encoding <= FS_ENC_PAYLOAD_MAX);
+    FS_FUZZ_CHECK(h.encoding >= FS_PL_DENSE && h.encoding <= FS_PL_PAYLOAD_MAX);
     break;
   case FS_MSG_UPDATE:
-    FS_FUZZ_CHECK(h.encoding >= FS_ENC_DENSE_F32 && h.encoding <= FS_ENC_MAX);
+    FS_FUZZ_CHECK(h.encoding >= FS_PL_DENSE && h.encoding <= FS_PL_MAX);
     break;
   case FS_MSG_SHUTDOWN:
-    FS_FUZZ_CHECK(h.encoding == FS_ENC_NONE && h.body_len == 0);
+    FS_FUZZ_CHECK(h.encoding == FS_PL_NONE && h.body_len == 0);
     break;
   case FS_MSG_GC_TASK:
   case FS_MSG_GC_RESULT:
-    FS_FUZZ_CHECK(h.encoding == FS_ENC_DENSE_F32);
+    FS_FUZZ_CHECK(h.encoding == FS_PL_DENSE);
     break;
   default:
     FS_FUZZ_CHECK(h.type >= FS_MSG_SA_KEYS && h.type <= FS_MSG_MAX);
-    FS_FUZZ_CHECK(h.encoding == FS_ENC_NONE);
+    FS_FUZZ_CHECK(h.encoding == FS_PL_NONE);
   }
   uint8_t again[FS_FRAME_HEADER_BYTES];
   fs_frame_header_encode(&h, again);

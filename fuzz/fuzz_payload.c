@@ -82,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   q.scale = -7.0f;
   fs_err e = {0};
   fs_status st =
-      fs_payload_decode(data, size, (fs_encoding)FS_FUZZ_ENC, dim, &q, &e);
+      fs_payload_decode(data, size, (fs_payload_kind)FS_FUZZ_ENC, dim, &q, &e);
   if (st != FS_OK) {
     FS_FUZZ_CHECK(st == FS_EFORMAT || st == FS_ETRUNC || st == FS_ENUMERIC ||
                   st == FS_ENOMEM);
@@ -91,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                   q.scale == -7.0f);
   } else {
     check_valid(&q, dim);
-    int sparse = FS_FUZZ_ENC == FS_ENC_SPARSE;
+    int sparse = FS_FUZZ_ENC == FS_PL_SPARSE;
     size_t n = sparse ? fs_payload_sparse_size(&q, (fs_index_coding)data[8])
                       : fs_payload_encoded_size(&q, NULL);
     FS_FUZZ_CHECK(n == size);

@@ -302,8 +302,8 @@ static size_t masked_vec(int i, uint8_t *b) {
 
 /* A frame of type t and encoding enc around body (len bytes), after the
  * UPDATE metadata when meta. */
-static void give_body_frame(out *o, fs_msg_type t, fs_encoding enc, int meta,
-                            const uint8_t *body, size_t len) {
+static void give_body_frame(out *o, fs_msg_type t, fs_payload_kind enc,
+                            int meta, const uint8_t *body, size_t len) {
   size_t at = FS_FRAME_HEADER_BYTES + (meta ? FS_UPDATE_META_BYTES : 0);
   if (at + len > sizeof o->buf)
     return;
@@ -334,19 +334,19 @@ static void give_new_frames(out *o) {
   size_t len, d;
   uint32_t rows;
   for (int i = 0; (len = gc_body(i, b, &d, &rows)) > 0; i++) {
-    give_body_frame(o, FS_MSG_GC_TASK, FS_ENC_DENSE_F32, 0, b, len);
+    give_body_frame(o, FS_MSG_GC_TASK, FS_PL_DENSE, 0, b, len);
     size_t ntasks = fs_get_u32(b); /* a result of ntasks * d floats */
     for (size_t j = 0; j < ntasks * d && j < 8; j++)
       r[j] = 0.25f * (float)j - 1.0f;
     fs_dense_encode(r, ntasks * d, b);
-    give_body_frame(o, FS_MSG_GC_RESULT, FS_ENC_DENSE_F32, 1, b,
+    give_body_frame(o, FS_MSG_GC_RESULT, FS_PL_DENSE, 1, b,
                     fs_dense_size(ntasks * d));
   }
   fs_msg_type t;
   for (int i = 0; (len = sam_body(i, b, &t)) > 0; i++)
-    give_body_frame(o, t, FS_ENC_NONE, 0, b, len);
+    give_body_frame(o, t, FS_PL_NONE, 0, b, len);
   for (int i = 0; (len = masked_vec(i, b)) > 0; i++)
-    give_body_frame(o, FS_MSG_UPDATE, FS_ENC_MASKED_U32, 1, b, len);
+    give_body_frame(o, FS_MSG_UPDATE, FS_PL_MASKED_U32, 1, b, len);
 }
 
 int fs_fuzz_seeds(const char *name, fs_fuzz_emit emit, void *ctx) {
@@ -358,7 +358,7 @@ int fs_fuzz_seeds(const char *name, fs_fuzz_emit emit, void *ctx) {
   o.target = name;
   payloads(&ps);
   uint8_t shutdown[FS_FRAME_HEADER_BYTES];
-  fs_frame_header sh = {.type = FS_MSG_SHUTDOWN, .encoding = FS_ENC_NONE};
+  fs_frame_header sh = {.type = FS_MSG_SHUTDOWN, .encoding = FS_PL_NONE};
   fs_frame_header_encode(&sh, shutdown);
   if (!strcmp(name, "header") || !strcmp(name, "frame")) {
     /* Whole frames for both: the header decoder checks the length too. */

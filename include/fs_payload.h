@@ -25,15 +25,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The payload kind is also the frame's `encoding` byte on the wire
+ * (docs/wire-format.md): the values never change. NONE and MASKED_U32 are
+ * wire encodings only (no vector / a secure-aggregation masked vector in
+ * Z_2^32); DENSE ... BLOCK8 are the kinds a compressor produces. */
 typedef enum {
-  FS_PL_DENSE = 1,
+  FS_PL_NONE = 0,
+  FS_PL_DENSE = 1, /* DENSE_F32 on the wire */
   FS_PL_SPARSE = 2,
   FS_PL_RANDK = 3,
   FS_PL_QSGD = 4,
   FS_PL_SIGN = 5,
   FS_PL_NATURAL = 6,
-  FS_PL_BLOCK8 = 7
+  FS_PL_BLOCK8 = 7,
+  FS_PL_MASKED_U32 = 8 /* UPDATE only: a masked vector in Z_2^32 */
 } fs_payload_kind;
+
+/* The largest kind this build knows; larger encoding bytes are rejected. */
+#define FS_PL_MAX FS_PL_MASKED_U32
+/* The largest kind of a compressed payload (proto/payload.h). */
+#define FS_PL_PAYLOAD_MAX FS_PL_BLOCK8
 
 typedef struct {
   fs_payload_kind kind;

@@ -90,23 +90,23 @@ const char *fs_msg_type_name(unsigned type) {
 
 const char *fs_encoding_name(unsigned encoding) {
   switch (encoding) {
-  case FS_ENC_NONE:
+  case FS_PL_NONE:
     return "NONE";
-  case FS_ENC_DENSE_F32:
+  case FS_PL_DENSE:
     return "DENSE_F32";
-  case FS_ENC_SPARSE:
+  case FS_PL_SPARSE:
     return "SPARSE";
-  case FS_ENC_RANDK:
+  case FS_PL_RANDK:
     return "RANDK";
-  case FS_ENC_QSGD:
+  case FS_PL_QSGD:
     return "QSGD";
-  case FS_ENC_SIGN:
+  case FS_PL_SIGN:
     return "SIGN";
-  case FS_ENC_NATURAL:
+  case FS_PL_NATURAL:
     return "NATURAL";
-  case FS_ENC_BLOCK8:
+  case FS_PL_BLOCK8:
     return "BLOCK8";
-  case FS_ENC_MASKED_U32:
+  case FS_PL_MASKED_U32:
     return "MASKED_U32";
   default:
     return "unknown";
@@ -155,7 +155,7 @@ fs_status fs_frame_header_decode(const uint8_t *buf, size_t len,
   if (v.type < FS_MSG_TRAIN || v.type > FS_MSG_MAX)
     return fs_err_set(err, FS_EFORMAT, "frame: unknown message type %u",
                       (unsigned)v.type);
-  if (v.encoding > FS_ENC_MAX)
+  if (v.encoding > FS_PL_MAX)
     return fs_err_set(err, FS_EFORMAT, "frame: unknown encoding %u",
                       (unsigned)v.encoding);
   if (v.flags != 0)
@@ -167,16 +167,16 @@ fs_status fs_frame_header_decode(const uint8_t *buf, size_t len,
                       "frame: reserved field 0x%08lx (must be 0)",
                       (unsigned long)reserved);
 
-  if (v.type == FS_MSG_SHUTDOWN && v.encoding != FS_ENC_NONE)
+  if (v.type == FS_MSG_SHUTDOWN && v.encoding != FS_PL_NONE)
     return fs_err_set(err, FS_EFORMAT,
                       "frame: SHUTDOWN needs encoding NONE, got %s",
                       fs_encoding_name(v.encoding));
   /* The secure-aggregation and checkpoint types carry records, not vectors. */
   int sa = v.type >= FS_MSG_SA_KEYS;
-  if (sa && v.encoding != FS_ENC_NONE)
+  if (sa && v.encoding != FS_PL_NONE)
     return fs_err_set(err, FS_EFORMAT, "frame: %s needs encoding NONE, got %s",
                       fs_msg_type_name(v.type), fs_encoding_name(v.encoding));
-  if (v.type == FS_MSG_TRAIN && v.encoding == FS_ENC_MASKED_U32)
+  if (v.type == FS_MSG_TRAIN && v.encoding == FS_PL_MASKED_U32)
     return fs_err_set(err, FS_EFORMAT,
                       "frame: TRAIN cannot carry a MASKED_U32 vector");
   /* GC_TASK and GC_RESULT bodies hold DENSE_F32 vectors only (gcmsg.h),
@@ -184,11 +184,11 @@ fs_status fs_frame_header_decode(const uint8_t *buf, size_t len,
    * any other encoding number is refused here rather than misread there
    * (found by the fuzz_header oracle; regressions/header/gc-*). */
   if ((v.type == FS_MSG_GC_TASK || v.type == FS_MSG_GC_RESULT) &&
-      v.encoding != FS_ENC_DENSE_F32)
+      v.encoding != FS_PL_DENSE)
     return fs_err_set(err, FS_EFORMAT,
                       "frame: %s needs encoding DENSE_F32, got %s",
                       fs_msg_type_name(v.type), fs_encoding_name(v.encoding));
-  if (v.type != FS_MSG_SHUTDOWN && !sa && v.encoding == FS_ENC_NONE)
+  if (v.type != FS_MSG_SHUTDOWN && !sa && v.encoding == FS_PL_NONE)
     return fs_err_set(err, FS_EFORMAT,
                       "frame: %s needs a vector encoding, got NONE",
                       fs_msg_type_name(v.type));

@@ -8,7 +8,7 @@
  *     0    4 magic "FSIM" (0x46 0x53 0x49 0x4d)
  *     4    1 version (1)
  *     5    1 type (fs_msg_type)
- *     6    1 encoding of the vector in the body (fs_encoding)
+ *     6    1 encoding of the vector in the body (fs_payload_kind)
  *     7    1 flags (0 in version 1; other values are rejected)
  *     8    4 round
  *    12    4 client id
@@ -40,6 +40,7 @@
 #ifndef FS_FRAME_H
 #define FS_FRAME_H
 
+#include "fs_payload.h"
 #include "fs_status.h"
 
 #include <stddef.h>
@@ -67,28 +68,14 @@ typedef enum {
 
 #define FS_MSG_MAX FS_MSG_CHECKPOINT_DONE
 
-/* How the vector in a body is coded. DENSE_F32 is also the payload kind
- * DENSE; the others are the payload kinds of the same name (payload.h). */
-typedef enum {
-  FS_ENC_NONE = 0,
-  FS_ENC_DENSE_F32 = 1,
-  FS_ENC_SPARSE = 2,
-  FS_ENC_RANDK = 3,
-  FS_ENC_QSGD = 4,
-  FS_ENC_SIGN = 5,
-  FS_ENC_NATURAL = 6,
-  FS_ENC_BLOCK8 = 7,
-  FS_ENC_MASKED_U32 = 8 /* UPDATE only: a masked vector in Z_2^32 */
-} fs_encoding;
-
-/* The largest encoding number this build knows; larger ones are rejected. */
-#define FS_ENC_MAX FS_ENC_MASKED_U32
-/* The largest encoding of a compressed payload (payload.h). */
-#define FS_ENC_PAYLOAD_MAX FS_ENC_BLOCK8
+/* How the vector in a body is coded: the `encoding` byte is an
+ * fs_payload_kind (include/fs_payload.h), one enum for compress/ and proto/:
+ * NONE (no vector), DENSE (DENSE_F32 on the wire), SPARSE ... BLOCK8 (the
+ * compressed payloads, payload.h) and MASKED_U32 (UPDATE only). */
 
 typedef struct {
   uint8_t type;     /* fs_msg_type */
-  uint8_t encoding; /* fs_encoding */
+  uint8_t encoding; /* fs_payload_kind */
   uint8_t flags;
   uint32_t round;
   uint32_t client;

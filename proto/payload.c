@@ -160,25 +160,11 @@ static uint8_t *fs__varint_put(uint8_t *p, uint32_t v) {
 
 /* ---- sizes ------------------------------------------------------------- */
 
-fs_encoding fs_payload_encoding(fs_payload_kind k) {
-  switch (k) {
-  case FS_PL_DENSE:
-    return FS_ENC_DENSE_F32;
-  case FS_PL_SPARSE:
-    return FS_ENC_SPARSE;
-  case FS_PL_RANDK:
-    return FS_ENC_RANDK;
-  case FS_PL_QSGD:
-    return FS_ENC_QSGD;
-  case FS_PL_SIGN:
-    return FS_ENC_SIGN;
-  case FS_PL_NATURAL:
-    return FS_ENC_NATURAL;
-  case FS_PL_BLOCK8:
-    return FS_ENC_BLOCK8;
-  }
+fs_payload_kind fs_payload_encoding(fs_payload_kind k) {
+  if (k >= FS_PL_DENSE && k <= FS_PL_PAYLOAD_MAX)
+    return k; /* the kind is the encoding byte */
   fs__misuse("unknown payload kind");
-  return FS_ENC_NONE;
+  return FS_PL_NONE;
 }
 
 /* Abort unless p is a SPARSE payload with nnz <= dim and indices strictly
@@ -272,6 +258,8 @@ size_t fs_payload_encoded_size(const fs_payload *p, fs_index_coding *coding) {
     if (p->block < 1)
       fs__misuse("block8 payload with block length 0");
     return fs__size(FS__BLOCK8_HEAD + 4 * fs__ceil_div(d, p->block) + d);
+  default: /* NONE, MASKED_U32 and unknown kinds */
+    break;
   }
   fs__misuse("unknown payload kind");
   return 0;
@@ -399,6 +387,8 @@ size_t fs_payload_encode(const fs_payload *p, uint8_t *out) {
     break;
   case FS_PL_BLOCK8:
     fs__encode_block8(p, out);
+    break;
+  default: /* rejected by fs_payload_encoded_size */
     break;
   }
   return total;
@@ -858,7 +848,7 @@ static fs_status fs__decode_block8(const uint8_t *buf, size_t len,
   return FS_OK;
 }
 
-fs_status fs_payload_decode(const uint8_t *buf, size_t len, fs_encoding enc,
+fs_status fs_payload_decode(const uint8_t *buf, size_t len, fs_payload_kind enc,
                             uint32_t expect_dim, fs_payload *out, fs_err *err) {
   /* Decode into a copy whose scalar fields start at 0 (so the fields a kind
    * does not use read 0 afterwards); the arrays it grows are handed back to
@@ -869,31 +859,31 @@ fs_status fs_payload_decode(const uint8_t *buf, size_t len, fs_encoding enc,
   v.scale = 0;
   fs_status st;
   switch ((unsigned)enc) {
-  case FS_ENC_DENSE_F32:
+  case FS_PL_DENSE:
     v.kind = FS_PL_DENSE;
     st = fs__decode_dense(buf, len, expect_dim, &v, err);
     break;
-  case FS_ENC_SPARSE:
+  case FS_PL_SPARSE:
     v.kind = FS_PL_SPARSE;
     st = fs__decode_sparse(buf, len, expect_dim, &v, err);
     break;
-  case FS_ENC_RANDK:
+  case FS_PL_RANDK:
     v.kind = FS_PL_RANDK;
     st = fs__decode_randk(buf, len, expect_dim, &v, err);
     break;
-  case FS_ENC_QSGD:
+  case FS_PL_QSGD:
     v.kind = FS_PL_QSGD;
     st = fs__decode_qsgd(buf, len, expect_dim, &v, err);
     break;
-  case FS_ENC_SIGN:
+  case FS_PL_SIGN:
     v.kind = FS_PL_SIGN;
     st = fs__decode_sign(buf, len, expect_dim, &v, err);
     break;
-  case FS_ENC_NATURAL:
+  case FS_PL_NATURAL:
     v.kind = FS_PL_NATURAL;
     st = fs__decode_natural(buf, len, expect_dim, &v, err);
     break;
-  case FS_ENC_BLOCK8:
+  case FS_PL_BLOCK8:
     v.kind = FS_PL_BLOCK8;
     st = fs__decode_block8(buf, len, expect_dim, &v, err);
     break;

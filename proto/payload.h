@@ -2,9 +2,9 @@
  * payload.h — wire encodings of compressed vectors (fs_payload), the bodies
  * whose exact bytes are the bits fedsim counts.
  *
- * The encoding is named by the frame header's `encoding` byte (fs_encoding in
- * frame.h; FS_ENC_DENSE_F32 is a DENSE payload). Every encoding starts with
- * u32 dim. SPARSE frames carry their indices in the cheapest of three codings,
+ * The encoding is named by the frame header's `encoding` byte (fs_payload_kind
+ * in frame.h; FS_PL_DENSE is a DENSE payload). Every encoding starts with u32
+ * dim. SPARSE frames carry their indices in the cheapest of three codings,
  * chosen per frame and recorded in the body: raw u32, a bitmap of dim bits,
  * or delta + LEB128 varint of the gaps. Quantised encodings pack their codes
  * into the fewest bits. Decoders check everything (dim, counts, ranges,
@@ -42,8 +42,9 @@ typedef enum {
   FS_IDX_DELTA_VARINT = 2
 } fs_index_coding;
 
-/* The frame encoding for a payload kind. An unknown kind aborts. */
-fs_encoding fs_payload_encoding(fs_payload_kind k);
+/* The frame encoding byte of a payload kind: the kind itself, checked (a
+ * kind that is not a compressed payload, DENSE ... BLOCK8, aborts). */
+fs_payload_kind fs_payload_encoding(fs_payload_kind k);
 
 /* Exact bytes fs_payload_encode will write (for SPARSE: with the cheapest
  * index coding, ties going to RAW32, then BITMAP, reported in *coding if not
@@ -81,7 +82,7 @@ size_t fs_payload_encode_sparse(const fs_payload *p, fs_index_coding c,
  * fs_dense_decode (its messages).
  * Errors: FS_EFORMAT / FS_ETRUNC / FS_ENUMERIC / FS_ENOMEM with a message
  * (docs/wire-format.md lists them); enc NONE or unknown is FS_EFORMAT. */
-fs_status fs_payload_decode(const uint8_t *buf, size_t len, fs_encoding enc,
+fs_status fs_payload_decode(const uint8_t *buf, size_t len, fs_payload_kind enc,
                             uint32_t expect_dim, fs_payload *out, fs_err *err);
 
 #endif

@@ -43,10 +43,10 @@ san=(-fsanitize=address,undefined -fno-sanitize-recover=undefined)
 
 enc_of() {
   case $1 in
-    payload_dense) echo FS_ENC_DENSE_F32 ;; payload_sparse) echo FS_ENC_SPARSE ;;
-    payload_randk) echo FS_ENC_RANDK ;; payload_qsgd) echo FS_ENC_QSGD ;;
-    payload_sign) echo FS_ENC_SIGN ;; payload_natural) echo FS_ENC_NATURAL ;;
-    payload_block8) echo FS_ENC_BLOCK8 ;;
+    payload_dense) echo FS_PL_DENSE ;; payload_sparse) echo FS_PL_SPARSE ;;
+    payload_randk) echo FS_PL_RANDK ;; payload_qsgd) echo FS_PL_QSGD ;;
+    payload_sign) echo FS_PL_SIGN ;; payload_natural) echo FS_PL_NATURAL ;;
+    payload_block8) echo FS_PL_BLOCK8 ;;
   esac
 }
 

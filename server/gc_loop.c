@@ -180,7 +180,7 @@ static fs_status post_tasks(gcs *s, int i, int r, fs_err *err) {
     s->frame_cap = need;
   }
   fs_frame_header h = {.type = FS_MSG_GC_TASK,
-                       .encoding = FS_ENC_DENSE_F32,
+                       .encoding = FS_PL_DENSE,
                        .round = (uint32_t)r,
                        .client = (uint32_t)i,
                        .model_version = (uint32_t)r,

@@ -482,7 +482,7 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
   for (uint32_t u = 0; u < n; u++) {
     uint8_t *f = s->fbuf + (size_t)u * adv_len;
     fs_frame_header oh = {.type = FS_MSG_SA_ADVERTISE,
-                          .encoding = FS_ENC_NONE,
+                          .encoding = FS_PL_NONE,
                           .round = round,
                           .client = s->coh[u],
                           .model_version = version,
@@ -555,7 +555,7 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
       }
       s->got_shares[pos] = 1;
       sa_bytes += wire;
-    } else if (h.type == FS_MSG_UPDATE && h.encoding == FS_ENC_MASKED_U32) {
+    } else if (h.type == FS_MSG_UPDATE && h.encoding == FS_PL_MASKED_U32) {
       if (s->got_update[pos] || (s->lost[pos] & LOST_UPDATE))
         return dup_err(err, &h);
       if (s->drop[pos])
@@ -634,7 +634,7 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
                         s->ct[(size_t)u * k + (size_t)at]);
     }
     fs_frame_header oh = {.type = FS_MSG_SA_UNMASK,
-                          .encoding = FS_ENC_NONE,
+                          .encoding = FS_PL_NONE,
                           .round = round,
                           .client = s->coh[w],
                           .model_version = version,

@@ -494,9 +494,10 @@ static fs_status receive_update(srv *s, uint32_t round, uint32_t version,
     p = pool_get(s);
     if (p == NULL)
       return fs_err_set(err, FS_ENOMEM, "server: out of memory");
-    st = fs_payload_decode(body + FS_UPDATE_META_BYTES,
-                           h.body_len - FS_UPDATE_META_BYTES,
-                           (fs_encoding)h.encoding, (uint32_t)s->dim, p, &e2);
+    st = fs_payload_decode(
+        body + FS_UPDATE_META_BYTES, h.body_len - FS_UPDATE_META_BYTES,
+        (fs_payload_kind)h.encoding,
+        fs_comp_wire_dim(&s->comp, h.encoding, (uint32_t)s->dim), p, &e2);
   }
   uint8_t bit = (uint8_t)(1u << (h.client & 7));
   int first = !(s->seen[h.client >> 3] & bit);
@@ -525,6 +526,10 @@ static fs_status receive_update(srv *s, uint32_t round, uint32_t version,
     s->ideal_bits += p->kind == FS_PL_DENSE
                          ? 32.0 * p->dim
                          : fs_comp_ideal_bits(&s->comp, p->dim);
+    if ((st = fs_comp_receive(&s->comp, p, (uint32_t)s->dim, s->cfg->seed,
+                              h.client, round)) != FS_OK)
+      return fs_err_set(err, st, "server: update of client %u: %s", h.client,
+                        "its payload does not decode");
   }
   s->slot_w[i] =
       s->slot[i] != NULL ? client_weight(s, h.client, meta.num_samples) : 0.0;
@@ -635,7 +640,7 @@ fs_status fs_server_shutdown_workers(fs_sealer *sl, fs_transport *t,
   for (int k = 0; k < W; k++) {
     int dest = fs_transport_is_local(t) ? 0 : k + 1;
     fs_frame_header h = {.type = FS_MSG_SHUTDOWN,
-                         .encoding = FS_ENC_NONE,
+                         .encoding = FS_PL_NONE,
                          .client = sl != NULL ? (uint32_t)k : 0};
     fs_frame_header_encode(&h, hdr);
     fs_iov iov = {hdr, sizeof hdr};
@@ -912,8 +917,8 @@ static fs_status load_async(void *ctx, const fs_ckpt_reader *r, fs_err *err) {
   if (s->bc && fs_ckpt_get(r, TAG_BCM, &p, &len, NULL) == FS_OK) {
     if (len < 1)
       return fs_err_set(err, FS_EFORMAT, "server.bin: empty EF21-BC record");
-    st = fs_payload_decode(p + 1, len - 1, (fs_encoding)p[0], (uint32_t)s->dim,
-                           &s->m, err);
+    st = fs_payload_decode(p + 1, len - 1, (fs_payload_kind)p[0],
+                           (uint32_t)s->dim, &s->m, err);
     if (st != FS_OK)
       return st;
     if ((s->mbody = malloc(len - 1)) == NULL)
@@ -939,8 +944,8 @@ static fs_status load_async(void *ctx, const fs_ckpt_reader *r, fs_err *err) {
     fs_payload *pl = pool_get(s);
     if (pl == NULL)
       return fs_err_set(err, FS_ENOMEM, "resume: out of memory");
-    st = fs_payload_decode(p + 5, len - 5, (fs_encoding)p[4], (uint32_t)s->dim,
-                           pl, err);
+    st = fs_payload_decode(p + 5, len - 5, (fs_payload_kind)p[4],
+                           (uint32_t)s->dim, pl, err);
     if (st != FS_OK) {
       pool_put(s, pl);
       return st;
@@ -1146,7 +1151,7 @@ static fs_status sync_loop(run_ctx *c, fs_err *err) {
     /* The downlink body: the model, or with EF21-BC after the first round
      * the compressed C(g - b) of the previous round. */
     const uint8_t *body = s->body;
-    uint8_t enc = FS_ENC_DENSE_F32;
+    uint8_t enc = FS_PL_DENSE;
     size_t body_len = fs_dense_size(s->dim);
     if (s->bc && r > 1) {
       body = s->mbody;
@@ -1289,7 +1294,7 @@ static fs_status async_dispatch(srv *s, fs_sched *sc, uint32_t c, int64_t t,
     return FS_OK;
   }
   fs_frame_header h = {.type = FS_MSG_TRAIN,
-                       .encoding = FS_ENC_DENSE_F32,
+                       .encoding = FS_PL_DENSE,
                        .round = (uint32_t)(v + 1),
                        .client = c,
                        .model_version = (uint32_t)v,
@@ -1365,9 +1370,13 @@ static fs_status async_decode(srv *s, const uint8_t *buf, size_t len,
   if (st == FS_OK)
     st = fs_update_meta_decode(body, h.body_len, &meta, &e2);
   if (st == FS_OK)
-    st = fs_payload_decode(body + FS_UPDATE_META_BYTES,
-                           h.body_len - FS_UPDATE_META_BYTES,
-                           (fs_encoding)h.encoding, (uint32_t)s->dim, p, &e2);
+    st = fs_payload_decode(
+        body + FS_UPDATE_META_BYTES, h.body_len - FS_UPDATE_META_BYTES,
+        (fs_payload_kind)h.encoding,
+        fs_comp_wire_dim(&s->comp, h.encoding, (uint32_t)s->dim), p, &e2);
+  if (st == FS_OK && (st = fs_comp_receive(&s->comp, p, (uint32_t)s->dim,
+                                           s->cfg->seed, c, h.round)) != FS_OK)
+    snprintf(e2.msg, sizeof e2.msg, "its payload does not decode");
   if (sealed != FS_OK) {
     p->kind = FS_PL_SPARSE; /* refused (counted by the sealer): empty */
     p->dim = (uint32_t)s->dim;
@@ -1594,7 +1603,7 @@ static fs_status wall_loop(run_ctx *c, fs_err *err) {
 #define WALL_DISPATCH(cl)                                                      \
   do {                                                                         \
     fs_frame_header h = {.type = FS_MSG_TRAIN,                                 \
-                         .encoding = FS_ENC_DENSE_F32,                         \
+                         .encoding = FS_PL_DENSE,                              \
                          .round = (uint32_t)(version + 1),                     \
                          .client = (cl),                                       \
                          .model_version = (uint32_t)version,                   \

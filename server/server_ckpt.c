@@ -144,7 +144,7 @@ static fs_status tell_workers(fs_transport *t, int op, const char *dir,
     return fs_err_set(err, FS_EINVAL, "checkpoint folder name too long: %s",
                       dir);
   fs_frame_header h = {.type = FS_MSG_CHECKPOINT,
-                       .encoding = FS_ENC_NONE,
+                       .encoding = FS_PL_NONE,
                        .round = (uint32_t)agg,
                        .body_len = (uint32_t)(1 + dl)};
   fs_frame_header_encode(&h, frame);

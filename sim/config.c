@@ -242,8 +242,7 @@ static const opt options[] = {
      "CSV of per-client profiles (client,speed,bw_up,bw_down,latency); "
      "overrides the distribution"},
 
-    {"compress.up", T_CHOICE, OFF(comp_up), "identity", 0, 0,
-     NAMES("identity", "topk", "randk", "qsgd", "sign", "natural", "block8"),
+    {"compress.up", T_TABLE, OFF(comp_up), "identity", 0, 0, NULL,
      "uplink compressor applied to each client's update"},
     {"compress.up_k", T_INT, OFF(comp_up_k), "0", 0, 1e9, NULL,
      "topk/randk: entries kept (0: use compress.up_ratio)"},
@@ -253,8 +252,7 @@ static const opt options[] = {
      "qsgd: quantisation levels s"},
     {"compress.block", T_INT, OFF(comp_block), "256", 1, 1e9, NULL,
      "block8: block length"},
-    {"compress.down", T_CHOICE, OFF(comp_down), "identity", 0, 0,
-     NAMES("identity", "topk", "randk", "qsgd", "sign", "natural", "block8"),
+    {"compress.down", T_TABLE, OFF(comp_down), "identity", 0, 0, NULL,
      "downlink compressor: other than identity, the server sends C(g - b) "
      "instead of the model (EF21-BC; needs ef21/ef21w and every client in "
      "every round)"},

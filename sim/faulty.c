@@ -154,6 +154,8 @@ void fs_faults_attack_payload(const fs_faults *f, uint32_t c, fs_payload *p) {
     for (uint32_t b = 0; b < (p->dim + p->block - 1) / p->block; b++)
       p->absmax[b] = bad;
     break;
+  default: /* NONE, MASKED_U32: not a compressed payload */
+    break;
   }
 }
 

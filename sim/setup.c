@@ -19,9 +19,6 @@ _Static_assert((int)FS_CFG_PART_NATURAL - FS_CFG_PART_IID ==
                    (int)FS_CFG_PART_SHARDS - FS_CFG_PART_IID ==
                        (int)FS_PART_SHARDS,
                "partition.method order");
-_Static_assert((int)FS_CFG_COMP_BLOCK8 == (int)FS_C_BLOCK8 &&
-                   (int)FS_CFG_COMP_TOPK == (int)FS_C_TOPK,
-               "compress.up order");
 
 #include "fs_rng.h"
 
@@ -297,7 +294,14 @@ fs_status fs_comp_spec_from_config(const fs_config *cfg, int downlink,
                                    fs_err *err) {
   const char *key = downlink ? "compress.down" : "compress.up";
   memset(spec, 0, sizeof *spec);
-  spec->kind = (fs_comp_kind)(downlink ? cfg->comp_down : cfg->comp_up);
+  /* The row index: compress.up/down are tables (app/tables.c). */
+  spec->kind =
+      fs_compressor_at((size_t)(downlink ? cfg->comp_down : cfg->comp_up));
+  if (downlink && (spec->kind->flags & FS_COMP_UPLINK_ONLY))
+    return fs_err_set(err, FS_ECONFIG,
+                      "%s: %s is an uplink compressor only (docs/"
+                      "compression.md)",
+                      key, spec->kind->base.name);
   spec->k = (uint32_t)(downlink ? cfg->comp_down_k : cfg->comp_up_k);
   spec->ratio = downlink ? cfg->comp_down_ratio : cfg->comp_up_ratio;
   spec->levels = (uint32_t)cfg->comp_levels;
@@ -322,7 +326,7 @@ fs_status fs_server_step_size(const fs_config *cfg, const fs_world *w,
   fs_status st = fs_comp_spec_from_config(cfg, 0, dim, &up, err);
   if (st != FS_OK)
     return st;
-  if (up.kind != FS_C_TOPK && up.kind != FS_C_IDENTITY)
+  if (up.kind != &fs_compressor_topk && up.kind != &fs_compressor_identity)
     return fs_err_set(err, FS_ECONFIG,
                       "ef.stepsize: theory is defined for compress.up topk "
                       "or identity, not %s",

@@ -5,6 +5,8 @@
 #ifndef FS_TEST_H
 #define FS_TEST_H
 
+#include "app.h"
+
 #include <check.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
   int main(void) {                                                             \
     if (sodium_init() < 0)                                                     \
       return 2;                                                                \
+    fs_app_register_tables();                                                  \
     SRunner *sr = srunner_create(suite_fn());                                  \
     srunner_run_all(sr, CK_NORMAL);                                            \
     int failed = srunner_ntests_failed(sr);                                    \

@@ -16,6 +16,7 @@
 
 #include "compress.h"
 #include "ef.h"
+#include "payload.h"
 
 #include <float.h>
 #include <math.h>
@@ -84,7 +85,7 @@ static void check_topk(const float *v, uint32_t dim, uint32_t k,
   ck_assert_msg(bad == k, "%s: dim %u k %u: entry %u is %u, want %u", what, dim,
                 k, bad, bad < k ? got[bad] : 0, bad < k ? want[bad] : 0);
   /* the compressor: the same indices, and the values bit for bit */
-  fs_comp_spec s = {.kind = FS_C_TOPK, .k = k};
+  fs_comp_spec s = {.kind = &fs_compressor_topk, .k = k};
   fs_payload p = {0};
   if (k > 0) {
     ck_assert_int_eq(fs_compress(&s, v, dim, NULL, &p), FS_OK);
@@ -156,13 +157,20 @@ static float *dense_of(const fs_payload *p) {
 /* ---- core: names, TopK --------------------------------------------------- */
 
 START_TEST(kind_names) {
-  for (int k = FS_C_IDENTITY; k <= FS_C_BLOCK8; k++) {
-    fs_comp_kind got;
-    ck_assert_int_eq(fs_comp_kind_parse(fs_comp_kind_name(k), &got), FS_OK);
-    ck_assert_int_eq(got, k);
+  ck_assert_uint_ge(fs_compressor_count(), 7);
+  for (size_t i = 0; i < fs_compressor_count(); i++) {
+    const fs_compressor *c = fs_compressor_at(i);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_ptr_eq(fs_compressor_find(c->base.name), c);
+    ck_assert_ptr_nonnull(c->base.help);
+    ck_assert(c->compress != NULL);
+    ck_assert(c->ideal_bits != NULL);
+    ck_assert(c->payload >= FS_PL_DENSE && c->payload <= FS_PL_PAYLOAD_MAX);
   }
-  ck_assert_str_eq(fs_comp_kind_name(FS_C_TOPK), "topk");
-  ck_assert_str_eq(fs_comp_kind_name((fs_comp_kind)99), "unknown");
+  ck_assert_ptr_eq(fs_compressor_at(0), &fs_compressor_identity);
+  ck_assert_ptr_null(fs_compressor_at(fs_compressor_count()));
+  ck_assert_str_eq((&fs_compressor_topk)->base.name, "topk");
+  ck_assert_ptr_null(fs_compressor_find("unknown"));
 }
 END_TEST
 
@@ -212,7 +220,7 @@ START_TEST(topk_tie_rule) {
   ck_assert_uint_eq(idx[0], 0);
   ck_assert_uint_eq(idx[1], 1);
   /* the payload keeps the signed values */
-  fs_comp_spec s = {.kind = FS_C_TOPK, .k = 3};
+  fs_comp_spec s = {.kind = &fs_compressor_topk, .k = 3};
   fs_payload p = {0};
   ck_assert_int_eq(fs_compress(&s, v, 6, NULL, &p), FS_OK);
   ck_assert_int_eq(p.kind, FS_PL_SPARSE);
@@ -373,7 +381,7 @@ START_TEST(randk_unbiased) {
   enum { N = 20000, D = 8, K = 3 };
   const float v[D] = {1.0f, -2.0f, 3.0f, 0.5f, -0.25f, 4.0f, -1.5f, 0.0f};
   double mean[D] = {0};
-  fs_comp_spec s = {.kind = FS_C_RANDK, .k = K};
+  fs_comp_spec s = {.kind = &fs_compressor_randk, .k = K};
   fs_payload p = {0};
   float y[D];
   for (uint64_t i = 0; i < N; i++) {
@@ -398,7 +406,7 @@ END_TEST
 START_TEST(randk_payload_from_seed) {
   uint32_t dim = 1000, k = 37;
   float *v = normal_vec(dim, 3);
-  fs_comp_spec s = {.kind = FS_C_RANDK, .k = k};
+  fs_comp_spec s = {.kind = &fs_compressor_randk, .k = k};
   fs_payload p = {0}, q = {0};
   fs_rng r1, r2;
   fs_rng_init(&r1, 9, FS_RNG_COMPRESS, 4, 2);
@@ -438,11 +446,20 @@ END_TEST
  * mean of ||C(v) - v||^2 against its exact expectation want_var (both
  * within 5 sd of the estimates). Returns the measured mean squared error.
  */
+/* The row's place in the table (the stream id these tests always used). */
+static uint64_t row_index(const fs_compressor *c) {
+  for (size_t i = 0; i < fs_compressor_count(); i++)
+    if (fs_compressor_at(i) == c)
+      return i;
+  ck_abort_msg("row not in the table");
+  return 0;
+}
+
 static double check_unbiased(const fs_comp_spec *s, const float *v,
                              uint32_t dim, int n, const double *coord_var,
                              double want_var) {
   fs_rng r;
-  fs_rng_init(&r, 21, FS_RNG_TEST, (uint64_t)s->kind, s->levels);
+  fs_rng_init(&r, 21, FS_RNG_TEST, row_index(s->kind), s->levels);
   fs_payload p = {0};
   double *mean = calloc(dim, sizeof *mean);
   float *y = malloc(dim * sizeof *y);
@@ -463,12 +480,12 @@ static double check_unbiased(const fs_comp_spec *s, const float *v,
     double m = mean[j] / n;
     double tol = 5.0 * sqrt(coord_var[j] / n) + 1e-6 * fabs(v[j]);
     ck_assert_msg(fabs(m - v[j]) <= tol, "%s: coordinate %u: mean %g, v %g",
-                  fs_comp_kind_name(s->kind), j, m, v[j]);
+                  (s->kind)->base.name, j, m, v[j]);
   }
   double em = e_sum / n, esd = sqrt((e_sum2 / n - em * em) / n);
   ck_assert_msg(fabs(em - want_var) <= 5.0 * esd + 1e-9 * want_var,
                 "%s: mean squared error %g, expected %g (sd %g)",
-                fs_comp_kind_name(s->kind), em, want_var, esd);
+                (s->kind)->base.name, em, want_var, esd);
   free(mean);
   free(y);
   fs_payload_free(&p);
@@ -486,7 +503,7 @@ START_TEST(qsgd_unbiased_variance_bound) {
   static const uint32_t levels[] = {1, 2, 4, 127};
   for (size_t li = 0; li < sizeof levels / sizeof levels[0]; li++) {
     uint32_t s = levels[li];
-    fs_comp_spec sp = {.kind = FS_C_QSGD, .levels = s};
+    fs_comp_spec sp = {.kind = &fs_compressor_qsgd, .levels = s};
     double cv[D], want = 0.0;
     for (int j = 0; j < D; j++) { /* Var = (scale/s)^2 f (1 - f) */
       double l = fabs((double)v[j]) / scale * s, f = l - floor(l);
@@ -498,7 +515,7 @@ START_TEST(qsgd_unbiased_variance_bound) {
     ck_assert_msg(em <= bound, "s = %u: %g above the bound %g", s, em, bound);
   }
   /* codes in [-s, s], with the signs of v */
-  fs_comp_spec sp = {.kind = FS_C_QSGD, .levels = 2};
+  fs_comp_spec sp = {.kind = &fs_compressor_qsgd, .levels = 2};
   fs_payload p = {0};
   fs_rng r;
   fs_rng_init(&r, 1, FS_RNG_TEST, 0, 0);
@@ -528,7 +545,7 @@ START_TEST(natural_unbiased_variance_bound) {
     }
     want += cv[j];
   }
-  fs_comp_spec sp = {.kind = FS_C_NATURAL};
+  fs_comp_spec sp = {.kind = &fs_compressor_natural};
   double em = check_unbiased(&sp, v, D, N, cv, want);
   ck_assert_msg(em <= norm2 / 8, "%g above ||v||^2/8 = %g", em, norm2 / 8);
   /* every output a signed power of two (or 0), exact powers kept */
@@ -555,7 +572,7 @@ END_TEST
 
 START_TEST(sign_exact) {
   const float v[] = {1.0f, -2.0f, 0.0f, -0.0f, 3.0f};
-  fs_comp_spec s = {.kind = FS_C_SIGN};
+  fs_comp_spec s = {.kind = &fs_compressor_sign};
   fs_payload p = {0};
   ck_assert_int_eq(fs_compress(&s, v, 5, NULL, &p), FS_OK);
   ck_assert_int_eq(p.kind, FS_PL_SIGN);
@@ -575,7 +592,7 @@ START_TEST(block8_exact) {
    * codes round(127 v / absmax), halves away from zero */
   const float v[] = {1.0f,  -0.5f, 0.25f,  0.0f, 0.0f, 0.0f, 0.0f,
                      -0.0f, 127.f, -63.5f, 1.0f, 2.0f, 3.0f, -6.0f};
-  fs_comp_spec s = {.kind = FS_C_BLOCK8, .block = 4};
+  fs_comp_spec s = {.kind = &fs_compressor_block8, .block = 4};
   fs_payload p = {0};
   ck_assert_int_eq(fs_compress(&s, v, 14, NULL, &p), FS_OK);
   ck_assert_int_eq(p.kind, FS_PL_BLOCK8);
@@ -604,7 +621,7 @@ START_TEST(block8_error_bound) {
   static const uint32_t blocks[] = {1, 3, 64, 1000, 4096};
   fs_payload p = {0};
   for (size_t bi = 0; bi < sizeof blocks / sizeof blocks[0]; bi++) {
-    fs_comp_spec s = {.kind = FS_C_BLOCK8, .block = blocks[bi]};
+    fs_comp_spec s = {.kind = &fs_compressor_block8, .block = blocks[bi]};
     ck_assert_int_eq(fs_compress(&s, v, dim, NULL, &p), FS_OK);
     float *y = dense_of(&p);
     for (uint32_t j = 0; j < dim; j++) {
@@ -624,7 +641,7 @@ END_TEST
 START_TEST(identity_is_dense_copy) {
   uint32_t dim = 100;
   float *v = normal_vec(dim, 9);
-  fs_comp_spec s = {.kind = FS_C_IDENTITY};
+  fs_comp_spec s = {.kind = &fs_compressor_identity};
   fs_payload p = {0};
   ck_assert_int_eq(fs_compress(&s, v, dim, NULL, &p), FS_OK);
   ck_assert_int_eq(p.kind, FS_PL_DENSE);
@@ -638,14 +655,15 @@ END_TEST
 /* ---- core: expansion, reuse, bits -----------------------------------------
  */
 
-static const fs_comp_spec all_specs[] = {{.kind = FS_C_IDENTITY},
-                                         {.kind = FS_C_TOPK, .k = 17},
-                                         {.kind = FS_C_TOPK, .ratio = 0.5},
-                                         {.kind = FS_C_RANDK, .k = 23},
-                                         {.kind = FS_C_QSGD, .levels = 3},
-                                         {.kind = FS_C_SIGN},
-                                         {.kind = FS_C_NATURAL},
-                                         {.kind = FS_C_BLOCK8, .block = 16}};
+static const fs_comp_spec all_specs[] = {
+    {.kind = &fs_compressor_identity},
+    {.kind = &fs_compressor_topk, .k = 17},
+    {.kind = &fs_compressor_topk, .ratio = 0.5},
+    {.kind = &fs_compressor_randk, .k = 23},
+    {.kind = &fs_compressor_qsgd, .levels = 3},
+    {.kind = &fs_compressor_sign},
+    {.kind = &fs_compressor_natural},
+    {.kind = &fs_compressor_block8, .block = 16}};
 #define N_SPECS (int)(sizeof all_specs / sizeof all_specs[0])
 
 /* to_dense, add_to, sub_from and axpy describe the same vector, exactly. */
@@ -729,31 +747,31 @@ START_TEST(payload_reuse) {
 END_TEST
 
 START_TEST(ideal_bits_and_k) {
-  fs_comp_spec s = {.kind = FS_C_TOPK, .k = 10};
+  fs_comp_spec s = {.kind = &fs_compressor_topk, .k = 10};
   ck_assert_double_eq(fs_comp_ideal_bits(&s, 1000), 10 * (32 + 10));
   ck_assert_double_eq(fs_comp_ideal_bits(&s, 1024), 10 * (32 + 10));
   ck_assert_double_eq(fs_comp_ideal_bits(&s, 1025), 10 * (32 + 11));
   s.k = 1;
   ck_assert_double_eq(fs_comp_ideal_bits(&s, 1), 32);
-  s = (fs_comp_spec){.kind = FS_C_TOPK, .ratio = 0.01};
+  s = (fs_comp_spec){.kind = &fs_compressor_topk, .ratio = 0.01};
   ck_assert_uint_eq(fs_comp_k(&s, 1000), 10);
   ck_assert_uint_eq(fs_comp_k(&s, 10), 1);    /* at least 1 */
   ck_assert_uint_eq(fs_comp_k(&s, 1050), 11); /* rounded */
-  s = (fs_comp_spec){.kind = FS_C_RANDK, .k = 10};
+  s = (fs_comp_spec){.kind = &fs_compressor_randk, .k = 10};
   ck_assert_double_eq(fs_comp_ideal_bits(&s, 1000), 320);
-  s = (fs_comp_spec){.kind = FS_C_QSGD, .levels = 1};
+  s = (fs_comp_spec){.kind = &fs_compressor_qsgd, .levels = 1};
   ck_assert_double_eq(fs_comp_ideal_bits(&s, 1000), 32 + 1000 * 2);
   s.levels = 127;
   ck_assert_double_eq(fs_comp_ideal_bits(&s, 1000), 32 + 1000 * 8);
   s.levels = 4;
   ck_assert_double_eq(fs_comp_ideal_bits(&s, 1000), 32 + 1000 * 4);
-  s = (fs_comp_spec){.kind = FS_C_SIGN};
+  s = (fs_comp_spec){.kind = &fs_compressor_sign};
   ck_assert_double_eq(fs_comp_ideal_bits(&s, 1000), 1032);
-  s = (fs_comp_spec){.kind = FS_C_NATURAL};
+  s = (fs_comp_spec){.kind = &fs_compressor_natural};
   ck_assert_double_eq(fs_comp_ideal_bits(&s, 1000), 9000);
-  s = (fs_comp_spec){.kind = FS_C_BLOCK8, .block = 64};
+  s = (fs_comp_spec){.kind = &fs_compressor_block8, .block = 64};
   ck_assert_double_eq(fs_comp_ideal_bits(&s, 1000), 32 * 16 + 8000);
-  s = (fs_comp_spec){.kind = FS_C_IDENTITY};
+  s = (fs_comp_spec){.kind = &fs_compressor_identity};
   ck_assert_double_eq(fs_comp_ideal_bits(&s, 1000), 32000);
   ck_assert_uint_eq(fs_comp_k(&s, 1000), 1000);
 }
@@ -775,7 +793,7 @@ START_TEST(ef14_by_hand) {
   const float want_c[3][4] = {{0, -2, 0, 0}, {1.5f, 0, 0, 0}, {0, 1.5f, 0, 0}};
   const float want_e[3][4] = {
       {1, 0, .5f, .25f}, {0, 1, -.5f, .25f}, {0, 0, -1.5f, 1.25f}};
-  fs_comp_spec s = {.kind = FS_C_TOPK, .k = 1};
+  fs_comp_spec s = {.kind = &fs_compressor_topk, .k = 1};
   float e[4] = {0}, tmp[4], c[4];
   fs_payload p = {0};
   for (int t = 0; t < 3; t++) {
@@ -801,7 +819,7 @@ START_TEST(ef21_by_hand) {
   const float want_c[3][4] = {{0, -2, 0, 0}, {1.5f, 0, 0, 0}, {0, 1.5f, 0, 0}};
   const float want_g[3][4] = {
       {0, -2, 0, 0}, {1.5f, -2, 0, 0}, {1.5f, -.5f, 0, 0}};
-  fs_comp_spec s = {.kind = FS_C_TOPK, .k = 1};
+  fs_comp_spec s = {.kind = &fs_compressor_topk, .k = 1};
   float g[4] = {0}, tmp[4], c[4];
   fs_payload p = {0};
   for (int i = 0; i < 3; i++) {
@@ -821,7 +839,7 @@ START_TEST(ef21_identity_tracks_target) {
   float *t = normal_vec(dim, 12), *g = calloc(dim, sizeof(float));
   float *tmp = malloc(dim * sizeof(float));
   ck_assert(g != NULL && tmp != NULL);
-  fs_comp_spec s = {.kind = FS_C_IDENTITY};
+  fs_comp_spec s = {.kind = &fs_compressor_identity};
   fs_payload p = {0};
   ck_assert_int_eq(fs_ef21_step(&s, g, t, dim, NULL, &p, tmp), FS_OK);
   ck_assert_mem_eq(g, t, dim * sizeof *g);
@@ -874,11 +892,11 @@ START_TEST(ef_telescoping) {
     double big = fabs(sum_d[j]) + fabs(sum_c14[j]) + fabs(e[j]) + T * 4.0;
     ck_assert_msg(fabs(e[j] + sum_c14[j] - sum_d[j]) <= 1e-5 * big,
                   "%s: EF14 coordinate %u: %g + %g vs %g",
-                  fs_comp_kind_name(all_specs[i].kind), j, e[j], sum_c14[j],
+                  (all_specs[i].kind)->base.name, j, e[j], sum_c14[j],
                   sum_d[j]);
     ck_assert_msg(fabs(g[j] - sum_c21[j]) <= 1e-5 * (fabs(g[j]) + T * 4.0),
                   "%s: EF21 coordinate %u: %g vs %g",
-                  fs_comp_kind_name(all_specs[i].kind), j, g[j], sum_c21[j]);
+                  (all_specs[i].kind)->base.name, j, g[j], sum_c21[j]);
   }
   fs_payload_free(&p);
   free(e);
@@ -907,9 +925,9 @@ START_TEST(dim_one_every_kind) {
     float y;
     fs_payload_to_dense(&p, &y);
     ck_assert(isfinite(y));
-    if (s.kind == FS_C_IDENTITY || s.kind == FS_C_TOPK ||
-        s.kind == FS_C_RANDK || s.kind == FS_C_SIGN || s.kind == FS_C_QSGD ||
-        s.kind == FS_C_BLOCK8)
+    if (s.kind == &fs_compressor_identity || s.kind == &fs_compressor_topk ||
+        s.kind == &fs_compressor_randk || s.kind == &fs_compressor_sign ||
+        s.kind == &fs_compressor_qsgd || s.kind == &fs_compressor_block8)
       ck_assert_float_eq_tol(y, -0.3f, 1e-7);
     else /* natural: -0.25 or -0.5 */
       ck_assert(y == -0.25f || y == -0.5f);
@@ -924,8 +942,8 @@ START_TEST(k_equals_dim) {
   fs_rng r;
   fs_rng_init(&r, 8, FS_RNG_TEST, 0, 0);
   fs_payload p = {0};
-  fs_comp_spec tk = {.kind = FS_C_TOPK, .ratio = 1.0};
-  fs_comp_spec rk = {.kind = FS_C_RANDK, .k = dim};
+  fs_comp_spec tk = {.kind = &fs_compressor_topk, .ratio = 1.0};
+  fs_comp_spec rk = {.kind = &fs_compressor_randk, .k = dim};
   ck_assert_int_eq(fs_compress(&tk, v, dim, NULL, &p), FS_OK);
   ck_assert_uint_eq(p.nnz, dim);
   for (uint32_t j = 0; j < dim; j++)
@@ -986,7 +1004,7 @@ START_TEST(quantiser_extremes) {
   fs_payload p = {0};
   /* QSGD: zero vector; a single nonzero gives codes 0 and +-s exactly */
   const float z[4] = {0};
-  fs_comp_spec q = {.kind = FS_C_QSGD, .levels = 5};
+  fs_comp_spec q = {.kind = &fs_compressor_qsgd, .levels = 5};
   ck_assert_int_eq(fs_compress(&q, z, 4, &r, &p), FS_OK);
   ck_assert_float_eq(p.scale, 0.0f);
   for (int j = 0; j < 4; j++)
@@ -1005,7 +1023,7 @@ START_TEST(quantiser_extremes) {
   ck_assert(isfinite(y[0]) && isfinite(y[1]));
   /* natural: FLT_MAX -> 2^127, subnormals -> 0 or FLT_MIN, Inf/NaN kept */
   const float nat[6] = {FLT_MAX, -FLT_MAX, 1e-40f, -FLT_MIN, INFINITY, 0.0f};
-  fs_comp_spec n = {.kind = FS_C_NATURAL};
+  fs_comp_spec n = {.kind = &fs_compressor_natural};
   for (int i = 0; i < 50; i++) {
     ck_assert_int_eq(fs_compress(&n, nat, 6, &r, &p), FS_OK);
     ck_assert_float_eq(p.val[0], 0x1p127f);
@@ -1030,16 +1048,166 @@ START_TEST(quantiser_extremes) {
 }
 END_TEST
 
+/* ---- hadamard (compress/hadamard.c) ---------------------------------------
+ */
+
+/* The normalised Walsh-Hadamard transform of hadamard.c (internal). */
+void fs__hadamard_fwht(double *x, uint32_t n);
+
+/* Compress v with hadamard from the stream (7, client, round) and decode it
+ * as the server does: encode the SIGN payload, decode it with the wire dim,
+ * fs_comp_receive. Returns the decoded vector (dim floats, caller frees),
+ * the encoded bytes in *bytes and checks the sender's kept C(v) against it. */
+static float *hadamard_roundtrip(const float *v, uint32_t dim, uint32_t client,
+                                 size_t *bytes) {
+  fs_comp_spec s = {.kind = &fs_compressor_hadamard};
+  fs_rng r;
+  fs_rng_init(&r, 7, FS_RNG_COMPRESS, client, 3);
+  fs_payload p = {0}, q = {0};
+  ck_assert_int_eq(fs_compress(&s, v, dim, &r, &p), FS_OK);
+  ck_assert_int_eq(p.kind, FS_PL_SIGN);
+  uint32_t n = fs_comp_wire_dim(&s, FS_PL_SIGN, dim);
+  ck_assert_uint_eq(p.dim, n);
+  ck_assert_uint_eq(fs_comp_wire_dim(&s, FS_PL_DENSE, dim), dim);
+  size_t len = fs_payload_encoded_size(&p, NULL);
+  uint8_t *buf = malloc(len);
+  ck_assert_ptr_nonnull(buf);
+  ck_assert_uint_eq(fs_payload_encode(&p, buf), len);
+  *bytes = len;
+  fs_err err;
+  ck_assert_int_eq(fs_payload_decode(buf, len, FS_PL_SIGN, n, &q, &err), FS_OK);
+  ck_assert_int_eq(fs_comp_receive(&s, &q, dim, 7, client, 3), FS_OK);
+  ck_assert_int_eq(q.kind, FS_PL_DENSE);
+  ck_assert_uint_eq(q.dim, dim);
+  float *y = dense_of(&q);
+  float *e = calloc(dim, sizeof *e); /* the sender's view, for EF */
+  ck_assert_ptr_nonnull(e);
+  fs_comp_add_to(&s, &p, dim, e);
+  for (uint32_t j = 0; j < dim; j++) /* sender and receiver agree (0 + -0) */
+    ck_assert(e[j] == y[j]);
+  free(e);
+  free(buf);
+  fs_payload_free(&p);
+  fs_payload_free(&q);
+  return y;
+}
+
+START_TEST(hadamard_transform_orthonormal) {
+  static const uint32_t ns[] = {1, 2, 8, 1024, 8192};
+  for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+    uint32_t n = ns[i];
+    float *v = normal_vec(n, 40 + (int)i);
+    double *x = malloc(n * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    double n0 = 0.0, n1 = 0.0;
+    for (uint32_t j = 0; j < n; j++) {
+      x[j] = v[j];
+      n0 += x[j] * x[j];
+    }
+    fs__hadamard_fwht(x, n);
+    for (uint32_t j = 0; j < n; j++)
+      n1 += x[j] * x[j];
+    ck_assert_double_eq_tol(n1, n0, 1e-9 * n0); /* norm kept */
+    fs__hadamard_fwht(x, n);                    /* H H = I */
+    for (uint32_t j = 0; j < n; j++)
+      ck_assert_double_eq_tol(x[j], v[j], 1e-6);
+    free(x);
+    free(v);
+  }
+}
+END_TEST
+
+START_TEST(hadamard_roundtrip_exact) {
+  /* v = 3 e_5: every rotated coordinate is +-3/32 = S, so the quantiser
+   * is deterministic and decoding must give v back (1000 -> d' = 1024). */
+  enum { D = 1000 };
+  float v[D] = {0};
+  v[5] = 3.0f;
+  size_t bytes;
+  float *y = hadamard_roundtrip(v, D, 1, &bytes);
+  for (uint32_t j = 0; j < D; j++)
+    ck_assert_float_eq_tol(y[j], v[j], 1e-6);
+  free(y);
+}
+END_TEST
+
+START_TEST(hadamard_encoded_size) {
+  /* a SIGN payload over d': u32 d' + f32 scale + d'/8 bytes (d' >= 8) */
+  static const uint32_t dims[] = {1, 7, 8, 100, 128, 129, 1000, 7850};
+  for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
+    uint32_t dim = dims[i], n = 1;
+    while (n < dim)
+      n <<= 1;
+    float *v = normal_vec(dim, 50 + (int)i);
+    size_t bytes;
+    float *y = hadamard_roundtrip(v, dim, 2, &bytes);
+    ck_assert_uint_eq(bytes, 4 + 4 + (n + 7) / 8);
+    fs_comp_spec s = {.kind = &fs_compressor_hadamard};
+    ck_assert_double_eq(fs_comp_ideal_bits(&s, dim), 32.0 + n);
+    free(y);
+    free(v);
+  }
+}
+END_TEST
+
+START_TEST(hadamard_unbiased) {
+  /* E v^ = v: the mean of N decodings (independent streams) within 5 sd of
+   * v, coordinate by coordinate, sd from the measured variance. */
+  enum { D = 100, N = 4000 };
+  float *v = normal_vec(D, 60);
+  double mean[D] = {0}, m2[D] = {0};
+  for (int i = 0; i < N; i++) {
+    size_t bytes;
+    float *y = hadamard_roundtrip(v, D, 100 + (uint32_t)i, &bytes);
+    for (int j = 0; j < D; j++) {
+      mean[j] += y[j];
+      m2[j] += (double)y[j] * y[j];
+    }
+    free(y);
+  }
+  for (int j = 0; j < D; j++) {
+    double m = mean[j] / N, var = m2[j] / N - m * m;
+    ck_assert_msg(fabs(m - v[j]) <= 5.0 * sqrt(var / N) + 1e-6,
+                  "hadamard: coordinate %d: mean %g, v %g (sd %g)", j, m, v[j],
+                  sqrt(var / N));
+  }
+  free(v);
+}
+END_TEST
+
+START_TEST(hadamard_rejects_bad_payloads) {
+  fs_comp_spec s = {.kind = &fs_compressor_hadamard};
+  fs_payload p = {0};
+  int8_t codes[8] = {1, -1, 1, 1, -1, 1, 1, 1};
+  p.kind = FS_PL_SIGN;
+  p.dim = 8;
+  p.codes = codes;
+  p.scale = 3e38f; /* finite, but the decoded vector is not */
+  ck_assert_int_eq(fs_comp_receive(&s, &p, 8, 1, 2, 3), FS_ENUMERIC);
+  p.scale = 1.0f;
+  ck_assert_int_eq(fs_comp_receive(&s, &p, 3, 1, 2, 3), FS_EFORMAT); /* d' */
+  p.codes = NULL;
+  free(p.val);
+  fs_payload d = {.kind = FS_PL_DENSE, .dim = 5}; /* EF21's first message */
+  ck_assert_int_eq(fs_comp_receive(&s, &d, 5, 1, 2, 3), FS_OK);
+  ck_assert_int_eq(d.kind, FS_PL_DENSE);
+  fs_err err;
+  ck_assert_int_eq(fs_comp_check(&s, (UINT32_C(1) << 31) + 1, &err),
+                   FS_ECONFIG);
+  ck_assert(fs_compressor_hadamard.flags & FS_COMP_UPLINK_ONLY);
+}
+END_TEST
+
 /* ---- errors -----------------------------------------------------------------
  */
 
 START_TEST(check_reports_errors) {
   fs_err err;
-  fs_comp_spec s = {.kind = FS_C_TOPK, .k = 11};
+  fs_comp_spec s = {.kind = &fs_compressor_topk, .k = 11};
   ck_assert_int_eq(fs_comp_check(&s, 10, &err), FS_ECONFIG);
   ck_assert_ptr_nonnull(strstr(err.msg, "exceeds"));
   ck_assert_int_eq(fs_comp_check(&s, 11, &err), FS_OK);
-  s = (fs_comp_spec){.kind = FS_C_RANDK, .k = 0, .ratio = 0.0};
+  s = (fs_comp_spec){.kind = &fs_compressor_randk, .k = 0, .ratio = 0.0};
   ck_assert_int_eq(fs_comp_check(&s, 10, &err), FS_ECONFIG);
   ck_assert_ptr_nonnull(strstr(err.msg, "ratio"));
   s.ratio = 1.5;
@@ -1050,25 +1218,24 @@ START_TEST(check_reports_errors) {
   ck_assert_int_eq(fs_comp_check(&s, 10, &err), FS_ECONFIG);
   s.ratio = 1.0;
   ck_assert_int_eq(fs_comp_check(&s, 10, &err), FS_OK);
-  s = (fs_comp_spec){.kind = FS_C_QSGD, .levels = 0};
+  s = (fs_comp_spec){.kind = &fs_compressor_qsgd, .levels = 0};
   ck_assert_int_eq(fs_comp_check(&s, 10, &err), FS_ECONFIG);
   ck_assert_ptr_nonnull(strstr(err.msg, "levels"));
   s.levels = 128;
   ck_assert_int_eq(fs_comp_check(&s, 10, &err), FS_ECONFIG);
   s.levels = 127;
   ck_assert_int_eq(fs_comp_check(&s, 10, &err), FS_OK);
-  s = (fs_comp_spec){.kind = FS_C_BLOCK8, .block = 0};
+  s = (fs_comp_spec){.kind = &fs_compressor_block8, .block = 0};
   ck_assert_int_eq(fs_comp_check(&s, 10, &err), FS_ECONFIG);
   ck_assert_ptr_nonnull(strstr(err.msg, "block"));
-  s = (fs_comp_spec){.kind = FS_C_SIGN};
+  s = (fs_comp_spec){.kind = &fs_compressor_sign};
   ck_assert_int_eq(fs_comp_check(&s, 0, &err), FS_ECONFIG);
   ck_assert_ptr_nonnull(strstr(err.msg, "dimension"));
-  s = (fs_comp_spec){.kind = (fs_comp_kind)42};
+  s = (fs_comp_spec){.kind = NULL}; /* no row */
   ck_assert_int_eq(fs_comp_check(&s, 10, &err), FS_ECONFIG);
   ck_assert_int_eq(fs_comp_check(&s, 10, NULL), FS_ECONFIG);
-  fs_comp_kind k;
-  ck_assert_int_eq(fs_comp_kind_parse("top-k", &k), FS_EINVAL);
-  ck_assert_int_eq(fs_comp_kind_parse(NULL, &k), FS_EINVAL);
+  ck_assert_ptr_null(fs_compressor_find("top-k"));
+  ck_assert_ptr_null(fs_compressor_find(NULL));
 }
 END_TEST
 
@@ -1083,7 +1250,7 @@ END_TEST
 
 START_TEST(compress_bad_spec_aborts) {
   float v[3] = {1, 2, 3};
-  fs_comp_spec s = {.kind = FS_C_TOPK, .k = 4};
+  fs_comp_spec s = {.kind = &fs_compressor_topk, .k = 4};
   fs_payload p = {0};
   fs_compress(&s, v, 3, NULL, &p);
 }
@@ -1091,7 +1258,7 @@ END_TEST
 
 START_TEST(randomised_without_rng_aborts) {
   float v[3] = {1, 2, 3};
-  fs_comp_spec s = {.kind = FS_C_RANDK, .k = 1};
+  fs_comp_spec s = {.kind = &fs_compressor_randk, .k = 1};
   fs_payload p = {0};
   fs_compress(&s, v, 3, NULL, &p);
 }
@@ -1126,6 +1293,10 @@ static Suite *compress_suite(void) {
   tcase_add_test(core, ef14_by_hand);
   tcase_add_test(core, ef21_by_hand);
   tcase_add_test(core, ef21_identity_tracks_target);
+  tcase_add_test(core, hadamard_transform_orthonormal);
+  tcase_add_test(core, hadamard_roundtrip_exact);
+  tcase_add_test(core, hadamard_encoded_size);
+  tcase_add_test(core, hadamard_unbiased);
   tcase_add_loop_test(core, ef_telescoping, 0, N_SPECS);
   suite_add_tcase(su, core);
 
@@ -1136,6 +1307,7 @@ static Suite *compress_suite(void) {
   tcase_add_test(limits, topk_adversarial_fallbacks);
   tcase_add_test(limits, randk_huge_dim);
   tcase_add_test(limits, quantiser_extremes);
+  tcase_add_test(limits, hadamard_rejects_bad_payloads);
   suite_add_tcase(su, limits);
 
   TCase *errors = tcase_create("errors");

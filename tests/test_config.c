@@ -274,7 +274,9 @@ static void same_names(const char *key, size_t offset, int first, int last,
 }
 static const char *model_name(int i) { return fs_model_kind_name(i); }
 static const char *part_name(int i) { return fs_part_method_name(i); }
-static const char *comp_name(int i) { return fs_comp_kind_name(i); }
+static const char *comp_name(int i) {
+  return fs_compressor_at((size_t)i)->base.name;
+}
 static const char *strag_name(int i) { return fs_strag_kind_name(i); }
 static const char *rule_name(int i) {
   return fs_robust_name(fs_robust_at((size_t)i));

@@ -178,9 +178,10 @@ END_TEST
 START_TEST(nonfinite_messages_rejected_by_every_decoder) {
   /* Whatever the compressor, a nan/inf client's message reaches the wire
    * and the server's decoder rejects it with FS_ENUMERIC. */
-  const fs_comp_kind kinds[] = {FS_C_IDENTITY, FS_C_TOPK, FS_C_RANDK,
-                                FS_C_QSGD,     FS_C_SIGN, FS_C_NATURAL,
-                                FS_C_BLOCK8};
+  const fs_compressor *kinds[] = {
+      &fs_compressor_identity, &fs_compressor_topk, &fs_compressor_randk,
+      &fs_compressor_qsgd,     &fs_compressor_sign, &fs_compressor_natural,
+      &fs_compressor_block8};
   enum { D = 64 };
   float v[D];
   for (int j = 0; j < D; j++)

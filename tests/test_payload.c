@@ -120,6 +120,8 @@ static void expect_same(const fs_payload *a, const fs_payload *b) {
     mem_eq(a->absmax, b->absmax, ceil_div(d, a->block) * sizeof(float));
     mem_eq(a->codes, b->codes, d);
     break;
+  default: /* NONE, MASKED_U32: not a compressed payload */
+    break;
   }
 }
 
@@ -161,7 +163,7 @@ static uint8_t *encode_sparse_exact(const fs_payload *p, fs_index_coding c,
   return b;
 }
 
-static fs_status decode(const uint8_t *buf, size_t len, fs_encoding enc,
+static fs_status decode(const uint8_t *buf, size_t len, fs_payload_kind enc,
                         uint32_t dim, fs_payload *q, fs_err *err) {
   uint8_t *b = xmalloc(len);
   if (len > 0)
@@ -177,7 +179,7 @@ static fs_status decode(const uint8_t *buf, size_t len, fs_encoding enc,
 static void roundtrip(const fs_payload *p) {
   size_t len;
   uint8_t *b = encode_exact(p, &len);
-  fs_encoding enc = fs_payload_encoding(p->kind);
+  fs_payload_kind enc = fs_payload_encoding(p->kind);
   fs_payload q = pl_new(FS_PL_DENSE, 0);
   fs_err err = {0};
   fs_status st = decode(b, len, enc, p->dim, &q, &err);
@@ -198,7 +200,7 @@ static void roundtrip(const fs_payload *p) {
       if (c == FS_IDX_BITMAP && p->dim > (UINT32_C(1) << 24))
         continue; /* a 2 MB+ bitmap: skip for huge dims */
       b = encode_sparse_exact(p, (fs_index_coding)c, &len);
-      st = decode(b, len, FS_ENC_SPARSE, p->dim, &q, &err);
+      st = decode(b, len, FS_PL_SPARSE, p->dim, &q, &err);
       ck_assert_msg(st == FS_OK, "%s", err.msg);
       expect_same(p, &q);
       free(b);
@@ -325,13 +327,13 @@ static void roundtrip_free(fs_payload p) {
 /* ---- core: round trips ------------------------------------------------- */
 
 START_TEST(encoding_of_kinds) {
-  ck_assert_int_eq(fs_payload_encoding(FS_PL_DENSE), FS_ENC_DENSE_F32);
-  ck_assert_int_eq(fs_payload_encoding(FS_PL_SPARSE), FS_ENC_SPARSE);
-  ck_assert_int_eq(fs_payload_encoding(FS_PL_RANDK), FS_ENC_RANDK);
-  ck_assert_int_eq(fs_payload_encoding(FS_PL_QSGD), FS_ENC_QSGD);
-  ck_assert_int_eq(fs_payload_encoding(FS_PL_SIGN), FS_ENC_SIGN);
-  ck_assert_int_eq(fs_payload_encoding(FS_PL_NATURAL), FS_ENC_NATURAL);
-  ck_assert_int_eq(fs_payload_encoding(FS_PL_BLOCK8), FS_ENC_BLOCK8);
+  ck_assert_int_eq(fs_payload_encoding(FS_PL_DENSE), FS_PL_DENSE);
+  ck_assert_int_eq(fs_payload_encoding(FS_PL_SPARSE), FS_PL_SPARSE);
+  ck_assert_int_eq(fs_payload_encoding(FS_PL_RANDK), FS_PL_RANDK);
+  ck_assert_int_eq(fs_payload_encoding(FS_PL_QSGD), FS_PL_QSGD);
+  ck_assert_int_eq(fs_payload_encoding(FS_PL_SIGN), FS_PL_SIGN);
+  ck_assert_int_eq(fs_payload_encoding(FS_PL_NATURAL), FS_PL_NATURAL);
+  ck_assert_int_eq(fs_payload_encoding(FS_PL_BLOCK8), FS_PL_BLOCK8);
 }
 END_TEST
 
@@ -471,22 +473,20 @@ START_TEST(natural_truncates) {
   uint8_t *b = encode_exact(&p, &len);
   fs_payload q = pl_new(FS_PL_DENSE, 0);
   fs_err err = {0};
-  ck_assert_int_eq(decode(b, len, FS_ENC_NATURAL, (uint32_t)n, &q, &err),
-                   FS_OK);
+  ck_assert_int_eq(decode(b, len, FS_PL_NATURAL, (uint32_t)n, &q, &err), FS_OK);
   for (size_t i = 0; i < n; i++)
     ck_assert_uint_eq(bits_of(q.val[i]), bits_of(c[i].out));
   /* A negative subnormal keeps its sign: -0. */
   p.val[0] = -FLT_TRUE_MIN;
   free(b);
   b = encode_exact(&p, &len);
-  ck_assert_int_eq(decode(b, len, FS_ENC_NATURAL, (uint32_t)n, &q, &err),
-                   FS_OK);
+  ck_assert_int_eq(decode(b, len, FS_PL_NATURAL, (uint32_t)n, &q, &err), FS_OK);
   ck_assert_uint_eq(bits_of(q.val[0]), 0x80000000u);
   /* NaN and Inf are sent as exponent 255, which the receiver rejects. */
   p.val[2] = NAN;
   free(b);
   b = encode_exact(&p, &len);
-  ck_assert_int_eq(decode(b, len, FS_ENC_NATURAL, (uint32_t)n, &q, &err),
+  ck_assert_int_eq(decode(b, len, FS_PL_NATURAL, (uint32_t)n, &q, &err),
                    FS_ENUMERIC);
   ck_assert_str_eq(err.msg,
                    "natural payload: entry 2 has exponent 255 (Inf or NaN)");
@@ -788,7 +788,7 @@ static void check_golden(const uint8_t *want, size_t want_len,
   ck_assert_int_eq(fs_update_meta_decode(b, hd.body_len, &md, &err), FS_OK);
   ck_assert_int_eq(decode(b + FS_UPDATE_META_BYTES,
                           hd.body_len - FS_UPDATE_META_BYTES,
-                          (fs_encoding)hd.encoding, p->dim, &q, &err),
+                          (fs_payload_kind)hd.encoding, p->dim, &q, &err),
                    FS_OK);
   ck_assert_uint_eq(md.num_samples, 600);
   expect_same(p, &q);
@@ -853,52 +853,52 @@ END_TEST
 /* A claimed huge dim or nnz with a few bytes: a status, no allocation. */
 START_TEST(huge_claims_allocate_nothing) {
   const struct {
-    fs_encoding enc;
+    fs_payload_kind enc;
     uint8_t body[24];
     size_t len;
     const char *msg;
   } c[] = {
-      {FS_ENC_DENSE_F32,
+      {FS_PL_DENSE,
        {0xff, 0xff, 0xff, 0xff},
        8,
        "dense vector: count 4294967295 needs 17179869184 bytes but 8 are "
        "present"},
-      {FS_ENC_SPARSE,
+      {FS_PL_SPARSE,
        {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0},
        24,
        "sparse payload: nnz 4294967295 with RAW32 indices needs 34359738369 "
        "bytes but 24 are present"},
-      {FS_ENC_SPARSE,
+      {FS_PL_SPARSE,
        {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1},
        24,
        "sparse payload: nnz 4294967295 with BITMAP indices needs "
        "17716740101 bytes but 24 are present"},
-      {FS_ENC_SPARSE,
+      {FS_PL_SPARSE,
        {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2},
        24,
        "sparse payload: nnz 4294967295 with DELTA_VARINT indices needs at "
        "least 21474836484 bytes but 24 are present"},
-      {FS_ENC_RANDK,
+      {FS_PL_RANDK,
        {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
        24,
        "randk payload: nnz 4294967295 needs 17179869196 bytes but 24 are "
        "present"},
-      {FS_ENC_QSGD,
+      {FS_PL_QSGD,
        {0xff, 0xff, 0xff, 0xff, 127},
        24,
        "qsgd payload: dim 4294967295 at 8 bits a code needs 4294967304 bytes "
        "but 24 are present"},
-      {FS_ENC_SIGN,
+      {FS_PL_SIGN,
        {0xff, 0xff, 0xff, 0xff},
        24,
        "sign payload: dim 4294967295 needs 536870920 bytes but 24 are "
        "present"},
-      {FS_ENC_NATURAL,
+      {FS_PL_NATURAL,
        {0xff, 0xff, 0xff, 0xff},
        24,
        "natural payload: dim 4294967295 needs 4831838211 bytes but 24 are "
        "present"},
-      {FS_ENC_BLOCK8,
+      {FS_PL_BLOCK8,
        {0xff, 0xff, 0xff, 0xff, 1},
        24,
        "block8 payload: dim 4294967295 in blocks of 1 needs 21474836483 "
@@ -926,14 +926,14 @@ START_TEST(decode_reuses_arrays) {
   fs_payload big = rand_sparse(5000, 4000, 1), small = rand_sparse(5000, 3, 2);
   size_t lb, ls;
   uint8_t *bb = encode_exact(&big, &lb), *bs = encode_exact(&small, &ls);
-  ck_assert_int_eq(decode(bb, lb, FS_ENC_SPARSE, 5000, &q, &err), FS_OK);
+  ck_assert_int_eq(decode(bb, lb, FS_PL_SPARSE, 5000, &q, &err), FS_OK);
   uint32_t *idx = q.idx;
   ck_assert_uint_ge(q.cap_idx, 4000);
-  ck_assert_int_eq(decode(bs, ls, FS_ENC_SPARSE, 5000, &q, &err), FS_OK);
+  ck_assert_int_eq(decode(bs, ls, FS_PL_SPARSE, 5000, &q, &err), FS_OK);
   expect_same(&small, &q);
   ck_assert_ptr_eq(q.idx, idx);
   ck_assert_uint_ge(q.cap_idx, 4000);
-  ck_assert_int_eq(decode(bb, lb, FS_ENC_SPARSE, 5000, &q, &err), FS_OK);
+  ck_assert_int_eq(decode(bb, lb, FS_PL_SPARSE, 5000, &q, &err), FS_OK);
   expect_same(&big, &q);
   free(bb);
   free(bs);
@@ -943,18 +943,18 @@ START_TEST(decode_reuses_arrays) {
   fs_payload r = rand_randk(100, 10, 3);
   size_t lr;
   uint8_t *br = encode_exact(&r, &lr);
-  ck_assert_int_eq(decode(br, lr, FS_ENC_RANDK, 100, &q, &err), FS_OK);
+  ck_assert_int_eq(decode(br, lr, FS_PL_RANDK, 100, &q, &err), FS_OK);
   expect_same(&r, &q);
   fs_payload s = rand_qsgd(100, 5, 4);
   size_t lq;
   uint8_t *bq = encode_exact(&s, &lq);
-  ck_assert_int_eq(decode(bq, lq, FS_ENC_QSGD, 100, &q, &err), FS_OK);
+  ck_assert_int_eq(decode(bq, lq, FS_PL_QSGD, 100, &q, &err), FS_OK);
   expect_same(&s, &q);
   ck_assert(q.nnz == 0 && q.seed == 0 && q.block == 0);
-  ck_assert_int_eq(decode(br, lr, FS_ENC_RANDK, 100, &q, &err), FS_OK);
+  ck_assert_int_eq(decode(br, lr, FS_PL_RANDK, 100, &q, &err), FS_OK);
   ck_assert(q.levels == 0 && q.scale == 0.0f && q.nnz == 10);
   /* A failure leaves the scalars as they were. */
-  ck_assert_int_eq(decode(bq, lq - 1, FS_ENC_QSGD, 100, &q, &err), FS_ETRUNC);
+  ck_assert_int_eq(decode(bq, lq - 1, FS_PL_QSGD, 100, &q, &err), FS_ETRUNC);
   ck_assert_int_eq(q.kind, FS_PL_RANDK);
   ck_assert(q.nnz == 10 && q.seed == r.seed && q.levels == 0);
   free(br);
@@ -966,7 +966,8 @@ START_TEST(decode_reuses_arrays) {
 END_TEST
 
 /* Everything a decoded payload promises. */
-static void expect_valid(const fs_payload *q, fs_encoding enc, uint32_t dim) {
+static void expect_valid(const fs_payload *q, fs_payload_kind enc,
+                         uint32_t dim) {
   ck_assert_int_eq(fs_payload_encoding(q->kind), enc);
   ck_assert_uint_eq(q->dim, dim);
   switch (q->kind) {
@@ -1011,13 +1012,15 @@ static void expect_valid(const fs_payload *q, fs_encoding enc, uint32_t dim) {
     for (uint32_t j = 0; j < dim; j++)
       ck_assert(q->codes[j] != INT8_MIN);
     break;
+  default: /* NONE, MASKED_U32: not a compressed payload */
+    break;
   }
 }
 
 /* Decode len bytes of src into q (reused across calls): a status with a
  * message and q's scalars untouched, or a valid payload that re-encodes to
  * exactly src (SPARSE in the coding named by the body). */
-static fs_status check_one(const uint8_t *src, size_t len, fs_encoding enc,
+static fs_status check_one(const uint8_t *src, size_t len, fs_payload_kind enc,
                            uint32_t dim, fs_payload *q) {
   fs_payload before = *q;
   fs_err err = {0};
@@ -1034,12 +1037,12 @@ static fs_status check_one(const uint8_t *src, size_t len, fs_encoding enc,
     return st;
   }
   expect_valid(q, enc, dim);
-  size_t n = enc == FS_ENC_SPARSE
+  size_t n = enc == FS_PL_SPARSE
                  ? fs_payload_sparse_size(q, (fs_index_coding)src[8])
                  : fs_payload_encoded_size(q, NULL);
   ck_assert_uint_eq(n, len);
   uint8_t *again = xmalloc(n);
-  if (enc == FS_ENC_SPARSE)
+  if (enc == FS_PL_SPARSE)
     fs_payload_encode_sparse(q, (fs_index_coding)src[8], again);
   else
     fs_payload_encode(q, again);
@@ -1049,7 +1052,7 @@ static fs_status check_one(const uint8_t *src, size_t len, fs_encoding enc,
 }
 
 typedef struct {
-  fs_encoding enc;
+  fs_payload_kind enc;
   uint32_t dim;
   uint8_t *bytes;
   size_t len;
@@ -1083,7 +1086,7 @@ static size_t make_samples(sample *s) {
                      sparse_of(13, multi, 1)};
   for (size_t k = 0; k < sizeof sp / sizeof sp[0]; k++)
     for (unsigned c = 0; c < 3; c++) {
-      s[n].enc = FS_ENC_SPARSE;
+      s[n].enc = FS_PL_SPARSE;
       s[n].dim = sp[k].dim;
       s[n].bytes = encode_sparse_exact(&sp[k], (fs_index_coding)c, &s[n].len);
       n++;
@@ -1122,7 +1125,7 @@ START_TEST(corrupt_sweep) {
     }
     /* The body read as every other encoding, and with another dim. */
     for (unsigned e = 0; e < 10; e++)
-      check_one(s[k].bytes, len, (fs_encoding)e, s[k].dim, &q);
+      check_one(s[k].bytes, len, (fs_payload_kind)e, s[k].dim, &q);
     ck_assert_int_eq(check_one(s[k].bytes, len, s[k].enc, s[k].dim + 1, &q),
                      FS_EFORMAT);
     free(work);
@@ -1180,7 +1183,7 @@ static void putf(bytes *x, float f) { put32(x, bits_of(f)); }
 /* Decode and expect st with message msg (exact unless NULL); on failure the
  * payload's scalar fields must be left alone. A NULL err gives the same
  * status. (Also used with FS_OK for the valid neighbours of bad bodies.) */
-static void expect_error(const uint8_t *buf, size_t len, fs_encoding enc,
+static void expect_error(const uint8_t *buf, size_t len, fs_payload_kind enc,
                          uint32_t dim, fs_status st, const char *msg) {
   fs_payload q = pl_new(FS_PL_SIGN, 77);
   q.nnz = q.levels = q.block = 77;
@@ -1199,20 +1202,20 @@ static void expect_error(const uint8_t *buf, size_t len, fs_encoding enc,
   pl_free(&q);
 }
 
-static void expect_error_b(const bytes *x, fs_encoding enc, uint32_t dim,
+static void expect_error_b(const bytes *x, fs_payload_kind enc, uint32_t dim,
                            fs_status st, const char *msg) {
   expect_error(x->b, x->n, enc, dim, st, msg);
 }
 
 START_TEST(err_encoding) {
   uint8_t b[8] = {0};
-  expect_error(b, 8, FS_ENC_NONE, 0, FS_EFORMAT,
+  expect_error(b, 8, FS_PL_NONE, 0, FS_EFORMAT,
                "payload: encoding 0 (NONE) carries no vector");
-  expect_error(b, 8, (fs_encoding)9, 0, FS_EFORMAT,
+  expect_error(b, 8, (fs_payload_kind)9, 0, FS_EFORMAT,
                "payload: encoding 9 (unknown) carries no vector");
-  expect_error(b, 8, FS_ENC_MASKED_U32, 0, FS_EFORMAT,
+  expect_error(b, 8, FS_PL_MASKED_U32, 0, FS_EFORMAT,
                "payload: encoding 8 (MASKED_U32) carries no vector");
-  expect_error(b, 8, (fs_encoding)255, 0, FS_EFORMAT,
+  expect_error(b, 8, (fs_payload_kind)255, 0, FS_EFORMAT,
                "payload: encoding 255 (unknown) carries no vector");
 }
 END_TEST
@@ -1220,16 +1223,16 @@ END_TEST
 /* Too short for the fixed head, and a dim other than the expected one. */
 START_TEST(err_head) {
   const struct {
-    fs_encoding enc;
+    fs_payload_kind enc;
     size_t head;
     const char *name, *fields;
   } c[] = {
-      {FS_ENC_SPARSE, 9, "sparse", "dim, nnz, index coding"},
-      {FS_ENC_RANDK, 16, "randk", "dim, nnz, seed"},
-      {FS_ENC_QSGD, 9, "qsgd", "dim, levels, scale"},
-      {FS_ENC_SIGN, 8, "sign", "dim, scale"},
-      {FS_ENC_NATURAL, 4, "natural", "dim"},
-      {FS_ENC_BLOCK8, 8, "block8", "dim, block"},
+      {FS_PL_SPARSE, 9, "sparse", "dim, nnz, index coding"},
+      {FS_PL_RANDK, 16, "randk", "dim, nnz, seed"},
+      {FS_PL_QSGD, 9, "qsgd", "dim, levels, scale"},
+      {FS_PL_SIGN, 8, "sign", "dim, scale"},
+      {FS_PL_NATURAL, 4, "natural", "dim"},
+      {FS_PL_BLOCK8, 8, "block8", "dim, block"},
   };
   uint8_t b[16] = {12, 0, 0, 0};
   for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
@@ -1246,11 +1249,11 @@ START_TEST(err_head) {
     expect_error(b, c[i].head, c[i].enc, 10, FS_EFORMAT, want);
   }
   /* DENSE_F32 bodies give fs_dense_decode's messages. */
-  expect_error(b, 2, FS_ENC_DENSE_F32, 12, FS_ETRUNC,
+  expect_error(b, 2, FS_PL_DENSE, 12, FS_ETRUNC,
                "dense vector: 2 bytes, too short for the 4-byte count");
-  expect_error(b, 4, FS_ENC_DENSE_F32, 10, FS_EFORMAT,
+  expect_error(b, 4, FS_PL_DENSE, 10, FS_EFORMAT,
                "dense vector: count 12 but expected 10");
-  expect_error(b, 16, FS_ENC_DENSE_F32, 12, FS_ETRUNC,
+  expect_error(b, 16, FS_PL_DENSE, 12, FS_ETRUNC,
                "dense vector: count 12 needs 52 bytes but 16 are present");
 }
 END_TEST
@@ -1261,13 +1264,13 @@ START_TEST(err_dense_values) {
   putf(&x, 1.0f);
   put32(&x, 0x7fc00000u);
   putf(&x, 2.0f);
-  expect_error_b(&x, FS_ENC_DENSE_F32, 3, FS_ENUMERIC,
+  expect_error_b(&x, FS_PL_DENSE, 3, FS_ENUMERIC,
                  "dense vector: entry 1 is NaN");
   x.n = 0;
   put32(&x, 1);
   putf(&x, 1.0f);
   put32(&x, 0);
-  expect_error_b(&x, FS_ENC_DENSE_F32, 1, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_DENSE, 1, FS_EFORMAT,
                  "dense vector: count 1 needs 8 bytes but 12 are present");
 }
 END_TEST
@@ -1288,21 +1291,21 @@ static void put_values(bytes *x, uint32_t n) {
 
 START_TEST(err_sparse_head) {
   bytes x = sparse_head(10, 11, 0);
-  expect_error_b(&x, FS_ENC_SPARSE, 10, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_SPARSE, 10, FS_EFORMAT,
                  "sparse payload: nnz 11 exceeds dim 10");
   x = sparse_head(10, 0, 3);
-  expect_error_b(&x, FS_ENC_SPARSE, 10, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_SPARSE, 10, FS_EFORMAT,
                  "sparse payload: unknown index coding 3");
   x = sparse_head(10, 0, 255);
-  expect_error_b(&x, FS_ENC_SPARSE, 10, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_SPARSE, 10, FS_EFORMAT,
                  "sparse payload: unknown index coding 255");
   /* nnz 0 in each coding: only the bitmap takes bytes. */
   x = sparse_head(10, 0, 0);
-  expect_error_b(&x, FS_ENC_SPARSE, 10, FS_OK, NULL);
+  expect_error_b(&x, FS_PL_SPARSE, 10, FS_OK, NULL);
   x = sparse_head(10, 0, 2);
-  expect_error_b(&x, FS_ENC_SPARSE, 10, FS_OK, NULL);
+  expect_error_b(&x, FS_PL_SPARSE, 10, FS_OK, NULL);
   x = sparse_head(10, 0, 1);
-  expect_error_b(&x, FS_ENC_SPARSE, 10, FS_ETRUNC,
+  expect_error_b(&x, FS_PL_SPARSE, 10, FS_ETRUNC,
                  "sparse payload: nnz 0 with BITMAP indices needs 11 bytes "
                  "but 9 are present");
 }
@@ -1330,22 +1333,22 @@ START_TEST(err_sparse_lengths) {
     uint8_t b[64] = {0};
     size_t n = c[i].len - 40;
     memcpy(b, c[i].frame + 40, n);
-    expect_error(b, n - 1, FS_ENC_SPARSE, 10, FS_ETRUNC, c[i].shortm);
-    expect_error(b, n + 1, FS_ENC_SPARSE, 10, FS_EFORMAT, c[i].longm);
+    expect_error(b, n - 1, FS_PL_SPARSE, 10, FS_ETRUNC, c[i].shortm);
+    expect_error(b, n + 1, FS_PL_SPARSE, 10, FS_EFORMAT, c[i].longm);
   }
   /* DELTA_VARINT: between 1 and 5 bytes an index. */
   bytes x = sparse_head(10, 3, 2);
   put8(&x, 1);
   put8(&x, 0);
   put_values(&x, 3);
-  expect_error_b(&x, FS_ENC_SPARSE, 10, FS_ETRUNC,
+  expect_error_b(&x, FS_PL_SPARSE, 10, FS_ETRUNC,
                  "sparse payload: nnz 3 with DELTA_VARINT indices needs at "
                  "least 24 bytes but 23 are present");
   x = sparse_head(10, 1, 2);
   for (int i = 0; i < 6; i++)
     put8(&x, 0);
   put_values(&x, 1);
-  expect_error_b(&x, FS_ENC_SPARSE, 10, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_SPARSE, 10, FS_EFORMAT,
                  "sparse payload: nnz 1 with DELTA_VARINT indices needs at "
                  "most 18 bytes but 19 are present");
   /* Bytes left between the varints and the values. */
@@ -1354,7 +1357,7 @@ START_TEST(err_sparse_lengths) {
   put8(&x, 0);
   put8(&x, 0);
   put_values(&x, 1);
-  expect_error_b(&x, FS_ENC_SPARSE, 10, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_SPARSE, 10, FS_EFORMAT,
                  "sparse payload: nnz 1 with DELTA_VARINT indices (1 index "
                  "bytes) needs 14 bytes but 16 are present");
 }
@@ -1380,7 +1383,7 @@ START_TEST(err_sparse_raw32) {
     for (int k = 0; k < 3; k++)
       put32(&x, c[i].idx[k]);
     put_values(&x, 3);
-    expect_error_b(&x, FS_ENC_SPARSE, 10, FS_EFORMAT, c[i].msg);
+    expect_error_b(&x, FS_PL_SPARSE, 10, FS_EFORMAT, c[i].msg);
   }
 }
 END_TEST
@@ -1390,25 +1393,25 @@ START_TEST(err_sparse_bitmap) {
   put8(&x, 0x86);
   put8(&x, 0x04); /* bit 10 */
   put_values(&x, 3);
-  expect_error_b(&x, FS_ENC_SPARSE, 10, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_SPARSE, 10, FS_EFORMAT,
                  "sparse payload: bitmap bits set beyond dim 10 (last byte "
                  "0x04)");
   x.b[10] = 0x80; /* bit 15 */
-  expect_error_b(&x, FS_ENC_SPARSE, 10, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_SPARSE, 10, FS_EFORMAT,
                  "sparse payload: bitmap bits set beyond dim 10 (last byte "
                  "0x80)");
   x.b[10] = 0x02; /* bit 9: four bits set */
-  expect_error_b(&x, FS_ENC_SPARSE, 10, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_SPARSE, 10, FS_EFORMAT,
                  "sparse payload: bitmap has 4 bits set but nnz is 3");
   x.b[9] = 0x00;
-  expect_error_b(&x, FS_ENC_SPARSE, 10, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_SPARSE, 10, FS_EFORMAT,
                  "sparse payload: bitmap has 1 bits set but nnz is 3");
   /* dim a multiple of 8: no padding bits to check. */
   x = sparse_head(16, 16, 1);
   put8(&x, 0xff);
   put8(&x, 0xff);
   put_values(&x, 16);
-  expect_error_b(&x, FS_ENC_SPARSE, 16, FS_OK, NULL);
+  expect_error_b(&x, FS_PL_SPARSE, 16, FS_OK, NULL);
 }
 END_TEST
 
@@ -1476,7 +1479,7 @@ START_TEST(err_sparse_varint) {
     for (size_t k = 0; k < c[i].n; k++)
       put8(&x, c[i].v[k]);
     put_values(&x, c[i].nnz);
-    expect_error_b(&x, FS_ENC_SPARSE, 10, c[i].st, c[i].msg);
+    expect_error_b(&x, FS_PL_SPARSE, 10, c[i].st, c[i].msg);
   }
   /* The largest gap with a 5-byte varint after index 0 runs past dim. */
   bytes x = sparse_head(UINT32_MAX, 2, 2);
@@ -1485,11 +1488,11 @@ START_TEST(err_sparse_varint) {
   for (size_t k = 0; k < 5; k++)
     put8(&x, max[k]);
   put_values(&x, 2);
-  expect_error_b(&x, FS_ENC_SPARSE, UINT32_MAX, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_SPARSE, UINT32_MAX, FS_EFORMAT,
                  "sparse payload: entry 1 has index 4294967295, not below "
                  "dim 4294967295");
   x.b[10] = 0xfd; /* gap 2^32 - 3: index 2^32 - 2, the last one */
-  expect_error_b(&x, FS_ENC_SPARSE, UINT32_MAX, FS_OK, NULL);
+  expect_error_b(&x, FS_PL_SPARSE, UINT32_MAX, FS_OK, NULL);
 }
 END_TEST
 
@@ -1510,7 +1513,7 @@ START_TEST(err_sparse_values) {
       uint8_t b[64];
       memcpy(b, g + 40, n);
       fs_put_u32(b + n - 4, c[i].bits);
-      expect_error(b, n, FS_ENC_SPARSE, 10, FS_ENUMERIC, c[i].msg);
+      expect_error(b, n, FS_PL_SPARSE, 10, FS_ENUMERIC, c[i].msg);
     }
 }
 END_TEST
@@ -1520,20 +1523,20 @@ START_TEST(err_randk) {
   put32(&x, 10);
   put32(&x, 11);
   put64(&x, 1);
-  expect_error_b(&x, FS_ENC_RANDK, 10, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_RANDK, 10, FS_EFORMAT,
                  "randk payload: nnz 11 exceeds dim 10");
   x.n = 0;
   put32(&x, 10);
   put32(&x, 2);
   put64(&x, 1);
   putf(&x, 1.0f);
-  expect_error_b(&x, FS_ENC_RANDK, 10, FS_ETRUNC,
+  expect_error_b(&x, FS_PL_RANDK, 10, FS_ETRUNC,
                  "randk payload: nnz 2 needs 24 bytes but 20 are present");
   put32(&x, 0xff800000u);
-  expect_error_b(&x, FS_ENC_RANDK, 10, FS_ENUMERIC,
+  expect_error_b(&x, FS_PL_RANDK, 10, FS_ENUMERIC,
                  "randk payload: value 1 is -Inf");
   putf(&x, 1.0f);
-  expect_error_b(&x, FS_ENC_RANDK, 10, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_RANDK, 10, FS_EFORMAT,
                  "randk payload: nnz 2 needs 24 bytes but 28 are present");
 }
 END_TEST
@@ -1553,7 +1556,7 @@ START_TEST(err_qsgd) {
     char want[64];
     snprintf(want, sizeof want, "qsgd payload: levels %u outside 1..127",
              bad_s[i]);
-    expect_error_b(&x, FS_ENC_QSGD, 5, FS_EFORMAT, want);
+    expect_error_b(&x, FS_PL_QSGD, 5, FS_EFORMAT, want);
   }
   const struct {
     uint32_t bits;
@@ -1571,21 +1574,21 @@ START_TEST(err_qsgd) {
     bytes x = qsgd_head(5, 2, sc[i].bits);
     put8(&x, 0);
     put8(&x, 0);
-    expect_error_b(&x, FS_ENC_QSGD, 5, sc[i].st, sc[i].msg);
+    expect_error_b(&x, FS_PL_QSGD, 5, sc[i].st, sc[i].msg);
   }
   /* -0.0 is a scale of 0. */
   bytes x = qsgd_head(5, 2, 0x80000000u);
   put8(&x, 0x88);
   put8(&x, 0x46);
-  expect_error_b(&x, FS_ENC_QSGD, 5, FS_OK, NULL);
+  expect_error_b(&x, FS_PL_QSGD, 5, FS_OK, NULL);
   /* Lengths. */
   x.n = 10;
-  expect_error_b(&x, FS_ENC_QSGD, 5, FS_ETRUNC,
+  expect_error_b(&x, FS_PL_QSGD, 5, FS_ETRUNC,
                  "qsgd payload: dim 5 at 3 bits a code needs 11 bytes but 10 "
                  "are present");
   x.n = 11;
   put8(&x, 0);
-  expect_error_b(&x, FS_ENC_QSGD, 5, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_QSGD, 5, FS_EFORMAT,
                  "qsgd payload: dim 5 at 3 bits a code needs 11 bytes but 12 "
                  "are present");
   /* Codes above 2s = 4: fields 5, 6, 7. */
@@ -1598,32 +1601,32 @@ START_TEST(err_qsgd) {
     char want[80];
     snprintf(want, sizeof want,
              "qsgd payload: entry 2 has code field %u, above 2s = 4", f);
-    expect_error_b(&x, FS_ENC_QSGD, 5, FS_EFORMAT, want);
+    expect_error_b(&x, FS_PL_QSGD, 5, FS_EFORMAT, want);
   }
   /* The padding bit (bit 15). */
   x = qsgd_head(5, 2, 0x40000000u);
   put8(&x, 0x88);
   put8(&x, 0xc6);
-  expect_error_b(&x, FS_ENC_QSGD, 5, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_QSGD, 5, FS_EFORMAT,
                  "qsgd payload: padding bits 0x01 after the last field (must "
                  "be 0)");
   /* s = 127: 8-bit fields, 255 is above 254. */
   x = qsgd_head(2, 127, 0);
   put8(&x, 254);
   put8(&x, 255);
-  expect_error_b(&x, FS_ENC_QSGD, 2, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_QSGD, 2, FS_EFORMAT,
                  "qsgd payload: entry 1 has code field 255, above 2s = 254");
   /* s = 1: 2-bit fields, 3 is above 2; dim 3 leaves 2 padding bits. */
   x = qsgd_head(3, 1, 0);
   put8(&x, 0x3 << 2);
-  expect_error_b(&x, FS_ENC_QSGD, 3, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_QSGD, 3, FS_EFORMAT,
                  "qsgd payload: entry 1 has code field 3, above 2s = 2");
   x.b[9] = 0x40;
-  expect_error_b(&x, FS_ENC_QSGD, 3, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_QSGD, 3, FS_EFORMAT,
                  "qsgd payload: padding bits 0x01 after the last field (must "
                  "be 0)");
   x.b[9] = 0x80;
-  expect_error_b(&x, FS_ENC_QSGD, 3, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_QSGD, 3, FS_EFORMAT,
                  "qsgd payload: padding bits 0x02 after the last field (must "
                  "be 0)");
 }
@@ -1635,26 +1638,25 @@ START_TEST(err_sign) {
   put32(&x, 0x7fc00000u);
   put8(&x, 0);
   put8(&x, 0);
-  expect_error_b(&x, FS_ENC_SIGN, 11, FS_ENUMERIC,
-                 "sign payload: scale is NaN");
+  expect_error_b(&x, FS_PL_SIGN, 11, FS_ENUMERIC, "sign payload: scale is NaN");
   fs_put_u32(x.b + 4, 0xc0000000u);
-  expect_error_b(&x, FS_ENC_SIGN, 11, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_SIGN, 11, FS_EFORMAT,
                  "sign payload: scale is negative (-2)");
   fs_put_u32(x.b + 4, 0x3f800000u);
-  expect_error_b(&x, FS_ENC_SIGN, 11, FS_OK, NULL);
+  expect_error_b(&x, FS_PL_SIGN, 11, FS_OK, NULL);
   x.b[9] = 0x08; /* bit 11 */
-  expect_error_b(&x, FS_ENC_SIGN, 11, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_SIGN, 11, FS_EFORMAT,
                  "sign payload: padding bits 0x01 after the last field (must "
                  "be 0)");
   x.b[9] = 0xf8;
-  expect_error_b(&x, FS_ENC_SIGN, 11, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_SIGN, 11, FS_EFORMAT,
                  "sign payload: padding bits 0x1f after the last field (must "
                  "be 0)");
   x.n = 9;
-  expect_error_b(&x, FS_ENC_SIGN, 11, FS_ETRUNC,
+  expect_error_b(&x, FS_PL_SIGN, 11, FS_ETRUNC,
                  "sign payload: dim 11 needs 10 bytes but 9 are present");
   x.n = 11;
-  expect_error_b(&x, FS_ENC_SIGN, 11, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_SIGN, 11, FS_EFORMAT,
                  "sign payload: dim 11 needs 10 bytes but 11 are present");
 }
 END_TEST
@@ -1665,24 +1667,24 @@ START_TEST(err_natural) {
   put32(&x, 3);
   uint32_t stream = (127u) | (0xffu << 9) | (0x17fu << 18);
   put32(&x, stream);
-  expect_error_b(&x, FS_ENC_NATURAL, 3, FS_ENUMERIC,
+  expect_error_b(&x, FS_PL_NATURAL, 3, FS_ENUMERIC,
                  "natural payload: entry 1 has exponent 255 (Inf or NaN)");
   fs_put_u32(x.b + 4, stream | 0x100u << 9); /* with the sign set */
-  expect_error_b(&x, FS_ENC_NATURAL, 3, FS_ENUMERIC,
+  expect_error_b(&x, FS_PL_NATURAL, 3, FS_ENUMERIC,
                  "natural payload: entry 1 has exponent 255 (Inf or NaN)");
   stream = (127u) | (0x180u << 9) | (0x17fu << 18); /* 1, -2, -1 */
   fs_put_u32(x.b + 4, stream);
-  expect_error_b(&x, FS_ENC_NATURAL, 3, FS_OK, NULL);
+  expect_error_b(&x, FS_PL_NATURAL, 3, FS_OK, NULL);
   fs_payload q = pl_new(FS_PL_DENSE, 0);
-  ck_assert_int_eq(decode(x.b, x.n, FS_ENC_NATURAL, 3, &q, NULL), FS_OK);
+  ck_assert_int_eq(decode(x.b, x.n, FS_PL_NATURAL, 3, &q, NULL), FS_OK);
   ck_assert(q.val[0] == 1.0f && q.val[1] == -2.0f && q.val[2] == -1.0f);
   pl_free(&q);
   fs_put_u32(x.b + 4, stream | 1u << 27);
-  expect_error_b(&x, FS_ENC_NATURAL, 3, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_NATURAL, 3, FS_EFORMAT,
                  "natural payload: padding bits 0x01 after the last field "
                  "(must be 0)");
   x.n = 7;
-  expect_error_b(&x, FS_ENC_NATURAL, 3, FS_ETRUNC,
+  expect_error_b(&x, FS_PL_NATURAL, 3, FS_ETRUNC,
                  "natural payload: dim 3 needs 8 bytes but 7 are present");
 }
 END_TEST
@@ -1691,7 +1693,7 @@ START_TEST(err_block8) {
   bytes x = {{0}, 0};
   put32(&x, 5);
   put32(&x, 0);
-  expect_error_b(&x, FS_ENC_BLOCK8, 5, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_BLOCK8, 5, FS_EFORMAT,
                  "block8 payload: block length 0 (must be at least 1)");
   x.n = 0;
   put32(&x, 5);
@@ -1701,30 +1703,30 @@ START_TEST(err_block8) {
   putf(&x, 2.0f);
   for (int j = 0; j < 5; j++)
     put8(&x, (uint8_t)(j * 60 - 127));
-  expect_error_b(&x, FS_ENC_BLOCK8, 5, FS_OK, NULL);
+  expect_error_b(&x, FS_PL_BLOCK8, 5, FS_OK, NULL);
   x.n--;
-  expect_error_b(&x, FS_ENC_BLOCK8, 5, FS_ETRUNC,
+  expect_error_b(&x, FS_PL_BLOCK8, 5, FS_ETRUNC,
                  "block8 payload: dim 5 in blocks of 2 needs 25 bytes but 24 "
                  "are present");
   x.n += 2;
-  expect_error_b(&x, FS_ENC_BLOCK8, 5, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_BLOCK8, 5, FS_EFORMAT,
                  "block8 payload: dim 5 in blocks of 2 needs 25 bytes but 26 "
                  "are present");
   x.n--;
   fs_put_u32(x.b + 12, 0x7fc00000u);
-  expect_error_b(&x, FS_ENC_BLOCK8, 5, FS_ENUMERIC,
+  expect_error_b(&x, FS_PL_BLOCK8, 5, FS_ENUMERIC,
                  "block8 payload: absmax of block 1 is NaN");
   fs_put_u32(x.b + 12, 0xbf000000u);
-  expect_error_b(&x, FS_ENC_BLOCK8, 5, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_BLOCK8, 5, FS_EFORMAT,
                  "block8 payload: absmax of block 1 is negative (-0.5)");
   fs_put_u32(x.b + 12, 0x80000000u); /* -0.0 counts as 0 */
-  expect_error_b(&x, FS_ENC_BLOCK8, 5, FS_OK, NULL);
+  expect_error_b(&x, FS_PL_BLOCK8, 5, FS_OK, NULL);
   x.b[20 + 3] = 0x80;
-  expect_error_b(&x, FS_ENC_BLOCK8, 5, FS_EFORMAT,
+  expect_error_b(&x, FS_PL_BLOCK8, 5, FS_EFORMAT,
                  "block8 payload: entry 3 has code -128 (must be in "
                  "-127..127)");
   x.b[20 + 3] = 0x81; /* -127 */
-  expect_error_b(&x, FS_ENC_BLOCK8, 5, FS_OK, NULL);
+  expect_error_b(&x, FS_PL_BLOCK8, 5, FS_OK, NULL);
 }
 END_TEST
 

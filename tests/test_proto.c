@@ -78,7 +78,7 @@ static const uint8_t golden_update[] = {
 
 static const fs_frame_header golden_hdr = {
     .type = FS_MSG_UPDATE,
-    .encoding = FS_ENC_DENSE_F32,
+    .encoding = FS_PL_DENSE,
     .flags = 0,
     .round = 0x01020304u,
     .client = 0x0a0b0c0du,
@@ -149,12 +149,12 @@ static void free_payload(fs_payload *p) {
 
 static fs_status decode_vector(const uint8_t *body, size_t len, size_t n,
                                decoded_frame *out, fs_err *err) {
-  if (out->h.encoding == FS_ENC_DENSE_F32)
+  if (out->h.encoding == FS_PL_DENSE)
     return fs_dense_decode(body, len, out->vec, n, err);
-  if (out->h.encoding == FS_ENC_SPARSE && len > 8)
+  if (out->h.encoding == FS_PL_SPARSE && len > 8)
     out->coding = (fs_index_coding)body[8];
-  return fs_payload_decode(body, len, (fs_encoding)out->h.encoding, (uint32_t)n,
-                           &out->pl, err);
+  return fs_payload_decode(body, len, (fs_payload_kind)out->h.encoding,
+                           (uint32_t)n, &out->pl, err);
 }
 
 static fs_status decode_frame(const uint8_t *buf, size_t len, size_t n_expect,
@@ -196,11 +196,11 @@ static fs_status decode_frame(const uint8_t *buf, size_t len, size_t n_expect,
 /* Encode d back into bytes (returns the length, at most cap). */
 static size_t encode_frame(const decoded_frame *d, size_t n, uint8_t *buf,
                            size_t cap) {
-  int dense = d->h.encoding == FS_ENC_DENSE_F32;
+  int dense = d->h.encoding == FS_PL_DENSE;
   size_t vec = 0;
   if (d->h.type != FS_MSG_SHUTDOWN)
     vec = dense ? fs_dense_size(n)
-          : d->h.encoding == FS_ENC_SPARSE
+          : d->h.encoding == FS_PL_SPARSE
               ? fs_payload_sparse_size(&d->pl, d->coding)
               : fs_payload_encoded_size(&d->pl, NULL);
   size_t body = vec;
@@ -219,7 +219,7 @@ static size_t encode_frame(const decoded_frame *d, size_t n, uint8_t *buf,
   if (d->h.type != FS_MSG_SHUTDOWN) {
     if (dense)
       fs_dense_encode(d->vec, n, p);
-    else if (d->h.encoding == FS_ENC_SPARSE)
+    else if (d->h.encoding == FS_PL_SPARSE)
       fs_payload_encode_sparse(&d->pl, d->coding, p);
     else
       fs_payload_encode(&d->pl, p);
@@ -267,11 +267,10 @@ END_TEST
 
 START_TEST(header_roundtrip) {
   const fs_frame_header cases[] = {
-      {FS_MSG_TRAIN, FS_ENC_DENSE_F32, 0, 0, 0, 0, 4},
-      {FS_MSG_TRAIN, FS_ENC_DENSE_F32, 0, UINT32_MAX, UINT32_MAX, UINT32_MAX,
-       40},
-      {FS_MSG_UPDATE, FS_ENC_DENSE_F32, 0, 17, 123456, 16, 16},
-      {FS_MSG_SHUTDOWN, FS_ENC_NONE, 0, 99, 1, 0, 0},
+      {FS_MSG_TRAIN, FS_PL_DENSE, 0, 0, 0, 0, 4},
+      {FS_MSG_TRAIN, FS_PL_DENSE, 0, UINT32_MAX, UINT32_MAX, UINT32_MAX, 40},
+      {FS_MSG_UPDATE, FS_PL_DENSE, 0, 17, 123456, 16, 16},
+      {FS_MSG_SHUTDOWN, FS_PL_NONE, 0, 99, 1, 0, 0},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     uint8_t buf[FS_FRAME_HEADER_BYTES + 64];
@@ -370,15 +369,15 @@ START_TEST(names) {
   ck_assert_str_eq(fs_msg_type_name(FS_MSG_UPDATE), "UPDATE");
   ck_assert_str_eq(fs_msg_type_name(FS_MSG_SHUTDOWN), "SHUTDOWN");
   ck_assert_str_eq(fs_msg_type_name(0), "unknown");
-  ck_assert_str_eq(fs_encoding_name(FS_ENC_NONE), "NONE");
-  ck_assert_str_eq(fs_encoding_name(FS_ENC_DENSE_F32), "DENSE_F32");
-  ck_assert_str_eq(fs_encoding_name(FS_ENC_SPARSE), "SPARSE");
-  ck_assert_str_eq(fs_encoding_name(FS_ENC_RANDK), "RANDK");
-  ck_assert_str_eq(fs_encoding_name(FS_ENC_QSGD), "QSGD");
-  ck_assert_str_eq(fs_encoding_name(FS_ENC_SIGN), "SIGN");
-  ck_assert_str_eq(fs_encoding_name(FS_ENC_NATURAL), "NATURAL");
-  ck_assert_str_eq(fs_encoding_name(FS_ENC_BLOCK8), "BLOCK8");
-  ck_assert_str_eq(fs_encoding_name(FS_ENC_MAX + 1), "unknown");
+  ck_assert_str_eq(fs_encoding_name(FS_PL_NONE), "NONE");
+  ck_assert_str_eq(fs_encoding_name(FS_PL_DENSE), "DENSE_F32");
+  ck_assert_str_eq(fs_encoding_name(FS_PL_SPARSE), "SPARSE");
+  ck_assert_str_eq(fs_encoding_name(FS_PL_RANDK), "RANDK");
+  ck_assert_str_eq(fs_encoding_name(FS_PL_QSGD), "QSGD");
+  ck_assert_str_eq(fs_encoding_name(FS_PL_SIGN), "SIGN");
+  ck_assert_str_eq(fs_encoding_name(FS_PL_NATURAL), "NATURAL");
+  ck_assert_str_eq(fs_encoding_name(FS_PL_BLOCK8), "BLOCK8");
+  ck_assert_str_eq(fs_encoding_name(FS_PL_MAX + 1), "unknown");
   ck_assert_str_eq(fs_encoding_name(200), "unknown");
 }
 END_TEST
@@ -389,7 +388,7 @@ static void expect_header_error(const uint8_t *buf, size_t len, fs_status st,
 /* TRAIN and UPDATE take any vector encoding; the header does not look at
  * the body, so a zero body of any length passes it. */
 START_TEST(header_vector_encodings) {
-  for (unsigned enc = FS_ENC_DENSE_F32; enc <= FS_ENC_PAYLOAD_MAX; enc++) {
+  for (unsigned enc = FS_PL_DENSE; enc <= FS_PL_PAYLOAD_MAX; enc++) {
     for (uint8_t type = FS_MSG_TRAIN; type <= FS_MSG_UPDATE; type++) {
       uint8_t buf[FS_FRAME_HEADER_BYTES + 16];
       fs_frame_header h = hdr_of(type, (uint8_t)enc, 16), out;
@@ -402,32 +401,32 @@ START_TEST(header_vector_encodings) {
   } /* MASKED_U32 (secure aggregation) only in UPDATE; the SA_* types only
      * with encoding NONE. */
   uint8_t buf[FS_FRAME_HEADER_BYTES + 16];
-  fs_frame_header h = hdr_of(FS_MSG_UPDATE, FS_ENC_MASKED_U32, 16), out;
+  fs_frame_header h = hdr_of(FS_MSG_UPDATE, FS_PL_MASKED_U32, 16), out;
   size_t len = make_frame(&h, buf, sizeof buf);
   ck_assert_int_eq(fs_frame_header_decode(buf, len, &out, NULL), FS_OK);
-  h = hdr_of(FS_MSG_TRAIN, FS_ENC_MASKED_U32, 16);
+  h = hdr_of(FS_MSG_TRAIN, FS_PL_MASKED_U32, 16);
   len = make_frame(&h, buf, sizeof buf);
   expect_header_error(buf, len, FS_EFORMAT,
                       "frame: TRAIN cannot carry a MASKED_U32 vector");
   for (uint8_t t = FS_MSG_SA_KEYS; t <= FS_MSG_MAX; t++) {
-    h = hdr_of(t, FS_ENC_NONE, 16);
+    h = hdr_of(t, FS_PL_NONE, 16);
     len = make_frame(&h, buf, sizeof buf);
     ck_assert_int_eq(fs_frame_header_decode(buf, len, &out, NULL), FS_OK);
     ck_assert_uint_eq(out.type, t);
-    h = hdr_of(t, FS_ENC_DENSE_F32, 16);
+    h = hdr_of(t, FS_PL_DENSE, 16);
     len = make_frame(&h, buf, sizeof buf);
     ck_assert_int_eq(fs_frame_header_decode(buf, len, &out, NULL), FS_EFORMAT);
   }
   /* GC_TASK and GC_RESULT only with DENSE_F32 (fuzz_header found them
    * accepted with any vector encoding). */
   for (uint8_t t = FS_MSG_GC_TASK; t <= FS_MSG_GC_RESULT; t++)
-    for (unsigned enc = FS_ENC_NONE; enc <= FS_ENC_MAX; enc++) {
+    for (unsigned enc = FS_PL_NONE; enc <= FS_PL_MAX; enc++) {
       h = hdr_of(t, (uint8_t)enc, 16);
       len = make_frame(&h, buf, sizeof buf);
       ck_assert_int_eq(fs_frame_header_decode(buf, len, &out, NULL),
-                       enc == FS_ENC_DENSE_F32 ? FS_OK : FS_EFORMAT);
+                       enc == FS_PL_DENSE ? FS_OK : FS_EFORMAT);
     }
-  h = hdr_of(FS_MSG_GC_TASK, FS_ENC_SPARSE, 16);
+  h = hdr_of(FS_MSG_GC_TASK, FS_PL_SPARSE, 16);
   len = make_frame(&h, buf, sizeof buf);
   expect_header_error(buf, len, FS_EFORMAT,
                       "frame: GC_TASK needs encoding DENSE_F32, got SPARSE");
@@ -474,7 +473,7 @@ START_TEST(fallback_matches) {
                    FS_ETRUNC);
   ck_assert_uint_eq(fsfb_update_body_size(2), 24);
   ck_assert_str_eq(fsfb_msg_type_name(FS_MSG_UPDATE), "UPDATE");
-  ck_assert_str_eq(fsfb_encoding_name(FS_ENC_NONE), "NONE");
+  ck_assert_str_eq(fsfb_encoding_name(FS_PL_NONE), "NONE");
   free(v);
   free(w);
   free(p);
@@ -500,7 +499,7 @@ END_TEST
 
 START_TEST(header_huge_body_len) {
   uint8_t buf[FS_FRAME_HEADER_BYTES];
-  fs_frame_header h = hdr_of(FS_MSG_TRAIN, FS_ENC_DENSE_F32, UINT32_MAX);
+  fs_frame_header h = hdr_of(FS_MSG_TRAIN, FS_PL_DENSE, UINT32_MAX);
   fs_frame_header_encode(&h, buf);
   fs_err err = {0};
   ck_assert_int_eq(fs_frame_header_decode(buf, sizeof buf, &h, &err),
@@ -573,7 +572,7 @@ static fs_status check_one(const uint8_t *src, size_t len, size_t n) {
     ck_assert_uint_eq(d.h.flags, 0);
     int control = d.h.type == FS_MSG_SHUTDOWN || d.h.type >= FS_MSG_SA_KEYS;
     if (control)
-      ck_assert_uint_eq(d.h.encoding, FS_ENC_NONE);
+      ck_assert_uint_eq(d.h.encoding, FS_PL_NONE);
     else
       ck_assert(d.h.type == FS_MSG_TRAIN || d.h.type == FS_MSG_UPDATE ||
                 d.h.type == FS_MSG_GC_TASK || d.h.type == FS_MSG_GC_RESULT);
@@ -586,8 +585,8 @@ static fs_status check_one(const uint8_t *src, size_t len, size_t n) {
       goto done; /* the body is opaque records: nothing to re-encode */
     }
     if (d.h.type != FS_MSG_SHUTDOWN) {
-      ck_assert(d.h.encoding >= FS_ENC_DENSE_F32 && d.h.encoding <= FS_ENC_MAX);
-      if (d.h.encoding == FS_ENC_DENSE_F32)
+      ck_assert(d.h.encoding >= FS_PL_DENSE && d.h.encoding <= FS_PL_MAX);
+      if (d.h.encoding == FS_PL_DENSE)
         for (size_t i = 0; i < n; i++)
           ck_assert(isfinite(d.vec[i]));
       else
@@ -618,10 +617,10 @@ done:
 START_TEST(corrupt_sweep) {
   uint8_t train[FS_FRAME_HEADER_BYTES + 16], shutdown[FS_FRAME_HEADER_BYTES];
   const float tv[3] = {0.25f, -0.0f, 3.0e38f};
-  fs_frame_header th = hdr_of(FS_MSG_TRAIN, FS_ENC_DENSE_F32, 16);
+  fs_frame_header th = hdr_of(FS_MSG_TRAIN, FS_PL_DENSE, 16);
   fs_frame_header_encode(&th, train);
   fs_dense_encode(tv, 3, train + FS_FRAME_HEADER_BYTES);
-  fs_frame_header sh = hdr_of(FS_MSG_SHUTDOWN, FS_ENC_NONE, 0);
+  fs_frame_header sh = hdr_of(FS_MSG_SHUTDOWN, FS_PL_NONE, 0);
   fs_frame_header_encode(&sh, shutdown);
 
   const struct {
@@ -748,7 +747,7 @@ END_TEST
 START_TEST(err_unknown_encoding) {
   uint8_t buf[sizeof golden_update];
   memcpy(buf, golden_update, sizeof buf);
-  for (unsigned enc = FS_ENC_MAX + 1; enc < 256; enc++) {
+  for (unsigned enc = FS_PL_MAX + 1; enc < 256; enc++) {
     buf[6] = (uint8_t)enc;
     char want[64];
     snprintf(want, sizeof want, "frame: unknown encoding %u", enc);
@@ -785,19 +784,19 @@ END_TEST
 
 START_TEST(err_type_encoding_pairs) {
   uint8_t buf[FS_FRAME_HEADER_BYTES + 16];
-  fs_frame_header h = hdr_of(FS_MSG_TRAIN, FS_ENC_NONE, 16);
+  fs_frame_header h = hdr_of(FS_MSG_TRAIN, FS_PL_NONE, 16);
   size_t len = make_frame(&h, buf, sizeof buf);
   expect_header_error(buf, len, FS_EFORMAT,
                       "frame: TRAIN needs a vector encoding, got NONE");
-  h = hdr_of(FS_MSG_UPDATE, FS_ENC_NONE, 16);
+  h = hdr_of(FS_MSG_UPDATE, FS_PL_NONE, 16);
   len = make_frame(&h, buf, sizeof buf);
   expect_header_error(buf, len, FS_EFORMAT,
                       "frame: UPDATE needs a vector encoding, got NONE");
-  h = hdr_of(FS_MSG_SHUTDOWN, FS_ENC_DENSE_F32, 0);
+  h = hdr_of(FS_MSG_SHUTDOWN, FS_PL_DENSE, 0);
   len = make_frame(&h, buf, sizeof buf);
   expect_header_error(buf, len, FS_EFORMAT,
                       "frame: SHUTDOWN needs encoding NONE, got DENSE_F32");
-  h = hdr_of(FS_MSG_SHUTDOWN, FS_ENC_BLOCK8, 0);
+  h = hdr_of(FS_MSG_SHUTDOWN, FS_PL_BLOCK8, 0);
   len = make_frame(&h, buf, sizeof buf);
   expect_header_error(buf, len, FS_EFORMAT,
                       "frame: SHUTDOWN needs encoding NONE, got BLOCK8");
@@ -806,7 +805,7 @@ END_TEST
 
 START_TEST(err_shutdown_body) {
   uint8_t buf[FS_FRAME_HEADER_BYTES + 4];
-  fs_frame_header h = hdr_of(FS_MSG_SHUTDOWN, FS_ENC_NONE, 4);
+  fs_frame_header h = hdr_of(FS_MSG_SHUTDOWN, FS_PL_NONE, 4);
   size_t len = make_frame(&h, buf, sizeof buf);
   expect_header_error(buf, len, FS_EFORMAT,
                       "frame: SHUTDOWN body length 4 (must be 0)");
@@ -815,7 +814,7 @@ END_TEST
 
 START_TEST(err_body_len_mismatch) {
   uint8_t buf[FS_FRAME_HEADER_BYTES + 100];
-  fs_frame_header h = hdr_of(FS_MSG_TRAIN, FS_ENC_DENSE_F32, 100);
+  fs_frame_header h = hdr_of(FS_MSG_TRAIN, FS_PL_DENSE, 100);
   make_frame(&h, buf, sizeof buf);
   /* Fewer bytes than announced. */
   expect_header_error(buf, FS_FRAME_HEADER_BYTES + 96, FS_ETRUNC,
@@ -826,7 +825,7 @@ START_TEST(err_body_len_mismatch) {
   expect_header_error(buf, sizeof buf, FS_EFORMAT,
                       "frame: body length 96 but 100 bytes follow the header");
   /* A SHUTDOWN with trailing bytes. */
-  h = hdr_of(FS_MSG_SHUTDOWN, FS_ENC_NONE, 0);
+  h = hdr_of(FS_MSG_SHUTDOWN, FS_PL_NONE, 0);
   fs_frame_header_encode(&h, buf);
   expect_header_error(buf, FS_FRAME_HEADER_BYTES + 1, FS_EFORMAT,
                       "frame: body length 0 but 1 bytes follow the header");
@@ -909,7 +908,7 @@ START_TEST(err_meta_truncated) {
   }
   /* An UPDATE frame whose body is too short for the meta. */
   uint8_t frame[FS_FRAME_HEADER_BYTES + 8];
-  fs_frame_header h = hdr_of(FS_MSG_UPDATE, FS_ENC_DENSE_F32, 8);
+  fs_frame_header h = hdr_of(FS_MSG_UPDATE, FS_PL_DENSE, 8);
   size_t len = make_frame(&h, frame, sizeof frame);
   decoded_frame d;
   ck_assert_int_eq(decode_frame(frame, len, 0, &d, NULL), FS_ETRUNC);

@@ -35,7 +35,7 @@ static void make_pair(pair *p, uint64_t seed, uint32_t client) {
 static size_t make_frame(uint8_t *buf, uint8_t type, uint32_t c, uint32_t round,
                          size_t n) {
   fs_frame_header h = {.type = type,
-                       .encoding = FS_ENC_DENSE_F32,
+                       .encoding = FS_PL_DENSE,
                        .round = round,
                        .client = c,
                        .model_version = round - 1,
@@ -109,7 +109,7 @@ START_TEST(empty_body_and_shutdown) {
   pair p;
   make_pair(&p, SEED, 0);
   uint8_t f[FS_FRAME_HEADER_BYTES], sealed[64], plain[64];
-  fs_frame_header h = {.type = FS_MSG_SHUTDOWN, .encoding = FS_ENC_NONE};
+  fs_frame_header h = {.type = FS_MSG_SHUTDOWN, .encoding = FS_PL_NONE};
   fs_frame_header_encode(&h, f);
   size_t slen = seal_frame(&p.srv, f, sizeof f, sealed);
   ck_assert_uint_eq(slen, FS_FRAME_HEADER_BYTES + FS_SEAL_OVERHEAD);

@@ -31,7 +31,7 @@ static fs_config cfg_with(int seal, double tamper) {
 static size_t frame(uint8_t *f, uint8_t type, uint32_t c, uint32_t r) {
   size_t body = FS_UPDATE_META_BYTES + fs_dense_size(5);
   fs_frame_header h = {.type = type,
-                       .encoding = FS_ENC_DENSE_F32,
+                       .encoding = FS_PL_DENSE,
                        .round = r,
                        .client = c,
                        .model_version = r - 1,

@@ -1,0 +1,14 @@
+/*
+ * tables.c — which table serves which option: the one place that hands the
+ * configuration (sim/config.c) the extension points' tables of every
+ * layer (docs/architecture.md, "Tables"). Adding a row to a table changes
+ * nothing here; adding a new kind of extension point adds one line.
+ */
+#include "app.h"
+#include "compress.h"
+#include "config.h"
+
+void fs_app_register_tables(void) {
+  fs_config_use_table("compress.up", fs_compressor_choices());
+  fs_config_use_table("compress.down", fs_compressor_choices());
+}
