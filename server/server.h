@@ -12,7 +12,7 @@
 #include "setup.h"
 #include "transport.h"
 
-typedef struct {
+typedef struct fs_server_args {
   const fs_config *cfg;
   const fs_world *world;
   fs_transport *t;

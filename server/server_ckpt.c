@@ -169,15 +169,15 @@ static fs_status tell_workers(fs_transport *t, int op, const char *dir,
   fs_status st = fs_transport_flush(t, err);
   fs_status first = FS_OK;
   for (int k = 0; k < W && st == FS_OK; k++) {
-    int src;
-    const uint8_t *buf;
-    size_t len;
-    st = fs_transport_recv(t, FS_ROLE_SERVER, &src, &buf, &len, err);
-    uint32_t named;
-    if (st == FS_OK)
-      st = fs_sealer_open(ckpt_seal, &buf, &len, &named, err);
+    fs_sealed_frame f;
+    st = fs_sealer_recv(ckpt_seal, t, FS_ROLE_SERVER, 1, &f, err);
+    if (st == FS_OK && f.refused != FS_OK)
+      st = fs_err_set(err, f.refused, "%s", f.why.msg);
     if (st != FS_OK)
       break;
+    int src = f.src;
+    const uint8_t *buf = f.frame;
+    size_t len = f.len;
     fs_frame_header rh;
     if ((st = fs_frame_header_decode(buf, len, &rh, err)) != FS_OK)
       break;
