@@ -10,6 +10,8 @@
 #include "client_ckpt.h"
 #include "frame.h"
 #include "metrics.h"
+#include "optim.h"
+#include "strategy.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -689,10 +691,15 @@ fs_status fs_ckpt_memory_check(const fs_config *cfg, size_t dim,
                                fs_err *err) {
   double d = (double)dim, N = (double)cfg->clients;
   double W = ranks > 1 ? (double)(ranks - 1) : 1.0;
-  int async = strcmp(cfg->strategy, "fedavg") != 0;
+  /* Per-client buffers unless the strategy runs synchronous rounds on the
+   * shared state (fedavg); moments for optimisers that keep them. */
+  const fs_strategy *row = fs_strategy_find(cfg->strategy);
+  const fs_optim *opt = fs_optim_find(cfg->server_optimizer);
+  int async =
+      row == NULL || row->loop == NULL || (row->flags & FS_STRATEGY_ASYNC);
   int ef = strcmp(cfg->ef_method, "none") != 0;
   int dice = !strcmp(cfg->dp_clip, "dice");
-  int mom = strcmp(cfg->server_optimizer, "sgd") != 0;
+  int mom = opt == NULL || (opt->flags & FS_OPTIM_MOMENTS);
   int bc = strcmp(cfg->comp_down, "identity") != 0;
   double K = !strcmp(cfg->sampling, "poisson") ? N : (double)cfg->per_round;
   /* Server: x, gradients, body (4 d each), acc (8 d), EF21 g, optimiser
