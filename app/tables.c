@@ -7,8 +7,14 @@
 #include "app.h"
 #include "compress.h"
 #include "config.h"
+#include "local.h"
+#include "optim.h"
+#include "strategy.h"
 
 void fs_app_register_tables(void) {
   fs_config_use_table("compress.up", fs_compressor_choices());
   fs_config_use_table("compress.down", fs_compressor_choices());
+  fs_config_use_table("local.mode", fs_local_choices());
+  fs_config_use_table("server.strategy", fs_strategy_choices());
+  fs_config_use_table("server.optimizer", fs_optim_choices());
 }

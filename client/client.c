@@ -21,6 +21,7 @@
 #include "frame.h"
 #include "fs_rng.h"
 #include "gc_worker.h"
+#include "local.h"
 #include "model.h"
 #include "payload.h"
 #include "sealer.h"
@@ -43,6 +44,7 @@ struct fs_worker {
   float *x;        /* hosted rows, row-major */
   int32_t *y;
   fs_model *model;
+  const fs_local_method *local; /* local.mode's row (sim/local.h) */
   float *w, *w0, *grad, *bx; /* model, received model, gradient, batch rows */
   int32_t *by;
   uint32_t *perm;
@@ -161,6 +163,7 @@ fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
   k->dim = fs_model_dim(k->model);
   k->w = malloc(k->dim * sizeof(float));
   k->w0 = malloc(k->dim * sizeof(float));
+  k->local = fs_local_at((size_t)cfg->local_mode); /* a table option */
   k->grad = malloc(k->dim * sizeof(float));
   k->bx = malloc(batch * k->in_dim * sizeof(float));
   k->by = malloc(batch * sizeof(int32_t));
@@ -299,83 +302,35 @@ void fs_worker_free(fs_worker *k) {
   free(k);
 }
 
-/* One minibatch step on rows perm[from..from+b) of the client's block. */
-static double sgd_step(fs_worker *k, const float *X, const int32_t *Y,
-                       const uint32_t *idx, size_t b) {
-  for (size_t i = 0; i < b; i++) {
-    memcpy(k->bx + i * k->in_dim, X + (size_t)idx[i] * k->in_dim,
-           k->in_dim * sizeof(float));
-    k->by[i] = Y[idx[i]];
-  }
-  double loss = fs_model_loss_grad(k->model, k->w, k->bx, k->by, b, k->grad);
-  float lr = (float)k->cfg->local_lr;
-  for (size_t j = 0; j < k->dim; j++)
-    k->w[j] -= lr * k->grad[j];
-  return loss;
-}
-
-/* The local work of one client; leaves Delta in k->grad. */
+/* The local work of one client (the local.mode row, sim/local.h); leaves
+ * the update in k->grad. */
 static double local_work(fs_worker *k, uint32_t client, uint32_t round,
                          size_t li) {
   const fs_config *cfg = k->cfg;
   size_t n = k->off[li + 1] - k->off[li];
-  const float *X = k->x + k->off[li] * k->in_dim;
-  const int32_t *Y = k->y + k->off[li];
   if (n == 0) {
     memset(k->grad, 0, k->dim * sizeof(float));
     return 0.0;
   }
-  if (cfg->local_mode == FS_CFG_LOCAL_FULL_GRADIENT)
-    return fs_model_loss_grad(k->model, k->w, X, Y, n, k->grad);
-
   fs_rng r;
   fs_rng_init(&r, cfg->seed, FS_RNG_SHUFFLE, client, round);
   for (size_t i = 0; i < n; i++)
     k->perm[i] = (uint32_t)i;
-  size_t B = (size_t)cfg->local_batch;
-  if (cfg->local_mode == FS_CFG_LOCAL_STOCHASTIC_GRADIENT) {
-    /* One gradient on B rows drawn without replacement (EF21-SGD). */
-    size_t b = B < n ? B : n;
-    for (size_t i = 0; i < b; i++) {
-      size_t j = i + (size_t)fs_rng_below(&r, n - i);
-      uint32_t t = k->perm[i];
-      k->perm[i] = k->perm[j];
-      k->perm[j] = t;
-    }
-    for (size_t i = 0; i < b; i++) {
-      memcpy(k->bx + i * k->in_dim, X + (size_t)k->perm[i] * k->in_dim,
-             k->in_dim * sizeof(float));
-      k->by[i] = Y[k->perm[i]];
-    }
-    return fs_model_loss_grad(k->model, k->w, k->bx, k->by, b, k->grad);
-  }
-  double loss_sum = 0.0;
-  size_t seen = 0;
-  if (cfg->local_mode == FS_CFG_LOCAL_STEPS) {
-    size_t pos = n;
-    for (int64_t s = 0; s < cfg->local_steps; s++) {
-      size_t b = B < n ? B : n;
-      if (pos + b > n) {
-        fs_rng_shuffle_u32(&r, k->perm, n);
-        pos = 0;
-      }
-      loss_sum += sgd_step(k, X, Y, k->perm + pos, b) * (double)b;
-      seen += b;
-      pos += b;
-    }
-  } else {
-    for (int64_t e = 0; e < cfg->local_epochs; e++) {
-      fs_rng_shuffle_u32(&r, k->perm, n);
-      for (size_t from = 0; from < n; from += B) {
-        size_t b = n - from < B ? n - from : B;
-        loss_sum += sgd_step(k, X, Y, k->perm + from, b) * (double)b;
-        seen += b;
-      }
-    }
-  }
-  for (size_t j = 0; j < k->dim; j++)
-    k->grad[j] = k->w0[j] - k->w[j];
-  return seen ? loss_sum / (double)seen : 0.0;
+  fs_local_job job = {.cfg = cfg,
+                      .model = k->model,
+                      .dim = k->dim,
+                      .in_dim = k->in_dim,
+                      .X = k->x + k->off[li] * k->in_dim,
+                      .Y = k->y + k->off[li],
+                      .n = n,
+                      .x0 = k->w0,
+                      .w = k->w,
+                      .grad = k->grad,
+                      .bx = k->bx,
+                      .by = k->by,
+                      .perm = k->perm,
+                      .shuffle = &r};
+  return k->local->run(&job);
 }
 
 /* Put the model of a TRAIN frame into k->w: a dense model, or (EF21-BC)

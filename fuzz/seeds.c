@@ -234,7 +234,7 @@ static size_t gc_body(int i, uint8_t *b, size_t *d, uint32_t *rows) {
     fs_gcmsg_task_encode(NULL, 0, NULL, NULL, 0, 4, b);
     return fs_gcmsg_task_size(0, 0, 0, 4);
   }
-  if (i == 1) { /* two tasks on two models, as gc_loop.c sends them */
+  if (i == 1) { /* two tasks on two models, as gc.c sends them */
     static const fs_gcmsg_term t[3] = {{0, 5, 0.5}, {5, 5, -1.25}, {10, 2, 1}};
     static const fs_gcmsg_task k[2] = {{1, 2, 0}, {0, 1, 2}};
     *d = 3, *rows = 12;

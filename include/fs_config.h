@@ -259,6 +259,7 @@ typedef struct fs_config {
   fs_cfg_local local_mode; /* epochs | steps | full_gradient */
   int64_t local_epochs, local_steps, local_batch;
   double local_lr;
+  double local_prox_mu; /* local.mode fedprox: mu */
   /* server */
   fs_cfg_optimizer server_optimizer; /* sgd */
   double server_lr;

@@ -1,7 +1,7 @@
 /*
  * accountant.h — the privacy accountant: Rényi differential privacy (RDP) of
  * the sampled Gaussian mechanism and its conversion to (epsilon, delta), for
- * DP-FedAvg (ALGORITHMS.md section 3; docs/privacy-accounting.md).
+ * DP-FedAvg (docs/privacy-accounting.md).
  *
  * One step of the mechanism samples each unit (here: each client) with
  * probability q, sums the sampled units' contributions, each of L2 norm at

@@ -1,6 +1,6 @@
 /*
  * async_sched.h — when to aggregate, and whom: the asynchronous strategies on
- * the virtual clock (ALGORITHMS.md section 2; Fraboni et al. 2023, Nguyen et
+ * the virtual clock (docs/async.md; Fraboni et al. 2023, Nguyen et
  * al. 2022). Pure logic on integer ticks: no MPI, no models, no bytes.
  *
  * The caller starts jobs (client, start tick, a lower bound on the finish,

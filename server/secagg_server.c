@@ -208,20 +208,17 @@ static fs_status recv_frame(fs_sa_server *s, fs_transport *t, uint32_t n,
                             fs_frame_header *h, const uint8_t **body,
                             uint32_t *pos, size_t *wire, int *refused,
                             fs_err *err) {
-  int src;
-  const uint8_t *buf;
-  size_t len;
+  fs_sealed_frame f;
   *refused = 0;
-  fs_status st = fs_transport_recv(t, FS_ROLE_SERVER, &src, &buf, &len, err);
+  fs_status st = fs_sealer_recv(s->seal, t, FS_ROLE_SERVER, 1, &f, err);
   if (st != FS_OK)
     return st;
-  *wire = len;
-  uint32_t named = UINT32_MAX;
-  fs_err oe = {0};
-  st = fs_sealer_open(s->seal, &buf, &len, &named, &oe);
-  if (st == FS_ENOMEM)
-    return fs_err_set(err, st, "secagg server: %s", oe.msg);
-  if (st != FS_OK) {
+  *wire = f.wire;
+  const uint8_t *buf = f.frame;
+  size_t len = f.len;
+  uint32_t named = f.named;
+  const fs_err *oe = &f.why;
+  if ((st = f.refused) != FS_OK) {
     uint32_t *hit = named == UINT32_MAX
                         ? NULL
                         : bsearch(&named, s->coh, n, sizeof *s->coh, cmp_u32);
@@ -229,16 +226,16 @@ static fs_status recv_frame(fs_sa_server *s, fs_transport *t, uint32_t n,
       return fs_err_set(err, st,
                         "secagg server: refused a sealed frame in round %u "
                         "that names client %u, not in the cohort: %s",
-                        round, named, oe.msg);
+                        round, named, oe->msg);
     *pos = (uint32_t)(hit - s->coh);
     s->up[s->coh_sel[*pos]] += *wire;
     *refused = 1;
-    if (fs_sealer_rejected(s->seal) == 1)
+    if (f.first_refusal)
       fprintf(stderr,
               "fedsim: warning: secure aggregation: refused a sealed frame of "
               "client %u in round %u (%s); the client is taken as dropped at "
               "that step (refused frames are counted in rejected_frames)\n",
-              named, round, oe.msg);
+              named, round, oe->msg);
     return FS_OK;
   }
   if ((st = fs_frame_header_decode(buf, len, h, err)) != FS_OK)

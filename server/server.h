@@ -1,9 +1,9 @@
 /*
- * server.h — the server role (rank 0): owns the global model, samples the
- * clients of each round, sends them the model, aggregates their updates in
- * client-id order (synchronous FedAvg), steps the server optimiser, keeps
- * the virtual clock, evaluates, and writes metrics.csv, summary.json and
- * model.bin into the run folder.
+ * server.h — the server role (rank 0): owns the global model, runs the
+ * configured strategy (a row of the table in strategy.h: synchronous
+ * FedAvg, async, FedBuff, FedFix, gc), steps the server optimiser (optim.h),
+ * keeps the virtual clock, evaluates, and writes metrics.csv, summary.json
+ * and model.bin into the run folder.
  */
 #ifndef FS_SERVER_H
 #define FS_SERVER_H
@@ -12,7 +12,7 @@
 #include "setup.h"
 #include "transport.h"
 
-typedef struct {
+typedef struct fs_server_args {
   const fs_config *cfg;
   const fs_world *world;
   fs_transport *t;

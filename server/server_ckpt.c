@@ -9,6 +9,8 @@
 #include "ckpt.h"
 #include "frame.h"
 #include "metrics.h"
+#include "optim.h"
+#include "strategy.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -168,15 +170,15 @@ static fs_status tell_workers(fs_transport *t, int op, const char *dir,
   fs_status st = fs_transport_flush(t, err);
   fs_status first = FS_OK;
   for (int k = 0; k < W && st == FS_OK; k++) {
-    int src;
-    const uint8_t *buf;
-    size_t len;
-    st = fs_transport_recv(t, FS_ROLE_SERVER, &src, &buf, &len, err);
-    uint32_t named;
-    if (st == FS_OK)
-      st = fs_sealer_open(ckpt_seal, &buf, &len, &named, err);
+    fs_sealed_frame f;
+    st = fs_sealer_recv(ckpt_seal, t, FS_ROLE_SERVER, 1, &f, err);
+    if (st == FS_OK && f.refused != FS_OK)
+      st = fs_err_set(err, f.refused, "%s", f.why.msg);
     if (st != FS_OK)
       break;
+    int src = f.src;
+    const uint8_t *buf = f.frame;
+    size_t len = f.len;
     fs_frame_header rh;
     if ((st = fs_frame_header_decode(buf, len, &rh, err)) != FS_OK)
       break;
@@ -688,10 +690,14 @@ fs_status fs_ckpt_memory_check(const fs_config *cfg, size_t dim,
                                fs_err *err) {
   double d = (double)dim, N = (double)cfg->clients;
   double W = ranks > 1 ? (double)(ranks - 1) : 1.0;
-  int async = cfg->strategy != FS_CFG_STRATEGY_FEDAVG;
+  /* Per-client buffers unless the strategy runs synchronous rounds on the
+   * shared state (fedavg); moments for optimisers that keep them. */
+  const fs_strategy *row = fs_strategy_at((size_t)cfg->strategy);
+  const fs_optim *opt = fs_optim_at((size_t)cfg->server_optimizer);
+  int async = row->loop == NULL || (row->flags & FS_STRATEGY_ASYNC);
   int ef = cfg->ef_method != FS_CFG_EF_NONE;
   int dice = cfg->dp_clip == FS_CFG_CLIP_DICE;
-  int mom = cfg->server_optimizer != FS_CFG_OPT_SGD;
+  int mom = opt == NULL || (opt->flags & FS_OPTIM_MOMENTS);
   int bc = cfg->comp_down != FS_CFG_COMP_IDENTITY;
   double K =
       cfg->sampling == FS_CFG_SAMPLING_POISSON ? N : (double)cfg->per_round;

@@ -134,8 +134,7 @@ static const opt options[] = {
      "local Polyak momentum on each client's update, kept across rounds: "
      "m_i = beta m_i + (1 - beta) u_i is sent (MoNNA; 0: off)"},
 
-    {"local.mode", T_CHOICE, OFF(local_mode), "epochs", 0, 0,
-     NAMES("epochs", "steps", "full_gradient", "stochastic_gradient"),
+    {"local.mode", T_TABLE, OFF(local_mode), "epochs", 0, 0, NULL,
      "local work: E epochs of minibatch SGD, S steps, one full gradient, or "
      "one minibatch gradient (EF21-SGD)"},
     {"local.epochs", T_INT, OFF(local_epochs), "1", 1, 1e6, NULL,
@@ -146,9 +145,10 @@ static const opt options[] = {
      "minibatch size"},
     {"local.lr", T_FLOAT, OFF(local_lr), "0.05", 0, 1e6, NULL,
      "client learning rate"},
+    {"local.prox_mu", T_FLOAT, OFF(local_prox_mu), "0.01", 0, 1e6, NULL,
+     "fedprox: mu of the proximal term (mu/2)||w - x0||^2"},
 
-    {"server.strategy", T_CHOICE, OFF(strategy), "fedavg", 0, 0,
-     NAMES("fedavg", "async", "fedbuff", "fedfix", "gc"),
+    {"server.strategy", T_TABLE, OFF(strategy), "fedavg", 0, 0, NULL,
      "fedavg: synchronous rounds; async: each return aggregated alone; "
      "fedbuff: server.buffer returns at a time; fedfix: every "
      "server.fedfix_delta virtual seconds (all clients train at once); gc: "
@@ -167,8 +167,7 @@ static const opt options[] = {
      NAMES("fraboni", "plain"),
      "async strategies: d_i of Fraboni et al. (async (sum_j 1/tau_j) tau_i "
      "p_i, fedfix ceil(tau_i/delta) p_i, fedbuff 1/K), or 1"},
-    {"server.optimizer", T_CHOICE, OFF(server_optimizer), "sgd", 0, 0,
-     NAMES("sgd", "momentum", "adam"),
+    {"server.optimizer", T_TABLE, OFF(server_optimizer), "sgd", 0, 0, NULL,
      "server optimiser applied to the aggregated update (FedOpt)"},
     {"server.momentum", T_FLOAT, OFF(server_momentum), "0.9", 0, 0.999999, NULL,
      "momentum, and Adam's beta1"},

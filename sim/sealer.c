@@ -305,6 +305,31 @@ fs_status fs_sealer_open(fs_sealer *s, const uint8_t **frame, size_t *len,
   return FS_OK;
 }
 
+fs_status fs_sealer_recv(fs_sealer *s, fs_transport *t, fs_role to, int wait,
+                         fs_sealed_frame *f, fs_err *err) {
+  f->frame = NULL;
+  f->len = f->wire = 0;
+  f->refused = FS_OK;
+  f->named = UINT32_MAX;
+  f->first_refusal = 0;
+  f->why.status = FS_OK;
+  f->why.msg[0] = '\0';
+  fs_status st =
+      wait ? fs_transport_recv(t, to, &f->src, &f->frame, &f->len, err)
+           : fs_transport_try_recv(t, to, &f->src, &f->frame, &f->len, err);
+  if (st != FS_OK || f->frame == NULL)
+    return st;
+  f->wire = f->len;
+  st = fs_sealer_open(s, &f->frame, &f->len, &f->named, &f->why);
+  if (st == FS_ENOMEM)
+    return fs_err_set(err, st, "%s", f->why.msg);
+  if (st != FS_OK) {
+    f->refused = st;
+    f->first_refusal = fs_sealer_rejected(s) == 1;
+  }
+  return FS_OK;
+}
+
 uint64_t *fs_sealer_counts(fs_sealer *s, size_t *n) {
   *n = 2 + FS__STATUS_COUNT;
   return s != NULL ? s->cnt : NULL;

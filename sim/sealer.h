@@ -68,6 +68,27 @@ fs_status fs_sealer_send(fs_sealer *s, fs_transport *t, fs_role from, int dest,
 fs_status fs_sealer_open(fs_sealer *s, const uint8_t **frame, size_t *len,
                          uint32_t *client, fs_err *err);
 
+/* One frame received by fs_sealer_recv. */
+typedef struct {
+  int src;              /* the sender's rank */
+  const uint8_t *frame; /* the plain frame; NULL: nothing there (no wait) */
+  size_t len;           /* its length */
+  size_t wire;          /* bytes that crossed, sealed or not */
+  fs_status refused;    /* FS_OK, or why it failed to open (counted) */
+  uint32_t named;       /* refused: the client its clear header names */
+  int first_refusal;    /* refused, and the first frame s refused: warn */
+  fs_err why;           /* refused: the message */
+} fs_sealed_frame;
+
+/* Receive the next frame for `to` from the transport (wait: block until
+ * one is there; else return at once with f->frame = NULL if none is) and
+ * open it (fs_sealer_open). A frame that fails to open is not an error:
+ * f->refused, f->named and f->why say why and whom it names, the sealer has
+ * counted it, and f->frame is the bytes as received. Errors: those of the
+ * transport, FS_ENOMEM. */
+fs_status fs_sealer_recv(fs_sealer *s, fs_transport *t, fs_role to, int wait,
+                         fs_sealed_frame *f, fs_err *err);
+
 /* Frames this sealer refused to open, and frames it tampered with. */
 uint64_t fs_sealer_rejected(const fs_sealer *s);
 uint64_t fs_sealer_tampered(const fs_sealer *s);

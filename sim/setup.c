@@ -6,6 +6,7 @@
  * same split.
  */
 #include "setup.h"
+#include "local.h"
 
 /* Choices whose enum (fs_config.h) runs in the order of the owner's. */
 _Static_assert((int)FS_CFG_MODEL_MLP == (int)FS_MODEL_MLP &&
@@ -355,11 +356,5 @@ double fs_dp_message_bound(const fs_config *cfg) {
 }
 
 uint64_t fs_local_work_samples(const fs_config *cfg, size_t rows) {
-  if (cfg->local_mode == FS_CFG_LOCAL_STEPS)
-    return (uint64_t)cfg->local_steps * (uint64_t)cfg->local_batch;
-  if (cfg->local_mode == FS_CFG_LOCAL_STOCHASTIC_GRADIENT)
-    return rows < (size_t)cfg->local_batch ? rows : (uint64_t)cfg->local_batch;
-  if (cfg->local_mode == FS_CFG_LOCAL_FULL_GRADIENT)
-    return rows;
-  return (uint64_t)cfg->local_epochs * rows;
+  return fs_local_at((size_t)cfg->local_mode)->samples(cfg, rows);
 }

@@ -57,8 +57,9 @@ fs_status fs_server_step_size(const fs_config *cfg, const fs_world *w,
  * the server scales its noise by it. */
 double fs_dp_message_bound(const fs_config *cfg);
 
-/* Samples one job of client c touches (for the virtual clock): E*n_c,
- * S*batch, or n_c for a full gradient. */
+/* Samples one job of client c touches (for the virtual clock): the
+ * local.mode row's count (sim/local.h): E*n_c, S*batch, n_c for a full
+ * gradient... */
 uint64_t fs_local_work_samples(const fs_config *cfg, size_t rows);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * gc_loop.c — distributed gradient descent with straggler mitigation.
+ * gc.c — the gc strategy: distributed gradient descent with straggler
+ * mitigation.
  *
  * n = clients.num virtual workers; J = run.rounds jobs (gradient steps);
  * J + T rounds. The training set is cut, in its stored order, into the
@@ -26,8 +27,12 @@
  * fails to open (altered, replayed or forged) is counted and taken as that
  * worker straggling in the round: its results are lost, the round's time is
  * unchanged, and the jobs decode if the scheme tolerates the loss.
+ *
+ * This is the gc row of the strategy table (strategy.h): a role of its own,
+ * with its own state, that uses the server's shared services (evaluation,
+ * the summary.json writer, model.bin and SHUTDOWN).
  */
-#include "gc_loop.h"
+#include "srv.h"
 
 #include "frame.h"
 #include "fs_rng.h"
@@ -123,24 +128,18 @@ static fs_status params_from_config(const fs_config *cfg, fs_sgc_params *sp,
   return FS_OK;
 }
 
-static void evaluate(gcs *s, int gn, fs_metrics_row *row) {
-  const fs_dataset *tr = &s->w->train, *te = &s->w->test;
+/* Evaluate model x (eval.c: the pooled training rows) into a row. */
+static void evaluate(gcs *s, const float *x, int gn, fs_metrics_row *row) {
+  fs_srv_eval e;
+  fs_srv_eval_pooled(s->model, s->w, x, s->grad, s->d, gn, &e);
   row->has_eval = 1;
-  row->train_loss = fs_model_loss_grad(s->model, s->x, tr->x, tr->y, tr->n,
-                                       gn ? s->grad : NULL);
+  row->train_loss = e.train_loss;
   if (gn) {
-    double q = 0;
-    for (size_t j = 0; j < s->d; j++)
-      q += (double)s->grad[j] * s->grad[j];
     row->has_grad = 1;
-    row->grad_norm_sq = q;
+    row->grad_norm_sq = e.grad_norm_sq;
   }
-  row->test_loss =
-      fs_model_loss_grad(s->model, s->x, te->x, te->y, te->n, NULL);
-  row->test_acc =
-      te->n ? (double)fs_model_correct(s->model, s->x, te->x, te->y, te->n) /
-                  (double)te->n
-            : 0.0;
+  row->test_loss = e.test_loss;
+  row->test_acc = e.test_acc;
 }
 
 /* Build and post worker i's GC_TASK frame for round r. */
@@ -196,19 +195,15 @@ static fs_status post_tasks(gcs *s, int i, int r, fs_err *err) {
 }
 
 static fs_status receive_result(gcs *s, int r, fs_err *err) {
-  int src;
-  const uint8_t *buf;
-  size_t len;
-  fs_status st = fs_transport_recv(s->t, FS_ROLE_SERVER, &src, &buf, &len, err);
+  fs_sealed_frame fr;
+  fs_status st = fs_sealer_recv(s->seal, s->t, FS_ROLE_SERVER, 1, &fr, err);
   if (st != FS_OK)
     return st;
-  size_t wire = len;
-  uint32_t named = UINT32_MAX;
-  fs_err oe = {0};
-  st = fs_sealer_open(s->seal, &buf, &len, &named, &oe);
-  if (st == FS_ENOMEM)
-    return fs_err_set(err, st, "gc: %s", oe.msg);
-  if (st != FS_OK) {
+  const uint8_t *buf = fr.frame;
+  size_t len = fr.len, wire = fr.wire;
+  uint32_t named = fr.named;
+  const fs_err *oe = &fr.why;
+  if ((st = fr.refused) != FS_OK) {
     /* Refused (counted by the sealer): that worker's results are lost this
      * round, as a straggler's are; its bytes crossed and count. */
     int tasks = 0;
@@ -218,13 +213,13 @@ static fs_status receive_result(gcs *s, int r, fs_err *err) {
       return fs_err_set(err, st,
                         "gc: refused a sealed frame in round %d that names "
                         "worker %u, which owes no result: %s",
-                        r + 1, named, oe.msg);
-    if (fs_sealer_rejected(s->seal) == 1)
+                        r + 1, named, oe->msg);
+    if (fr.first_refusal)
       fprintf(stderr,
               "fedsim: warning: gc: refused the sealed result of worker %u in "
               "round %d (%s); it counts as a straggler (refused frames are "
               "counted in rejected_frames)\n",
-              named, r + 1, oe.msg);
+              named, r + 1, oe->msg);
     s->got[named] = 2;
     s->up_b[named] = 8ull * wire;
     return FS_OK;
@@ -431,7 +426,7 @@ static fs_status run(gcs *s, const fs_server_args *a, gc_totals *tot,
             (int64_t)s->d <= cfg->eval_grad_norm_max_dim);
   double t0 = fs_transport_wtime();
   fs_metrics_row row0 = {.round = 0, .has_gc = 1, .gc_exact = -1};
-  evaluate(s, gn, &row0);
+  evaluate(s, s->x, gn, &row0);
   if ((st = fs_metrics_write(mw, &row0, err)) != FS_OK)
     goto out;
   int R = fs_sgc_rounds(s->g), J = (int)cfg->rounds;
@@ -516,7 +511,7 @@ static fs_status run(gcs *s, const fs_server_args *a, gc_totals *tot,
                           .rejected_frames = fs_sealer_rejected(s->seal)};
     int last = r + 1 == R;
     if ((r + 1) % cfg->eval_every == 0 || last)
-      evaluate(s, gn, &row);
+      evaluate(s, s->x, gn, &row);
     row.wall_s = fs_transport_wtime() - t0;
     if ((st = fs_metrics_write(mw, &row, err)) != FS_OK)
       goto out;
@@ -532,18 +527,19 @@ out:
   return st;
 }
 
-static fs_status write_summary(gcs *s, const fs_server_args *a,
-                               const gc_totals *tot, fs_err *err) {
+/* summary.json's body for gc: the scheme's figures, the final row, the
+ * refused frames, and with gc.models > 1 every model's final figures. */
+typedef struct {
+  gcs *s;
+  const gc_totals *tot;
+} gc_summary;
+
+static void summary_body(void *ctx, void *obj) {
+  gc_summary *gs = ctx;
+  gcs *s = gs->s;
+  const gc_totals *tot = gs->tot;
   const fs_config *cfg = s->cfg;
-  cJSON *sum = cJSON_CreateObject();
-  if (a->build_info != NULL)
-    cJSON_AddItemToObject(sum, "fedsim", (cJSON *)a->build_info);
-  cJSON_AddNumberToObject(sum, "ranks", fs_transport_size(s->t));
-  cJSON_AddStringToObject(sum, "clock", FS_CFG_NAME(cfg, clock));
-  cJSON_AddStringToObject(sum, "strategy", FS_CFG_NAME(cfg, strategy));
-  cJSON_AddStringToObject(sum, "reproducible",
-                          "yes: bit-identical for this seed on any number of "
-                          "ranks (wall_s excepted)");
+  cJSON *sum = obj;
   cJSON *g = cJSON_AddObjectToObject(sum, "gc");
   cJSON_AddStringToObject(g, "scheme", FS_CFG_NAME(cfg, gc_scheme));
   cJSON_AddNumberToObject(g, "workers", s->n);
@@ -582,11 +578,9 @@ static fs_status write_summary(gcs *s, const fs_server_args *a,
   if (s->K > 1) {
     /* Every model's final figures (the rows above are model 0's). */
     cJSON *ms = cJSON_AddArrayToObject(sum, "models");
-    float *keep = s->x;
     for (int m = 0; m < s->K; m++) {
       fs_metrics_row e = {0};
-      s->x = keep + (size_t)m * s->d;
-      evaluate(s, 0, &e);
+      evaluate(s, s->x + (size_t)m * s->d, 0, &e);
       cJSON *o = cJSON_CreateObject();
       cJSON_AddNumberToObject(o, "model", m);
       cJSON_AddNumberToObject(o, "jobs",
@@ -595,19 +589,14 @@ static fs_status write_summary(gcs *s, const fs_server_args *a,
       cJSON_AddNumberToObject(o, "test_acc", e.test_acc);
       cJSON_AddItemToArray(ms, o);
     }
-    s->x = keep;
   }
-  cJSON_AddItemToObject(sum, "config", (cJSON *)fs_config_to_json(cfg));
-  char *text = cJSON_Print(sum);
-  cJSON_Delete(sum);
-  if (!text)
-    return fs_err_set(err, FS_ENOMEM, "summary.json: out of memory");
-  char path[1100];
-  snprintf(path, sizeof path, "%s/summary.json", a->run_dir);
-  size_t tl = strlen(text);
-  text[tl] = '\n';
-  fs_status st = fs_write_file_atomic(path, text, tl + 1, err);
-  free(text);
+}
+
+static fs_status write_summary(gcs *s, const fs_server_args *a,
+                               const gc_totals *tot, fs_err *err) {
+  const fs_config *cfg = s->cfg;
+  gc_summary gs = {s, tot};
+  fs_status st = fs_srv_summary_write(a, "gc", 0, summary_body, &gs, err);
   if (st == FS_OK)
     printf("fedsim: gc %s: %llu jobs decoded (%llu failed, %llu inexact), "
            "test accuracy %.4f, train loss %.6g, virtual time %.1f s; "
@@ -618,7 +607,11 @@ static fs_status write_summary(gcs *s, const fs_server_args *a,
   return st;
 }
 
-fs_status fs_gc_server_run(const fs_server_args *a, fs_err *err) {
+/* Run the whole gc training (J = run.rounds jobs, J + T rounds), write
+ * metrics.csv and summary.json into a->run_dir and shut the workers down.
+ * Impossible gc.* parameters return FS_ECONFIG with the reason. Takes over
+ * a->build_info. */
+static fs_status gc_role(const fs_server_args *a, fs_err *err) {
   gcs s = {.cfg = a->cfg, .w = a->world, .t = a->t};
   fs_sgc_params sp;
   fs_strag_params mp;
@@ -668,3 +661,10 @@ fs_status fs_gc_server_run(const fs_server_args *a, fs_err *err) {
   release(&s);
   return st;
 }
+
+const fs_strategy fs_strategy_gc = {
+    .base = {.name = "gc",
+             .help = "distributed gradient descent with straggler mitigation "
+                     "(gradient coding, SR-SGC, M-SGC; docs/stragglers.md)"},
+    .role = gc_role,
+};
