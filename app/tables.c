@@ -7,8 +7,12 @@
 #include "app.h"
 #include "compress.h"
 #include "config.h"
+#include "model_type.h"
+#include "partition.h"
 
 void fs_app_register_tables(void) {
   fs_config_use_table("compress.up", fs_compressor_choices());
   fs_config_use_table("compress.down", fs_compressor_choices());
+  fs_config_use_table("model.type", fs_model_type_choices());
+  fs_config_use_table("partition.method", fs_partitioner_choices());
 }
