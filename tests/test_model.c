@@ -749,6 +749,103 @@ START_TEST(new_rejects_bad_shapes) {
 }
 END_TEST
 
+/* The layer lists of today's rows, and the rules each row checks. */
+START_TEST(rows_build_layer_lists) {
+  shape s = spec_of(FS_CFG_MODEL_MLP, 5, 3, 1);
+  s.n_hidden = 2;
+  s.hidden[0] = 4;
+  s.hidden[1] = 6;
+  fs_model *m = new_ok(&s, 1);
+  const fs_model_spec *g = fs_model_get_spec(m);
+  ck_assert_uint_eq(g->n_layers, 3);
+  ck_assert_int_eq(g->loss, FS_LOSS_SOFTMAX_CE);
+  const size_t want[3] = {4, 6, 3};
+  for (size_t l = 0; l < 3; l++) {
+    ck_assert_int_eq(g->layer[l].kind, FS_LAYER_DENSE);
+    ck_assert_uint_eq(g->layer[l].out, want[l]);
+    ck_assert_int_eq(g->layer[l].act, l < 2 ? FS_ACT_RELU : FS_ACT_NONE);
+    ck_assert_int_eq(g->layer[l].init, FS_INIT_GLOROT);
+  }
+  fs_model_free(m);
+  s = spec_of(FS_CFG_MODEL_LOGREG, 5, 2, 0);
+  m = new_ok(&s, 1);
+  g = fs_model_get_spec(m);
+  ck_assert_uint_eq(g->n_layers, 1);
+  ck_assert_uint_eq(g->layer[0].out, 1);
+  ck_assert_int_eq(g->layer[0].init, FS_INIT_ZERO);
+  ck_assert_int_eq(g->loss, FS_LOSS_LOGISTIC);
+  fs_model_free(m);
+
+  /* logreg's configuration rule (was in fs_config_validate). */
+  fs_config c;
+  fs_config_defaults(&c);
+  fs_err e = {0};
+  const fs_choice *lr = &fs_model_type_logreg.base;
+  c.data_source = FS_CFG_DATA_SYNTHETIC;
+  c.synth_classes = 3;
+  ck_assert_int_eq(lr->check(&c, &e), FS_ECONFIG);
+  ck_assert_str_eq(e.msg, "model.type: logreg is binary but "
+                          "data.synthetic.classes is 3");
+  c.synth_classes = 2;
+  ck_assert_int_eq(lr->check(&c, &e), FS_OK);
+  c.synth_classes = 3;
+  c.data_source = FS_CFG_DATA_LIBSVM;
+  ck_assert_int_eq(lr->check(&c, &e), FS_OK);
+  /* ... and through the configuration. */
+  fs_config_defaults(&c);
+  ck_assert_int_eq(fs_config_set(&c, "model.type", "logreg", &e), FS_OK);
+  ck_assert_int_eq(fs_config_validate(&c, &e), FS_ECONFIG);
+  ck_assert_ptr_nonnull(strstr(e.msg, "logreg is binary"));
+  ck_assert(fs_model_type_softmax.base.check == NULL);
+}
+END_TEST
+
+/* A layer list the engine cannot run yet. */
+static void expect_spec_error(const fs_model_spec *s, const char *word) {
+  fs_model *m = NULL;
+  fs_err e = {0};
+  ck_assert_int_eq(fs_model_new(s, 4, &m, &e), FS_ECONFIG);
+  ck_assert_ptr_null(m);
+  ck_assert_msg(strstr(e.msg, word) != NULL, "message '%s' lacks '%s'", e.msg,
+                word);
+}
+
+START_TEST(new_rejects_bad_layer_lists) {
+  fs_model_spec s;
+  memset(&s, 0, sizeof s);
+  s.in_dim = 4;
+  s.classes = 3;
+  s.loss = FS_LOSS_SOFTMAX_CE;
+  expect_spec_error(&s, "layers");
+  fs_model_add_dense(&s, 3, 1, FS_ACT_RELU, FS_INIT_ZERO);
+  expect_spec_error(&s, "no activation on the last");
+  s.layer[0].act = FS_ACT_NONE;
+  s.layer[0].out = 2;
+  expect_spec_error(&s, "the loss takes 3");
+  s.layer[0].out = 0;
+  expect_spec_error(&s, "zero width");
+  s.layer[0].out = 5;
+  fs_model_add_dense(&s, 3, 1, FS_ACT_NONE, FS_INIT_ZERO);
+  expect_spec_error(&s, "ReLU between");
+  s.layer[0].act = FS_ACT_RELU;
+  s.layer[1].kind = (fs_layer_kind)9;
+  expect_spec_error(&s, "unknown kind");
+  s.layer[1].kind = FS_LAYER_DENSE;
+  s.layer[1].init = (fs_init)9;
+  expect_spec_error(&s, "unknown init");
+  s.layer[1].init = FS_INIT_GLOROT;
+  s.loss = (fs_loss)9;
+  expect_spec_error(&s, "unknown loss");
+  s.loss = FS_LOSS_LOGISTIC;
+  expect_spec_error(&s, "logistic loss needs classes == 2");
+  s.loss = FS_LOSS_SOFTMAX_CE;
+  fs_model *m = NULL;
+  ck_assert_int_eq(fs_model_new(&s, 4, &m, NULL), FS_OK);
+  ck_assert_uint_eq(fs_model_dim(m), 4 * 5 + 5 + 5 * 3 + 3);
+  fs_model_free(m);
+}
+END_TEST
+
 START_TEST(free_null_and_bad_names) {
   fs_model_free(NULL);
   const char *bad[] = {"", "LogReg", "mlp2", "soft", " softmax", "cnn"};
@@ -806,6 +903,8 @@ static Suite *model_suite(void) {
   TCase *errors = tcase_create("errors");
   tcase_add_test(errors, new_rejects_bad_shapes);
   tcase_add_test(errors, free_null_and_bad_names);
+  tcase_add_test(errors, rows_build_layer_lists);
+  tcase_add_test(errors, new_rejects_bad_layer_lists);
   const char *fork = getenv("CK_FORK");
   if (fork == NULL || strcmp(fork, "no") != 0) {
     tcase_add_loop_test_raise_signal(errors, bad_label_aborts, SIGABRT, 0, 2);

@@ -10,6 +10,7 @@
  */
 #include "fs_test.h"
 
+#include "config.h"
 #include "partition.h"
 
 #include <math.h>
@@ -377,6 +378,28 @@ START_TEST(bad_configs) {
 }
 END_TEST
 
+/* natural's configuration rule (was in fs_config_validate), word for
+ * word, and through the configuration. */
+START_TEST(natural_needs_synthetic_data) {
+  fs_config c;
+  fs_config_defaults(&c);
+  fs_err e = {0};
+  const fs_choice *nat = &fs_partitioner_natural.base;
+  ck_assert_int_eq(nat->check(&c, &e), FS_OK); /* synthetic by default */
+  c.data_source = FS_CFG_DATA_FASHION_MNIST;
+  ck_assert_int_eq(nat->check(&c, &e), FS_ECONFIG);
+  ck_assert_str_eq(e.msg, "partition.method: 'natural' needs data with "
+                          "natural groups (data.source = synthetic); use iid, "
+                          "dirichlet, shards or contiguous");
+  ck_assert_int_eq(fs_config_set(&c, "partition.method", "natural", &e), FS_OK);
+  ck_assert_int_eq(fs_config_validate(&c, &e), FS_ECONFIG);
+  ck_assert_ptr_nonnull(strstr(e.msg, "'natural' needs data"));
+  ck_assert_int_eq(fs_config_set(&c, "partition.method", "iid", &e), FS_OK);
+  ck_assert_int_eq(fs_config_validate(&c, &e), FS_OK);
+  ck_assert_int_eq(c.part_method, FS_CFG_PART_IID);
+}
+END_TEST
+
 START_TEST(bad_datasets) {
   fs_dataset ds = make_ds(100, 4, 10);
   fs_part_spec sp = spec_of(&fs_partitioner_dirichlet, 1);
@@ -420,6 +443,7 @@ static Suite *partition_suite(void) {
   TCase *errors = tcase_create("errors");
   tcase_add_test(errors, bad_configs);
   tcase_add_test(errors, bad_datasets);
+  tcase_add_test(errors, natural_needs_synthetic_data);
   suite_add_tcase(s, errors);
   return s;
 }
