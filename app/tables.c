@@ -8,7 +8,9 @@
 #include "compress.h"
 #include "config.h"
 #include "local.h"
+#include "model_type.h"
 #include "optim.h"
+#include "partition.h"
 #include "strategy.h"
 
 void fs_app_register_tables(void) {
@@ -17,4 +19,6 @@ void fs_app_register_tables(void) {
   fs_config_use_table("local.mode", fs_local_choices());
   fs_config_use_table("server.strategy", fs_strategy_choices());
   fs_config_use_table("server.optimizer", fs_optim_choices());
+  fs_config_use_table("model.type", fs_model_type_choices());
+  fs_config_use_table("partition.method", fs_partitioner_choices());
 }

@@ -114,11 +114,10 @@ static int take_bench_opts(int *argc, char **argv, bench_opts *o) {
  * weight gradient dW = dZ^T A, and dA = dZ W for every layer but the first
  * (2 * rows * in * out each). */
 static double gemm_flops(const fs_model_spec *s, double n) {
-  size_t w[FS_MODEL_MAX_HIDDEN + 2], L = 0;
+  size_t w[FS_MODEL_MAX_LAYERS + 1], L = 0;
   w[L++] = s->in_dim;
-  for (size_t i = 0; i < s->n_hidden; i++)
-    w[L++] = s->hidden[i];
-  w[L++] = s->kind == FS_MODEL_LOGREG ? 1 : s->classes;
+  for (size_t i = 0; i < s->n_layers; i++)
+    w[L++] = s->layer[i].out;
   double f = 0.0;
   for (size_t l = 1; l < L; l++)
     f += 2.0 * n * (double)w[l - 1] * (double)w[l] * (l == 1 ? 2.0 : 3.0);
@@ -311,13 +310,14 @@ int main(int argc, char **argv) {
   double ups = (double)tm.updates / tm.wall;
   printf("bench_local mode=%s model=%s hidden=", o.mode,
          FS_CFG_NAME(&cfg, model_kind));
-  for (size_t i = 0; i < w.mspec.n_hidden; i++)
-    printf("%s%zu", i ? "," : "", w.mspec.hidden[i]);
+  size_t n_hidden = w.mspec.n_layers - 1; /* the layers before the logits */
+  for (size_t i = 0; i < n_hidden; i++)
+    printf("%s%zu", i ? "," : "", w.mspec.layer[i].out);
   printf("%s rows_per_client=%.1f batch=%lld epochs=%lld updates=%ld "
          "wall_s=%.4f cpu_s=%.4f busy_s=%.4f updates_per_s=%.3f "
          "ms_per_update=%.4f gemm_mflop_per_update=%.3f gflops=%.3f "
          "blas_core=%s\n",
-         w.mspec.n_hidden ? "" : "-", rows, (long long)cfg.local_batch,
+         n_hidden ? "" : "-", rows, (long long)cfg.local_batch,
          (long long)cfg.local_epochs, tm.updates, tm.wall, tm.cpu, tm.busy, ups,
          1e3 / ups, fl / 1e6, fl * ups / 1e9, openblas_get_corename());
   fs_world_free(&w);

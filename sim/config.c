@@ -112,8 +112,7 @@ static const opt options[] = {
     {"data.synthetic.samples", T_INT, OFF(synth_samples), "20000", 10, 1e9,
      NULL, "rows generated over all groups (train and test)"},
 
-    {"partition.method", T_CHOICE, OFF(part_method), "auto", 0, 0,
-     NAMES("auto", "iid", "dirichlet", "shards", "contiguous", "natural"),
+    {"partition.method", T_TABLE, OFF(part_method), "auto", 0, 0, NULL,
      "how rows are split over clients (auto: natural for synthetic data, else "
      "iid)"},
     {"partition.alpha", T_FLOAT, OFF(part_alpha), "0.5", 1e-6, 1e6, NULL,
@@ -196,8 +195,7 @@ static const opt options[] = {
      "client keeps its own model and mixes around it (needs "
      "clients.per_round = clients.num)"},
 
-    {"model.type", T_CHOICE, OFF(model_kind), "softmax", 0, 0,
-     NAMES("logreg", "softmax", "mlp"), "model"},
+    {"model.type", T_TABLE, OFF(model_kind), "softmax", 0, 0, NULL, "model"},
     {"model.hidden", T_LIST, OFF(hidden), "256,128", 1, 1e6, NULL,
      "MLP hidden layer widths"},
     {"model.bias", T_BOOL, OFF(model_bias), "true", 0, 0, NULL,
@@ -997,18 +995,6 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
     return fs_err_set(err, FS_ECONFIG,
                       "data.path, data.labels_path: data.source is idx but "
                       "the image or label file is missing");
-  if (cfg->part_method == FS_CFG_PART_NATURAL &&
-      cfg->data_source != FS_CFG_DATA_SYNTHETIC)
-    return fs_err_set(err, FS_ECONFIG,
-                      "partition.method: 'natural' needs data with natural "
-                      "groups (data.source = synthetic); use iid, dirichlet, "
-                      "shards or contiguous");
-  if (cfg->model_kind == FS_CFG_MODEL_LOGREG &&
-      cfg->data_source == FS_CFG_DATA_SYNTHETIC && cfg->synth_classes != 2)
-    return fs_err_set(err, FS_ECONFIG,
-                      "model.type: logreg is binary but "
-                      "data.synthetic.classes is %lld",
-                      (long long)cfg->synth_classes);
   int ef21 =
       (cfg->ef_method == FS_CFG_EF_EF21 || cfg->ef_method == FS_CFG_EF_EF21W);
   if (cfg->ef_stepsize == FS_CFG_STEPSIZE_THEORY &&

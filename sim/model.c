@@ -1,27 +1,30 @@
 /*
- * model.c — logistic regression, softmax regression and a ReLU MLP as one
- * stack of dense layers on OpenBLAS (float32), with the loss, its gradient
- * and the count of correct predictions over any number of rows.
+ * model.c — the model engine: a stack of dense layers on OpenBLAS
+ * (float32) with the logistic or softmax loss, its gradient and the count of
+ * correct predictions over any number of rows (the spec is a layer list,
+ * model.h; the model table in sim/model_type.c builds it).
  *
- * Parameter layout (one flat float vector, fs_model_dim() entries):
- *   logreg:  w[in_dim], then the bias b (1 entry) if spec.bias;
- *   softmax: W (classes x in_dim, row-major), then b[classes] if spec.bias;
- *   MLP:     for each layer l, input -> hidden[0] -> ... -> classes:
- *            W_l (out x in, row-major), then b_l[out] if spec.bias.
- * fs_model_layers() reports each W and each b as a layer of its own.
- * The regularisers (l2/2)||w||^2 and lambda sum w^2/(1+w^2) apply to every
- * parameter, biases included.
+ * Parameter layout (one flat float vector, fs_model_dim() entries): for each
+ * dense layer l, input -> out_1 -> ... -> out_L, W_l (out x in, row-major),
+ * then b_l[out] if the layer has a bias. So logreg is w[in_dim] then b,
+ * softmax W (classes x in_dim) then b[classes], and the MLP its layers in
+ * order (docs/architecture.md, "Adding a model"). fs_model_layers() reports
+ * each W and each b as a layer of its own. The regularisers (l2/2)||w||^2
+ * and lambda sum w^2/(1+w^2) apply to every parameter, biases included.
  *
  * Rows go through in chunks of at most max_batch, so all workspace is
  * allocated once in fs_model_new: for each layer l its output
  * (max_batch x width[l]; for the last layer the logits, for hidden layers
  * the ReLU outputs), plus one scratch block (max_batch x widest hidden
  * layer) for the backward product dZ W. A chunk's forward pass is one sgemm
- * per layer (Z = A W^T; sgemv for logreg), the bias and the ReLU are added
- * in one pass over Z. The loss pass turns the logits into dL/dZ scaled by
- * 1/n in place, so every product of the backward pass (dW = dZ^T A with
- * beta = 1 after the first chunk, dA = dZ W) already yields the mean over
- * all n rows; bias gradients are summed in the pass that makes each dZ.
+ * per layer (Z = A W^T), the bias and the ReLU are added in one pass over
+ * Z. The one logit of the logistic loss is a matrix-vector product (sgemv):
+ * it was so before the layer list, and sgemm with one column does not give
+ * the same bits, so that branch stays (per layer, set in fs_model_new).
+ * The loss pass turns the logits into dL/dZ scaled by 1/n in place, so
+ * every product of the backward pass (dW = dZ^T A with beta = 1 after the
+ * first chunk, dA = dZ W) already yields the mean over all n rows; bias
+ * gradients are summed in the pass that makes each dZ.
  */
 #include "model.h"
 
@@ -32,18 +35,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FS__MODEL_MAX_DENSE (FS_MODEL_MAX_HIDDEN + 1)
+#define FS__MODEL_MAX_DENSE FS_MODEL_MAX_LAYERS
 
 struct fs_model {
-  fs_model_spec spec; /* normalised copy (n_hidden = 0 unless MLP) */
+  fs_model_spec spec; /* normalised copy */
   size_t dim;         /* parameters */
   size_t max_batch;
   size_t n_dense;                        /* dense layers */
   size_t width[FS__MODEL_MAX_DENSE + 1]; /* width[0] = in_dim */
   size_t w_off[FS__MODEL_MAX_DENSE + 1]; /* offset of W_l, l = 1..n_dense */
-  size_t b_off[FS__MODEL_MAX_DENSE + 1]; /* offset of b_l (if bias) */
+  size_t b_off[FS__MODEL_MAX_DENSE + 1]; /* offset of b_l (if bias[l]) */
+  int bias[FS__MODEL_MAX_DENSE + 1];     /* layer l has a bias */
+  int gemv[FS__MODEL_MAX_DENSE + 1];     /* layer l is the logistic logit */
   float *out[FS__MODEL_MAX_DENSE + 1];   /* out[l]: outputs of layer l */
-  float *scratch; /* max_batch x widest hidden layer (MLP only) */
+  float *scratch; /* max_batch x widest hidden layer (2+ layers only) */
   float *block;   /* the one allocation behind out[] and scratch */
 };
 
@@ -69,29 +74,65 @@ static size_t add_ovf(size_t a, size_t b, int *ovf) {
   return a + b;
 }
 
+void fs_model_add_dense(fs_model_spec *s, size_t out, int bias,
+                        fs_activation act, fs_init init) {
+  if (s->n_layers >= FS_MODEL_MAX_LAYERS)
+    misuse("fs_model_add_dense: too many layers");
+  s->layer[s->n_layers++] = (fs_layer_spec){.kind = FS_LAYER_DENSE,
+                                            .out = out,
+                                            .bias = bias,
+                                            .act = act,
+                                            .init = init};
+}
+
+/* The layers: dense, none of zero width, ReLU between them and nothing on
+ * the last, whose width the loss takes (1 logit or `classes`). */
+static fs_status check_layers(const fs_model_spec *s, fs_err *err) {
+  if (s->n_layers == 0 || s->n_layers > FS_MODEL_MAX_LAYERS)
+    return fs_err_set(err, FS_ECONFIG, "model: needs 1..%d layers (got %zu)",
+                      FS_MODEL_MAX_LAYERS, s->n_layers);
+  for (size_t l = 0; l < s->n_layers; l++) {
+    const fs_layer_spec *ly = &s->layer[l];
+    int last = l + 1 == s->n_layers;
+    if (ly->kind != FS_LAYER_DENSE)
+      return fs_err_set(err, FS_ECONFIG, "model: layer %zu: unknown kind %d", l,
+                        (int)ly->kind);
+    if (ly->out == 0)
+      return fs_err_set(err, FS_ECONFIG, "model: layer %zu has zero width", l);
+    if (ly->act != (last ? FS_ACT_NONE : FS_ACT_RELU))
+      return fs_err_set(err, FS_ECONFIG,
+                        "model: layer %zu: dense layers take ReLU between "
+                        "them and no activation on the last",
+                        l);
+    if (ly->init != FS_INIT_ZERO && ly->init != FS_INIT_GLOROT)
+      return fs_err_set(err, FS_ECONFIG, "model: layer %zu: unknown init %d", l,
+                        (int)ly->init);
+  }
+  size_t want = s->loss == FS_LOSS_LOGISTIC ? 1 : s->classes;
+  if (s->layer[s->n_layers - 1].out != want)
+    return fs_err_set(err, FS_ECONFIG,
+                      "model: the last layer has %zu outputs, the loss takes "
+                      "%zu",
+                      s->layer[s->n_layers - 1].out, want);
+  return FS_OK;
+}
+
 static fs_status check_spec(const fs_model_spec *s, size_t max_batch,
                             fs_err *err) {
-  if (s->kind != FS_MODEL_LOGREG && s->kind != FS_MODEL_SOFTMAX &&
-      s->kind != FS_MODEL_MLP)
-    return fs_err_set(err, FS_ECONFIG, "model: unknown kind %d", (int)s->kind);
+  if (s->loss != FS_LOSS_LOGISTIC && s->loss != FS_LOSS_SOFTMAX_CE)
+    return fs_err_set(err, FS_ECONFIG, "model: unknown loss %d", (int)s->loss);
   if (s->in_dim == 0)
     return fs_err_set(err, FS_ECONFIG, "model: in_dim must be > 0");
-  if (s->kind == FS_MODEL_LOGREG && s->classes != 2)
+  if (s->loss == FS_LOSS_LOGISTIC && s->classes != 2)
     return fs_err_set(err, FS_ECONFIG,
-                      "model: logreg needs classes == 2 (got %zu)", s->classes);
+                      "model: the logistic loss needs classes == 2 (got %zu)",
+                      s->classes);
   if (s->classes < 2)
     return fs_err_set(err, FS_ECONFIG, "model: classes must be >= 2 (got %zu)",
                       s->classes);
-  if (s->kind == FS_MODEL_MLP) {
-    if (s->n_hidden == 0 || s->n_hidden > FS_MODEL_MAX_HIDDEN)
-      return fs_err_set(err, FS_ECONFIG,
-                        "model: mlp needs 1..%d hidden layers (got %zu)",
-                        FS_MODEL_MAX_HIDDEN, s->n_hidden);
-    for (size_t i = 0; i < s->n_hidden; i++)
-      if (s->hidden[i] == 0)
-        return fs_err_set(err, FS_ECONFIG,
-                          "model: mlp hidden layer %zu has zero width", i);
-  }
+  fs_status st = check_layers(s, err);
+  if (st != FS_OK)
+    return st;
   if (max_batch == 0)
     return fs_err_set(err, FS_ECONFIG, "model: max_batch must be > 0");
   if (!(s->l2 >= 0.0 && isfinite(s->l2)))
@@ -118,17 +159,19 @@ fs_status fs_model_new(const fs_model_spec *spec, size_t max_batch,
   if (m == NULL)
     return fs_err_set(err, FS_ENOMEM, "model: out of memory");
   m->spec = *spec;
-  m->spec.bias = spec->bias != 0;
-  if (spec->kind != FS_MODEL_MLP) {
-    m->spec.n_hidden = 0;
-    memset(m->spec.hidden, 0, sizeof m->spec.hidden);
+  for (size_t l = 0; l < FS_MODEL_MAX_LAYERS; l++) {
+    if (l >= spec->n_layers)
+      memset(&m->spec.layer[l], 0, sizeof m->spec.layer[l]);
+    m->spec.layer[l].bias = m->spec.layer[l].bias != 0;
   }
   m->max_batch = max_batch;
-  m->n_dense = m->spec.n_hidden + 1;
+  m->n_dense = spec->n_layers;
   m->width[0] = spec->in_dim;
-  for (size_t l = 1; l < m->n_dense; l++)
-    m->width[l] = m->spec.hidden[l - 1];
-  m->width[m->n_dense] = spec->kind == FS_MODEL_LOGREG ? 1 : spec->classes;
+  for (size_t l = 1; l <= m->n_dense; l++) {
+    m->width[l] = m->spec.layer[l - 1].out;
+    m->bias[l] = m->spec.layer[l - 1].bias;
+    m->gemv[l] = spec->loss == FS_LOSS_LOGISTIC && l == m->n_dense;
+  }
 
   /* Offsets, workspace size, and limits: BLAS takes int dimensions. */
   int ovf = 0;
@@ -142,7 +185,7 @@ fs_status fs_model_new(const fs_model_spec *spec, size_t max_batch,
     m->w_off[l] = dim;
     dim = add_ovf(dim, mul_ovf(m->width[l], m->width[l - 1], &ovf), &ovf);
     m->b_off[l] = dim;
-    if (m->spec.bias)
+    if (m->bias[l])
       dim = add_ovf(dim, m->width[l], &ovf);
     /* Round each buffer up to 16 floats so each starts 64-byte aligned. */
     size_t len = mul_ovf(max_batch, m->width[l], &ovf);
@@ -190,11 +233,11 @@ const fs_model_spec *fs_model_get_spec(const fs_model *m) { return &m->spec; }
 
 void fs_model_init_params(const fs_model *m, float *w, fs_rng *rng) {
   memset(w, 0, m->dim * sizeof *w);
-  if (m->spec.kind != FS_MODEL_MLP)
-    return;
-  if (rng == NULL)
-    misuse("fs_model_init_params: an MLP needs an rng");
   for (size_t l = 1; l <= m->n_dense; l++) {
+    if (m->spec.layer[l - 1].init != FS_INIT_GLOROT)
+      continue;
+    if (rng == NULL)
+      misuse("fs_model_init_params: Glorot initialisation needs an rng");
     size_t fan_in = m->width[l - 1], fan_out = m->width[l];
     double limit = sqrt(6.0 / (double)(fan_in + fan_out));
     float *W = w + m->w_off[l];
@@ -212,7 +255,7 @@ size_t fs_model_layers(const fs_model *m, size_t *offsets, size_t *lengths,
       lengths[k] = m->width[l] * m->width[l - 1];
     }
     k++;
-    if (!m->spec.bias)
+    if (!m->bias[l])
       continue;
     if (k < cap) {
       offsets[k] = m->b_off[l];
@@ -232,14 +275,14 @@ static void forward(fs_model *m, const float *w, const float *x, size_t rows) {
   for (size_t l = 1; l <= m->n_dense; l++) {
     const int ni = (int)m->width[l - 1], no = (int)m->width[l];
     float *z = m->out[l];
-    if (m->spec.kind == FS_MODEL_LOGREG)
+    if (m->gemv[l])
       cblas_sgemv(CblasRowMajor, CblasNoTrans, r, ni, 1.0f, in, ni,
                   w + m->w_off[l], 1, 0.0f, z, 1);
     else
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r, no, ni, 1.0f, in,
                   ni, w + m->w_off[l], ni, 0.0f, z, no);
     if (l < m->n_dense) {
-      const float *b = m->spec.bias ? w + m->b_off[l] : NULL;
+      const float *b = m->bias[l] ? w + m->b_off[l] : NULL;
       for (size_t i = 0; i < rows; i++) {
         float *zr = z + i * (size_t)no;
         if (b != NULL)
@@ -339,7 +382,7 @@ static void backward(fs_model *m, const float *w, const float *x, size_t rows,
     const float *dz = m->out[l];
     const float *in = l == 1 ? x : m->out[l - 1];
     float *gW = grad + m->w_off[l];
-    if (m->spec.kind == FS_MODEL_LOGREG)
+    if (m->gemv[l])
       cblas_sgemv(CblasRowMajor, CblasTrans, r, ni, 1.0f, in, ni, dz, 1, beta,
                   gW, 1);
     else
@@ -352,7 +395,7 @@ static void backward(fs_model *m, const float *w, const float *x, size_t rows,
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r, ni, no, 1.0f, dz,
                 no, w + m->w_off[l], ni, 0.0f, m->scratch, ni);
     float *a = m->out[l - 1];
-    float *gb = m->spec.bias ? grad + m->b_off[l - 1] : NULL;
+    float *gb = m->bias[l - 1] ? grad + m->b_off[l - 1] : NULL;
     for (size_t i = 0; i < rows; i++) {
       float *ar = a + i * (size_t)ni;
       const float *sr = m->scratch + i * (size_t)ni;
@@ -383,23 +426,24 @@ static double regularise(const fs_model *m, const float *w, float *grad) {
 double fs_model_loss_grad(fs_model *m, const float *w, const float *x,
                           const int32_t *y, size_t n, float *grad) {
   const size_t L = m->n_dense, c = m->width[L];
-  const float *b = m->spec.bias ? w + m->b_off[L] : NULL;
-  float *gb = grad != NULL && m->spec.bias ? grad + m->b_off[L] : NULL;
+  const float *b = m->bias[L] ? w + m->b_off[L] : NULL;
+  float *gb = grad != NULL && m->bias[L] ? grad + m->b_off[L] : NULL;
   const float scale = grad != NULL && n > 0 ? (float)(1.0 / (double)n) : 0.0f;
 
   if (grad != NULL) {
     if (n == 0)
       memset(grad, 0, m->dim * sizeof *grad);
-    else if (m->spec.bias) /* weights are written by the first chunk */
+    else /* weights are written by the first chunk */
       for (size_t l = 1; l <= L; l++)
-        memset(grad + m->b_off[l], 0, m->width[l] * sizeof *grad);
+        if (m->bias[l])
+          memset(grad + m->b_off[l], 0, m->width[l] * sizeof *grad);
   }
   double loss = 0.0;
   for (size_t done = 0; done < n;) {
     size_t rows = n - done < m->max_batch ? n - done : m->max_batch;
     const float *xc = x + done * m->width[0];
     forward(m, w, xc, rows);
-    if (m->spec.kind == FS_MODEL_LOGREG)
+    if (m->spec.loss == FS_LOSS_LOGISTIC)
       loss +=
           logistic_pass(m->out[L], y + done, rows, b ? b[0] : 0.0f, scale, gb);
     else
@@ -416,7 +460,7 @@ double fs_model_loss_grad(fs_model *m, const float *w, const float *x,
 size_t fs_model_correct(fs_model *m, const float *w, const float *x,
                         const int32_t *y, size_t n) {
   const size_t L = m->n_dense, c = m->width[L];
-  const float *b = m->spec.bias ? w + m->b_off[L] : NULL;
+  const float *b = m->bias[L] ? w + m->b_off[L] : NULL;
   size_t ok = 0;
   for (size_t done = 0; done < n;) {
     size_t rows = n - done < m->max_batch ? n - done : m->max_batch;
@@ -425,7 +469,7 @@ size_t fs_model_correct(fs_model *m, const float *w, const float *x,
     const int32_t *yc = y + done;
     for (size_t i = 0; i < rows; i++) {
       int32_t pred;
-      if (m->spec.kind == FS_MODEL_LOGREG) {
+      if (m->spec.loss == FS_LOSS_LOGISTIC) {
         pred = z[i] + (b ? b[0] : 0.0f) > 0.0f;
       } else {
         const float *zr = z + i * c;
@@ -445,27 +489,4 @@ size_t fs_model_correct(fs_model *m, const float *w, const float *x,
     done += rows;
   }
   return ok;
-}
-
-fs_status fs_model_kind_parse(const char *s, fs_model_kind *out) {
-  static const fs_model_kind kinds[] = {FS_MODEL_LOGREG, FS_MODEL_SOFTMAX,
-                                        FS_MODEL_MLP};
-  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-    if (s != NULL && strcmp(s, fs_model_kind_name(kinds[i])) == 0) {
-      *out = kinds[i];
-      return FS_OK;
-    }
-  return FS_EINVAL;
-}
-
-const char *fs_model_kind_name(fs_model_kind k) {
-  switch (k) {
-  case FS_MODEL_LOGREG:
-    return "logreg";
-  case FS_MODEL_SOFTMAX:
-    return "softmax";
-  case FS_MODEL_MLP:
-    return "mlp";
-  }
-  return "unknown";
 }

@@ -8,20 +8,14 @@
 #include "setup.h"
 #include "local.h"
 
-/* Choices whose enum (fs_config.h) runs in the order of the owner's. */
-_Static_assert((int)FS_CFG_MODEL_MLP == (int)FS_MODEL_MLP &&
-                   (int)FS_CFG_MODEL_LOGREG == (int)FS_MODEL_LOGREG,
-               "model.type order");
+/* model.type and partition.method hold row indices of the model and
+ * partitioner tables (model_types.def, partitioners.def). */
 _Static_assert((int)FS_CFG_DIST_EXPONENTIAL == (int)FS_DIST_EXPONENTIAL &&
                    (int)FS_CFG_DIST_CONSTANT == (int)FS_DIST_CONSTANT,
                "system.dist order");
-_Static_assert((int)FS_CFG_PART_NATURAL - FS_CFG_PART_IID ==
-                       (int)FS_PART_NATURAL &&
-                   (int)FS_CFG_PART_SHARDS - FS_CFG_PART_IID ==
-                       (int)FS_PART_SHARDS,
-               "partition.method order");
 
 #include "fs_rng.h"
+#include "model_type.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -220,36 +214,24 @@ fs_status fs_world_build(const fs_config *cfg, fs_world *w, fs_err *err) {
   if (w->test.classes < w->train.classes)
     w->test.classes = w->train.classes;
 
-  fs_part_spec ps = {.alpha = cfg->part_alpha,
+  /* partition.method is a row of the partitioner table; auto is natural
+   * for data with groups, else iid. */
+  fs_part_spec ps = {.method = fs_partitioner_at((size_t)cfg->part_method),
+                     .alpha = cfg->part_alpha,
                      .shards_per_client = (size_t)cfg->part_shards,
                      .seed = cfg->seed};
-  if (cfg->part_method == FS_CFG_PART_AUTO)
-    ps.method = w->train.group != NULL ? FS_PART_NATURAL : FS_PART_IID;
-  else /* the same order after "auto" (static assertions at the top) */
-    ps.method = (fs_part_method)(cfg->part_method - FS_CFG_PART_IID);
+  if (ps.method == &fs_partitioner_auto)
+    ps.method =
+        w->train.group != NULL ? &fs_partitioner_natural : &fs_partitioner_iid;
   st = fs_partition_make(&w->train, (size_t)cfg->clients, &ps, &w->part, err);
   if (st != FS_OK)
     goto fail;
 
-  fs_model_spec *m = &w->mspec;
-  memset(m, 0, sizeof *m);
-  m->kind = (fs_model_kind)cfg->model_kind; /* same order (asserted) */
-  m->in_dim = w->train.dim;
-  m->classes = w->train.classes;
-  if (m->kind == FS_MODEL_LOGREG && m->classes != 2) {
-    st = fs_err_set(err, FS_ECONFIG,
-                    "model.type: logreg is binary, the data has %zu classes",
-                    m->classes);
+  /* model.type is a row of the model table: its layer list for this data. */
+  st = fs_model_spec_from_config(cfg, w->train.dim, w->train.classes, &w->mspec,
+                                 err);
+  if (st != FS_OK)
     goto fail;
-  }
-  if (m->kind == FS_MODEL_MLP) {
-    m->n_hidden = cfg->n_hidden;
-    for (size_t i = 0; i < cfg->n_hidden; i++)
-      m->hidden[i] = (size_t)cfg->hidden[i];
-  }
-  m->bias = cfg->model_bias;
-  m->l2 = cfg->model_l2;
-  m->nonconvex_lambda = cfg->model_nonconvex;
 
   fs_profile_spec prs = {.spread = cfg->sys_spread,
                          .mean = {cfg->sys_speed, cfg->sys_bw_up,
@@ -266,7 +248,8 @@ fs_status fs_world_build(const fs_config *cfg, fs_world *w, fs_err *err) {
   if (st != FS_OK)
     goto fail;
   w->dp_z = cfg->dp_z;
-  if (m->kind == FS_MODEL_LOGREG &&
+  /* The smoothness constants are those of logistic regression. */
+  if (cfg->model_kind == FS_CFG_MODEL_LOGREG &&
       (cfg->ef_method == FS_CFG_EF_EF21W ||
        cfg->ef_stepsize == FS_CFG_STEPSIZE_THEORY)) {
     st = smoothness(w, cfg, err);

@@ -5,7 +5,7 @@
 #include "compress.h"
 #include "config.h"
 #include "fs_test.h"
-#include "model.h"
+#include "model_type.h"
 #include "partition.h"
 #include "robust.h"
 #include "straggler.h"
@@ -272,8 +272,12 @@ static void same_names(const char *key, size_t offset, int first, int last,
     ck_assert_str_eq(owner(i - shift), name);
   }
 }
-static const char *model_name(int i) { return fs_model_kind_name(i); }
-static const char *part_name(int i) { return fs_part_method_name(i); }
+static const char *model_name(int i) {
+  return fs_model_type_at((size_t)i)->base.name;
+}
+static const char *part_name(int i) {
+  return fs_partitioner_at((size_t)i)->base.name;
+}
 static const char *comp_name(int i) {
   return fs_compressor_at((size_t)i)->base.name;
 }
@@ -284,8 +288,8 @@ static const char *rule_name(int i) {
 START_TEST(choices_match_their_owners) {
   same_names("model.type", offsetof(fs_config, model_kind), 0, FS_CFG_MODEL_MLP,
              0, model_name);
-  same_names("partition.method", offsetof(fs_config, part_method),
-             FS_CFG_PART_IID, FS_CFG_PART_NATURAL, FS_CFG_PART_IID, part_name);
+  same_names("partition.method", offsetof(fs_config, part_method), 0,
+             FS_CFG_PART_NATURAL, 0, part_name);
   same_names("compress.up", offsetof(fs_config, comp_up), 0, FS_CFG_COMP_BLOCK8,
              0, comp_name);
   same_names("gc.straggler", offsetof(fs_config, gc_straggler), 0,

@@ -11,8 +11,9 @@
  * (1e-5: truncation error O(h^2) ~ 1e-10, rounding ~ 1e-16/h ~ 1e-11), so
  * the only error left is the float32 rounding of the model's gradient.
  */
+#include "config.h"
 #include "fs_test.h"
-#include "model.h"
+#include "model_type.h"
 
 #include <math.h>
 #include <signal.h>
@@ -21,9 +22,23 @@
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static fs_model_spec spec_of(fs_model_kind kind, size_t in_dim, size_t classes,
-                             int bias) {
-  fs_model_spec s;
+/* A model as today's options describe it: the row of the model table
+ * (model.type), the data's shape and model.hidden, model.bias, model.l2,
+ * model.nonconvex_lambda. The tests build it through the table. */
+typedef struct {
+  fs_cfg_model kind;
+  size_t in_dim;
+  size_t classes;
+  size_t n_hidden;
+  size_t hidden[FS_MODEL_MAX_HIDDEN];
+  int bias;
+  double l2;
+  double nonconvex_lambda;
+} shape;
+
+static shape spec_of(fs_cfg_model kind, size_t in_dim, size_t classes,
+                     int bias) {
+  shape s;
   memset(&s, 0, sizeof s);
   s.kind = kind;
   s.in_dim = in_dim;
@@ -32,10 +47,30 @@ static fs_model_spec spec_of(fs_model_kind kind, size_t in_dim, size_t classes,
   return s;
 }
 
-static fs_model *new_ok(const fs_model_spec *s, size_t max_batch) {
+/* The shape's layer list from its row (fs_model_spec_from_config), then
+ * the model. */
+static fs_status build(const shape *s, size_t max_batch, fs_model **m,
+                       fs_err *err) {
+  fs_config c;
+  fs_config_defaults(&c);
+  c.model_kind = s->kind;
+  c.n_hidden = s->n_hidden;
+  for (size_t i = 0; i < s->n_hidden && i < FS_CFG_MAX_HIDDEN; i++)
+    c.hidden[i] = (int64_t)s->hidden[i];
+  c.model_bias = s->bias;
+  c.model_l2 = s->l2;
+  c.model_nonconvex = s->nonconvex_lambda;
+  fs_model_spec spec;
+  *m = NULL;
+  fs_status st =
+      fs_model_spec_from_config(&c, s->in_dim, s->classes, &spec, err);
+  return st != FS_OK ? st : fs_model_new(&spec, max_batch, m, err);
+}
+
+static fs_model *new_ok(const shape *s, size_t max_batch) {
   fs_model *m = NULL;
   fs_err err = {0};
-  fs_status st = fs_model_new(s, max_batch, &m, &err);
+  fs_status st = build(s, max_batch, &m, &err);
   ck_assert_msg(st == FS_OK, "fs_model_new: %s", fs_err_msg(&err, st));
   ck_assert_ptr_nonnull(m);
   return m;
@@ -52,17 +87,17 @@ static void fill_labels(fs_rng *r, int32_t *y, size_t n, size_t classes) {
 }
 
 /* Widths of the dense layers, width[0] = in_dim; returns the layer count. */
-static size_t ref_widths(const fs_model_spec *s, size_t *width) {
-  size_t L = s->kind == FS_MODEL_MLP ? s->n_hidden + 1 : 1;
+static size_t ref_widths(const shape *s, size_t *width) {
+  size_t L = s->kind == FS_CFG_MODEL_MLP ? s->n_hidden + 1 : 1;
   width[0] = s->in_dim;
   for (size_t l = 1; l < L; l++)
     width[l] = s->hidden[l - 1];
-  width[L] = s->kind == FS_MODEL_LOGREG ? 1 : s->classes;
+  width[L] = s->kind == FS_CFG_MODEL_LOGREG ? 1 : s->classes;
   return L;
 }
 
 /* The objective in double, from the documented layout. */
-static double ref_loss(const fs_model_spec *s, const double *w, const float *x,
+static double ref_loss(const shape *s, const double *w, const float *x,
                        const int32_t *y, size_t n) {
   size_t width[FS_MODEL_MAX_HIDDEN + 2];
   size_t L = ref_widths(s, width), dim = 0;
@@ -85,7 +120,7 @@ static double ref_loss(const fs_model_spec *s, const double *w, const float *x,
       cur = 1 - cur;
       p += width[l] * width[l - 1] + (s->bias ? width[l] : 0);
     }
-    if (s->kind == FS_MODEL_LOGREG) {
+    if (s->kind == FS_CFG_MODEL_LOGREG) {
       double t = (y[i] ? 1.0 : -1.0) * a[cur][0];
       total += log(1.0 + exp(-t));
     } else {
@@ -115,27 +150,27 @@ static double inf_norm(const float *v, size_t n) {
 
 typedef struct {
   const char *name;
-  fs_model_kind kind;
+  fs_cfg_model kind;
   size_t in_dim, classes, n_hidden, hidden[FS_MODEL_MAX_HIDDEN];
   int bias;
   double l2, lambda;
 } grad_case;
 
 static const grad_case grad_cases[] = {
-    {"logreg", FS_MODEL_LOGREG, 7, 2, 0, {0}, 0, 0.0, 0.0},
-    {"logreg+b", FS_MODEL_LOGREG, 7, 2, 0, {0}, 1, 0.0, 0.0},
-    {"logreg+b+reg", FS_MODEL_LOGREG, 7, 2, 0, {0}, 1, 0.05, 0.1},
-    {"logreg+nonconvex", FS_MODEL_LOGREG, 7, 2, 0, {0}, 0, 0.0, 0.1},
-    {"softmax", FS_MODEL_SOFTMAX, 6, 4, 0, {0}, 0, 0.0, 0.0},
-    {"softmax+b", FS_MODEL_SOFTMAX, 6, 4, 1, {0}, 1, 0.0, 0.0},
-    {"softmax+b+reg", FS_MODEL_SOFTMAX, 6, 4, 1, {0}, 1, 0.05, 0.1},
-    {"mlp1", FS_MODEL_MLP, 6, 3, 1, {5}, 0, 0.0, 0.0},
-    {"mlp1+b", FS_MODEL_MLP, 6, 3, 1, {5}, 1, 0.0, 0.0},
-    {"mlp2+b", FS_MODEL_MLP, 6, 3, 2, {5, 4}, 1, 0.0, 0.0},
-    {"mlp2+b+reg", FS_MODEL_MLP, 6, 3, 2, {5, 4}, 1, 0.05, 0.1},
-    {"mlp2+reg", FS_MODEL_MLP, 6, 3, 2, {5, 4}, 0, 0.05, 0.1},
+    {"logreg", FS_CFG_MODEL_LOGREG, 7, 2, 0, {0}, 0, 0.0, 0.0},
+    {"logreg+b", FS_CFG_MODEL_LOGREG, 7, 2, 0, {0}, 1, 0.0, 0.0},
+    {"logreg+b+reg", FS_CFG_MODEL_LOGREG, 7, 2, 0, {0}, 1, 0.05, 0.1},
+    {"logreg+nonconvex", FS_CFG_MODEL_LOGREG, 7, 2, 0, {0}, 0, 0.0, 0.1},
+    {"softmax", FS_CFG_MODEL_SOFTMAX, 6, 4, 0, {0}, 0, 0.0, 0.0},
+    {"softmax+b", FS_CFG_MODEL_SOFTMAX, 6, 4, 1, {0}, 1, 0.0, 0.0},
+    {"softmax+b+reg", FS_CFG_MODEL_SOFTMAX, 6, 4, 1, {0}, 1, 0.05, 0.1},
+    {"mlp1", FS_CFG_MODEL_MLP, 6, 3, 1, {5}, 0, 0.0, 0.0},
+    {"mlp1+b", FS_CFG_MODEL_MLP, 6, 3, 1, {5}, 1, 0.0, 0.0},
+    {"mlp2+b", FS_CFG_MODEL_MLP, 6, 3, 2, {5, 4}, 1, 0.0, 0.0},
+    {"mlp2+b+reg", FS_CFG_MODEL_MLP, 6, 3, 2, {5, 4}, 1, 0.05, 0.1},
+    {"mlp2+reg", FS_CFG_MODEL_MLP, 6, 3, 2, {5, 4}, 0, 0.05, 0.1},
     {"mlp-max-depth",
-     FS_MODEL_MLP,
+     FS_CFG_MODEL_MLP,
      4,
      3,
      FS_MODEL_MAX_HIDDEN,
@@ -145,8 +180,8 @@ static const grad_case grad_cases[] = {
      0.0},
 };
 
-static fs_model_spec spec_of_case(const grad_case *g) {
-  fs_model_spec s = spec_of(g->kind, g->in_dim, g->classes, g->bias);
+static shape spec_of_case(const grad_case *g) {
+  shape s = spec_of(g->kind, g->in_dim, g->classes, g->bias);
   s.n_hidden = g->n_hidden;
   memcpy(s.hidden, g->hidden, sizeof s.hidden);
   s.l2 = g->l2;
@@ -158,11 +193,11 @@ static fs_model_spec spec_of_case(const grad_case *g) {
  * random biases (so the bias paths carry signal), otherwise N(0, 0.7^2). */
 static void random_params(const fs_model *m, float *w, fs_rng *r) {
   size_t dim = fs_model_dim(m);
-  if (fs_model_get_spec(m)->kind == FS_MODEL_MLP) {
+  if (fs_model_get_spec(m)->layer[0].init == FS_INIT_GLOROT) { /* the MLP */
     fs_model_init_params(m, w, r);
     size_t off[2 * FS_MODEL_MAX_HIDDEN + 2], len[2 * FS_MODEL_MAX_HIDDEN + 2];
     size_t k = fs_model_layers(m, off, len, 2 * FS_MODEL_MAX_HIDDEN + 2);
-    if (fs_model_get_spec(m)->bias)
+    if (fs_model_get_spec(m)->layer[0].bias)
       for (size_t i = 1; i < k; i += 2)
         fill_normal(r, w + off[i], len[i], 0.3);
   } else {
@@ -172,7 +207,7 @@ static void random_params(const fs_model *m, float *w, fs_rng *r) {
 
 START_TEST(grad_matches_finite_differences) {
   const grad_case *g = &grad_cases[_i];
-  fs_model_spec s = spec_of_case(g);
+  shape s = spec_of_case(g);
   const size_t n = 23;
   fs_model *m = new_ok(&s, 8); /* three chunks, the last one short */
   size_t dim = fs_model_dim(m);
@@ -231,7 +266,7 @@ END_TEST
 
 START_TEST(chunking_gives_same_result) {
   const grad_case *g = &grad_cases[_i];
-  fs_model_spec s = spec_of_case(g);
+  shape s = spec_of_case(g);
   const size_t n = 50;
   fs_model *one = new_ok(&s, n), *many = new_ok(&s, 7), *unit = new_ok(&s, 1);
   size_t dim = fs_model_dim(one);
@@ -278,11 +313,11 @@ END_TEST
 /* Well-separated clusters: logreg and softmax get k clusters in the plane
  * around k points on a circle; the MLP gets XOR (4 clusters, 2 classes),
  * which no linear model separates. */
-static void toy_set(fs_model_kind kind, size_t classes, size_t n, float *x,
+static void toy_set(fs_cfg_model kind, size_t classes, size_t n, float *x,
                     int32_t *y, fs_rng *r) {
   for (size_t i = 0; i < n; i++) {
     double cx, cy;
-    if (kind == FS_MODEL_MLP) {
+    if (kind == FS_CFG_MODEL_MLP) {
       int q = (int)(i % 4);
       cx = q & 1 ? 2.0 : -2.0;
       cy = q & 2 ? 2.0 : -2.0;
@@ -300,12 +335,12 @@ static void toy_set(fs_model_kind kind, size_t classes, size_t n, float *x,
 }
 
 START_TEST(sgd_fits_toy_set) {
-  static const fs_model_kind kinds[] = {FS_MODEL_LOGREG, FS_MODEL_SOFTMAX,
-                                        FS_MODEL_MLP};
-  fs_model_kind kind = kinds[_i];
-  size_t classes = kind == FS_MODEL_SOFTMAX ? 3 : 2;
-  fs_model_spec s = spec_of(kind, 2, classes, 1);
-  if (kind == FS_MODEL_MLP) {
+  static const fs_cfg_model kinds[] = {FS_CFG_MODEL_LOGREG,
+                                       FS_CFG_MODEL_SOFTMAX, FS_CFG_MODEL_MLP};
+  fs_cfg_model kind = kinds[_i];
+  size_t classes = kind == FS_CFG_MODEL_SOFTMAX ? 3 : 2;
+  shape s = spec_of(kind, 2, classes, 1);
+  if (kind == FS_CFG_MODEL_MLP) {
     s.n_hidden = 1;
     s.hidden[0] = 16;
   }
@@ -328,7 +363,7 @@ START_TEST(sgd_fits_toy_set) {
     }
   double last = fs_model_loss_grad(m, w, x, y, n, NULL);
   ck_assert_msg(last < 0.1 * first, "%s: loss %g -> %g",
-                fs_model_kind_name(kind), first, last);
+                fs_model_type_at(kind)->base.name, first, last);
   ck_assert_uint_eq(fs_model_correct(m, w, x, y, n), n);
   free(w);
   free(g);
@@ -339,7 +374,7 @@ END_TEST
 /* ---- predictions on hand-made parameters ------------------------------- */
 
 START_TEST(correct_logreg_by_hand) {
-  fs_model_spec s = spec_of(FS_MODEL_LOGREG, 2, 2, 1);
+  shape s = spec_of(FS_CFG_MODEL_LOGREG, 2, 2, 1);
   fs_model *m = new_ok(&s, 4);
   const float w[3] = {1.0f, -1.0f, 0.5f}; /* class 1 iff x0 - x1 + 0.5 > 0 */
   const float x[] = {1, 0, 0, 1, 0, 0.5f, 0, 0, -3, 1};
@@ -362,7 +397,7 @@ END_TEST
 
 START_TEST(correct_softmax_by_hand) {
   /* W rows pick features: class k scores x_k + b_k. */
-  fs_model_spec s = spec_of(FS_MODEL_SOFTMAX, 3, 3, 1);
+  shape s = spec_of(FS_CFG_MODEL_SOFTMAX, 3, 3, 1);
   fs_model *m = new_ok(&s, 2);
   const float w[12] = {1, 0, 0, 0, 1, 0, 0, 0, 1, /* b */ 0, 0, 0.5f};
   const float x[] = {3, 1, 2, 0, 2, 1, 0, 0, 0, 1, 1, 0};
@@ -378,7 +413,7 @@ END_TEST
 
 START_TEST(correct_mlp_by_hand) {
   /* 2 -> 2 -> 2 with identity weights: class = argmax(relu(x + b1) + b2). */
-  fs_model_spec s = spec_of(FS_MODEL_MLP, 2, 2, 1);
+  shape s = spec_of(FS_CFG_MODEL_MLP, 2, 2, 1);
   s.n_hidden = 1;
   s.hidden[0] = 2;
   fs_model *m = new_ok(&s, 3);
@@ -403,7 +438,7 @@ END_TEST
 
 START_TEST(dims_and_layers) {
   size_t off[8], len[8];
-  fs_model_spec s = spec_of(FS_MODEL_LOGREG, 5, 2, 1);
+  shape s = spec_of(FS_CFG_MODEL_LOGREG, 5, 2, 1);
   fs_model *m = new_ok(&s, 1);
   ck_assert_uint_eq(fs_model_dim(m), 6);
   ck_assert_uint_eq(fs_model_layers(m, off, len, 8), 2);
@@ -420,7 +455,7 @@ START_TEST(dims_and_layers) {
   ck_assert_uint_eq(len[0], 5);
   fs_model_free(m);
 
-  s = spec_of(FS_MODEL_SOFTMAX, 784, 10, 1);
+  s = spec_of(FS_CFG_MODEL_SOFTMAX, 784, 10, 1);
   m = new_ok(&s, 32);
   ck_assert_uint_eq(fs_model_dim(m), 7850);
   ck_assert_uint_eq(fs_model_layers(m, off, len, 8), 2);
@@ -428,7 +463,7 @@ START_TEST(dims_and_layers) {
   ck_assert_uint_eq(len[1], 10);
   fs_model_free(m);
 
-  s = spec_of(FS_MODEL_MLP, 784, 10, 1);
+  s = spec_of(FS_CFG_MODEL_MLP, 784, 10, 1);
   s.n_hidden = 2;
   s.hidden[0] = 256;
   s.hidden[1] = 128;
@@ -451,14 +486,14 @@ START_TEST(dims_and_layers) {
   ck_assert_uint_eq(off[1], 200704);
   ck_assert_uint_eq(off[2], 200704 + 32768);
   ck_assert_uint_eq(len[2], 1280);
-  ck_assert_uint_eq(fs_model_get_spec(m)->n_hidden, 2);
+  ck_assert_uint_eq(fs_model_get_spec(m)->n_layers, 3); /* 2 hidden */
   fs_model_free(m);
 }
 END_TEST
 
 START_TEST(init_params) {
   fs_rng r;
-  fs_model_spec s = spec_of(FS_MODEL_SOFTMAX, 4, 3, 1);
+  shape s = spec_of(FS_CFG_MODEL_SOFTMAX, 4, 3, 1);
   fs_model *m = new_ok(&s, 1);
   float w[64];
   memset(w, 0xff, sizeof w);
@@ -467,7 +502,7 @@ START_TEST(init_params) {
     ck_assert(w[j] == 0.0f);
   fs_model_free(m);
 
-  s = spec_of(FS_MODEL_MLP, 4, 3, 1);
+  s = spec_of(FS_CFG_MODEL_MLP, 4, 3, 1);
   s.n_hidden = 1;
   s.hidden[0] = 5;
   m = new_ok(&s, 1);
@@ -491,24 +526,24 @@ START_TEST(init_params) {
 END_TEST
 
 START_TEST(kind_names) {
-  fs_model_kind k;
-  static const fs_model_kind kinds[] = {FS_MODEL_LOGREG, FS_MODEL_SOFTMAX,
-                                        FS_MODEL_MLP};
+  static const fs_cfg_model kinds[] = {FS_CFG_MODEL_LOGREG,
+                                       FS_CFG_MODEL_SOFTMAX, FS_CFG_MODEL_MLP};
   for (int i = 0; i < 3; i++) {
-    ck_assert_int_eq(fs_model_kind_parse(fs_model_kind_name(kinds[i]), &k),
-                     FS_OK);
-    ck_assert_int_eq(k, kinds[i]);
+    const fs_model_type *row = fs_model_type_at(kinds[i]);
+    ck_assert_ptr_eq(fs_model_type_find(row->base.name), row);
   }
-  ck_assert_str_eq(fs_model_kind_name(FS_MODEL_LOGREG), "logreg");
-  ck_assert_str_eq(fs_model_kind_name(FS_MODEL_SOFTMAX), "softmax");
-  ck_assert_str_eq(fs_model_kind_name(FS_MODEL_MLP), "mlp");
+  ck_assert_uint_eq(fs_model_type_count(), 3);
+  ck_assert_str_eq(fs_model_type_at(FS_CFG_MODEL_LOGREG)->base.name, "logreg");
+  ck_assert_str_eq(fs_model_type_at(FS_CFG_MODEL_SOFTMAX)->base.name,
+                   "softmax");
+  ck_assert_str_eq(fs_model_type_at(FS_CFG_MODEL_MLP)->base.name, "mlp");
 }
 END_TEST
 
 /* ---- limits ------------------------------------------------------------ */
 
 START_TEST(zero_rows_is_regulariser_only) {
-  fs_model_spec s = spec_of(FS_MODEL_SOFTMAX, 3, 2, 1);
+  shape s = spec_of(FS_CFG_MODEL_SOFTMAX, 3, 2, 1);
   s.l2 = 0.5;
   s.nonconvex_lambda = 0.1;
   fs_model *m = new_ok(&s, 4);
@@ -529,7 +564,7 @@ START_TEST(zero_rows_is_regulariser_only) {
   fs_model_free(m);
 
   /* No regulariser: zero loss, zero gradient. */
-  s = spec_of(FS_MODEL_LOGREG, 3, 2, 0);
+  s = spec_of(FS_CFG_MODEL_LOGREG, 3, 2, 0);
   m = new_ok(&s, 4);
   memset(g, 0x7f, sizeof g);
   ck_assert(fs_model_loss_grad(m, w, NULL, NULL, 0, g) == 0.0);
@@ -540,7 +575,7 @@ START_TEST(zero_rows_is_regulariser_only) {
 END_TEST
 
 START_TEST(grad_overwrites_garbage) {
-  fs_model_spec s = spec_of(FS_MODEL_MLP, 3, 2, 1);
+  shape s = spec_of(FS_CFG_MODEL_MLP, 3, 2, 1);
   s.n_hidden = 2;
   s.hidden[0] = 4;
   s.hidden[1] = 3;
@@ -565,7 +600,7 @@ END_TEST
 
 START_TEST(extreme_logits_stay_finite) {
   /* logreg: margins of +-1000. */
-  fs_model_spec s = spec_of(FS_MODEL_LOGREG, 1, 2, 0);
+  shape s = spec_of(FS_CFG_MODEL_LOGREG, 1, 2, 0);
   fs_model *m = new_ok(&s, 4);
   const float w[1] = {1000.0f};
   const float x[2] = {1.0f, 1.0f};
@@ -577,7 +612,7 @@ START_TEST(extreme_logits_stay_finite) {
   fs_model_free(m);
 
   /* softmax: logits of 1e4 and -1e4. */
-  s = spec_of(FS_MODEL_SOFTMAX, 1, 3, 0);
+  s = spec_of(FS_CFG_MODEL_SOFTMAX, 1, 3, 0);
   m = new_ok(&s, 4);
   const float ws[3] = {1e4f, 0.0f, -1e4f};
   const int32_t ys[2] = {0, 2};
@@ -593,7 +628,7 @@ END_TEST
 
 START_TEST(many_rows_odd_chunks) {
   /* 1000 rows in chunks of 33 (the last has 10) against one chunk of 1000. */
-  fs_model_spec s = spec_of(FS_MODEL_MLP, 20, 5, 1);
+  shape s = spec_of(FS_CFG_MODEL_MLP, 20, 5, 1);
   s.n_hidden = 1;
   s.hidden[0] = 17;
   const size_t n = 1000;
@@ -626,7 +661,7 @@ START_TEST(many_rows_odd_chunks) {
 END_TEST
 
 START_TEST(layers_cap) {
-  fs_model_spec s = spec_of(FS_MODEL_MLP, 3, 2, 1);
+  shape s = spec_of(FS_CFG_MODEL_MLP, 3, 2, 1);
   s.n_hidden = 2;
   s.hidden[0] = 4;
   s.hidden[1] = 3;
@@ -644,14 +679,14 @@ START_TEST(layers_cap) {
 END_TEST
 
 START_TEST(spec_is_normalised) {
-  fs_model_spec s = spec_of(FS_MODEL_SOFTMAX, 3, 4, 7);
+  shape s = spec_of(FS_CFG_MODEL_SOFTMAX, 3, 4, 7);
   s.n_hidden = 3; /* ignored for softmax */
   s.hidden[0] = 9;
   fs_model *m = new_ok(&s, 1);
   const fs_model_spec *g = fs_model_get_spec(m);
-  ck_assert_int_eq(g->bias, 1);
-  ck_assert_uint_eq(g->n_hidden, 0);
-  ck_assert_uint_eq(g->hidden[0], 0);
+  ck_assert_int_eq(g->layer[0].bias, 1);
+  ck_assert_uint_eq(g->n_layers, 1); /* no hidden layers */
+  ck_assert_uint_eq(g->layer[1].out, 0);
   ck_assert_uint_eq(fs_model_dim(m), 12 + 4);
   fs_model_free(m);
 }
@@ -659,33 +694,33 @@ END_TEST
 
 /* ---- errors ------------------------------------------------------------ */
 
-static void expect_config_error(const fs_model_spec *s, size_t max_batch,
+static void expect_config_error(const shape *s, size_t max_batch,
                                 const char *word) {
   fs_model *m = (fs_model *)&m; /* must be reset to NULL */
   fs_err err;
   memset(&err, 0, sizeof err);
-  ck_assert_int_eq(fs_model_new(s, max_batch, &m, &err), FS_ECONFIG);
+  ck_assert_int_eq(build(s, max_batch, &m, &err), FS_ECONFIG);
   ck_assert_ptr_null(m);
   ck_assert_int_eq(err.status, FS_ECONFIG);
   ck_assert_msg(strstr(err.msg, word) != NULL, "message '%s' lacks '%s'",
                 err.msg, word);
   /* A NULL err is allowed. */
-  ck_assert_int_eq(fs_model_new(s, max_batch, &m, NULL), FS_ECONFIG);
+  ck_assert_int_eq(build(s, max_batch, &m, NULL), FS_ECONFIG);
   ck_assert_ptr_null(m);
 }
 
 START_TEST(new_rejects_bad_shapes) {
-  fs_model_spec s = spec_of(FS_MODEL_LOGREG, 4, 3, 1);
+  shape s = spec_of(FS_CFG_MODEL_LOGREG, 4, 3, 1);
   expect_config_error(&s, 8, "logreg");
   s.classes = 1;
   expect_config_error(&s, 8, "logreg");
-  s = spec_of(FS_MODEL_SOFTMAX, 4, 1, 1);
+  s = spec_of(FS_CFG_MODEL_SOFTMAX, 4, 1, 1);
   expect_config_error(&s, 8, "classes");
   s.classes = 0;
   expect_config_error(&s, 8, "classes");
-  s = spec_of(FS_MODEL_SOFTMAX, 0, 3, 1);
+  s = spec_of(FS_CFG_MODEL_SOFTMAX, 0, 3, 1);
   expect_config_error(&s, 8, "in_dim");
-  s = spec_of(FS_MODEL_MLP, 4, 3, 1);
+  s = spec_of(FS_CFG_MODEL_MLP, 4, 3, 1);
   expect_config_error(&s, 8, "hidden");
   s.n_hidden = FS_MODEL_MAX_HIDDEN + 1;
   expect_config_error(&s, 8, "hidden");
@@ -705,30 +740,125 @@ START_TEST(new_rejects_bad_shapes) {
   expect_config_error(&s, 8, "nonconvex_lambda");
   s.nonconvex_lambda = INFINITY;
   expect_config_error(&s, 8, "nonconvex_lambda");
-  s = spec_of((fs_model_kind)7, 4, 3, 1);
+  s = spec_of((fs_cfg_model)7, 4, 3, 1); /* beyond the model table */
   expect_config_error(&s, 8, "kind");
-  s = spec_of(FS_MODEL_SOFTMAX, (size_t)1 << 40, 3, 1);
+  s = spec_of(FS_CFG_MODEL_SOFTMAX, (size_t)1 << 40, 3, 1);
   expect_config_error(&s, 8, "too large");
-  s = spec_of(FS_MODEL_SOFTMAX, 4, 3, 1);
+  s = spec_of(FS_CFG_MODEL_SOFTMAX, 4, 3, 1);
   expect_config_error(&s, (size_t)1 << 62, "too large");
+}
+END_TEST
+
+/* The layer lists of today's rows, and the rules each row checks. */
+START_TEST(rows_build_layer_lists) {
+  shape s = spec_of(FS_CFG_MODEL_MLP, 5, 3, 1);
+  s.n_hidden = 2;
+  s.hidden[0] = 4;
+  s.hidden[1] = 6;
+  fs_model *m = new_ok(&s, 1);
+  const fs_model_spec *g = fs_model_get_spec(m);
+  ck_assert_uint_eq(g->n_layers, 3);
+  ck_assert_int_eq(g->loss, FS_LOSS_SOFTMAX_CE);
+  const size_t want[3] = {4, 6, 3};
+  for (size_t l = 0; l < 3; l++) {
+    ck_assert_int_eq(g->layer[l].kind, FS_LAYER_DENSE);
+    ck_assert_uint_eq(g->layer[l].out, want[l]);
+    ck_assert_int_eq(g->layer[l].act, l < 2 ? FS_ACT_RELU : FS_ACT_NONE);
+    ck_assert_int_eq(g->layer[l].init, FS_INIT_GLOROT);
+  }
+  fs_model_free(m);
+  s = spec_of(FS_CFG_MODEL_LOGREG, 5, 2, 0);
+  m = new_ok(&s, 1);
+  g = fs_model_get_spec(m);
+  ck_assert_uint_eq(g->n_layers, 1);
+  ck_assert_uint_eq(g->layer[0].out, 1);
+  ck_assert_int_eq(g->layer[0].init, FS_INIT_ZERO);
+  ck_assert_int_eq(g->loss, FS_LOSS_LOGISTIC);
+  fs_model_free(m);
+
+  /* logreg's configuration rule (was in fs_config_validate). */
+  fs_config c;
+  fs_config_defaults(&c);
+  fs_err e = {0};
+  const fs_choice *lr = &fs_model_type_logreg.base;
+  c.data_source = FS_CFG_DATA_SYNTHETIC;
+  c.synth_classes = 3;
+  ck_assert_int_eq(lr->check(&c, &e), FS_ECONFIG);
+  ck_assert_str_eq(e.msg, "model.type: logreg is binary but "
+                          "data.synthetic.classes is 3");
+  c.synth_classes = 2;
+  ck_assert_int_eq(lr->check(&c, &e), FS_OK);
+  c.synth_classes = 3;
+  c.data_source = FS_CFG_DATA_LIBSVM;
+  ck_assert_int_eq(lr->check(&c, &e), FS_OK);
+  /* ... and through the configuration. */
+  fs_config_defaults(&c);
+  ck_assert_int_eq(fs_config_set(&c, "model.type", "logreg", &e), FS_OK);
+  ck_assert_int_eq(fs_config_validate(&c, &e), FS_ECONFIG);
+  ck_assert_ptr_nonnull(strstr(e.msg, "logreg is binary"));
+  ck_assert(fs_model_type_softmax.base.check == NULL);
+}
+END_TEST
+
+/* A layer list the engine cannot run yet. */
+static void expect_spec_error(const fs_model_spec *s, const char *word) {
+  fs_model *m = NULL;
+  fs_err e = {0};
+  ck_assert_int_eq(fs_model_new(s, 4, &m, &e), FS_ECONFIG);
+  ck_assert_ptr_null(m);
+  ck_assert_msg(strstr(e.msg, word) != NULL, "message '%s' lacks '%s'", e.msg,
+                word);
+}
+
+START_TEST(new_rejects_bad_layer_lists) {
+  fs_model_spec s;
+  memset(&s, 0, sizeof s);
+  s.in_dim = 4;
+  s.classes = 3;
+  s.loss = FS_LOSS_SOFTMAX_CE;
+  expect_spec_error(&s, "layers");
+  fs_model_add_dense(&s, 3, 1, FS_ACT_RELU, FS_INIT_ZERO);
+  expect_spec_error(&s, "no activation on the last");
+  s.layer[0].act = FS_ACT_NONE;
+  s.layer[0].out = 2;
+  expect_spec_error(&s, "the loss takes 3");
+  s.layer[0].out = 0;
+  expect_spec_error(&s, "zero width");
+  s.layer[0].out = 5;
+  fs_model_add_dense(&s, 3, 1, FS_ACT_NONE, FS_INIT_ZERO);
+  expect_spec_error(&s, "ReLU between");
+  s.layer[0].act = FS_ACT_RELU;
+  s.layer[1].kind = (fs_layer_kind)9;
+  expect_spec_error(&s, "unknown kind");
+  s.layer[1].kind = FS_LAYER_DENSE;
+  s.layer[1].init = (fs_init)9;
+  expect_spec_error(&s, "unknown init");
+  s.layer[1].init = FS_INIT_GLOROT;
+  s.loss = (fs_loss)9;
+  expect_spec_error(&s, "unknown loss");
+  s.loss = FS_LOSS_LOGISTIC;
+  expect_spec_error(&s, "logistic loss needs classes == 2");
+  s.loss = FS_LOSS_SOFTMAX_CE;
+  fs_model *m = NULL;
+  ck_assert_int_eq(fs_model_new(&s, 4, &m, NULL), FS_OK);
+  ck_assert_uint_eq(fs_model_dim(m), 4 * 5 + 5 + 5 * 3 + 3);
+  fs_model_free(m);
 }
 END_TEST
 
 START_TEST(free_null_and_bad_names) {
   fs_model_free(NULL);
-  fs_model_kind k = FS_MODEL_MLP;
   const char *bad[] = {"", "LogReg", "mlp2", "soft", " softmax", "cnn"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    ck_assert_int_eq(fs_model_kind_parse(bad[i], &k), FS_EINVAL);
-  ck_assert_int_eq(fs_model_kind_parse(NULL, &k), FS_EINVAL);
-  ck_assert_int_eq(k, FS_MODEL_MLP); /* untouched on error */
-  ck_assert_str_eq(fs_model_kind_name((fs_model_kind)42), "unknown");
+    ck_assert_ptr_null(fs_model_type_find(bad[i]));
+  ck_assert_ptr_null(fs_model_type_find(NULL));
+  ck_assert_ptr_null(fs_model_type_at(42));
 }
 END_TEST
 
 /* A label out of range is a programmer mistake: abort (fork mode only). */
 START_TEST(bad_label_aborts) {
-  fs_model_spec s = spec_of(FS_MODEL_SOFTMAX, 1, 3, 0);
+  shape s = spec_of(FS_CFG_MODEL_SOFTMAX, 1, 3, 0);
   fs_model *m = new_ok(&s, 2);
   const float w[3] = {0}, x[1] = {1};
   const int32_t y[1] = {_i == 0 ? 3 : -1};
@@ -737,7 +867,7 @@ START_TEST(bad_label_aborts) {
 END_TEST
 
 START_TEST(bad_logreg_label_aborts) {
-  fs_model_spec s = spec_of(FS_MODEL_LOGREG, 1, 2, 0);
+  shape s = spec_of(FS_CFG_MODEL_LOGREG, 1, 2, 0);
   fs_model *m = new_ok(&s, 2);
   const float w[1] = {0}, x[1] = {1};
   const int32_t y[1] = {2};
@@ -773,6 +903,8 @@ static Suite *model_suite(void) {
   TCase *errors = tcase_create("errors");
   tcase_add_test(errors, new_rejects_bad_shapes);
   tcase_add_test(errors, free_null_and_bad_names);
+  tcase_add_test(errors, rows_build_layer_lists);
+  tcase_add_test(errors, new_rejects_bad_layer_lists);
   const char *fork = getenv("CK_FORK");
   if (fork == NULL || strcmp(fork, "no") != 0) {
     tcase_add_loop_test_raise_signal(errors, bad_label_aborts, SIGABRT, 0, 2);

@@ -10,14 +10,15 @@
  */
 #include "fs_test.h"
 
+#include "config.h"
 #include "partition.h"
 
 #include <math.h>
 #include <string.h>
 
-static const fs_part_method all_methods[] = {FS_PART_IID, FS_PART_DIRICHLET,
-                                             FS_PART_SHARDS, FS_PART_CONTIGUOUS,
-                                             FS_PART_NATURAL};
+static const fs_partitioner *const all_methods[] = {
+    &fs_partitioner_iid, &fs_partitioner_dirichlet, &fs_partitioner_shards,
+    &fs_partitioner_contiguous, &fs_partitioner_natural};
 #define N_METHODS (sizeof all_methods / sizeof all_methods[0])
 
 /* n rows, labels 7i mod classes (balanced), groups of 5 rows mod groups. */
@@ -40,7 +41,7 @@ static fs_dataset make_ds(size_t n, size_t classes, size_t groups) {
   return ds;
 }
 
-static fs_part_spec spec_of(fs_part_method m, uint64_t seed) {
+static fs_part_spec spec_of(const fs_partitioner *m, uint64_t seed) {
   fs_part_spec s = {
       .method = m, .alpha = 0.5, .shards_per_client = 2, .seed = seed};
   return s;
@@ -48,7 +49,7 @@ static fs_part_spec spec_of(fs_part_method m, uint64_t seed) {
 
 /* Each row exactly once; offsets monotone; rows increasing except iid. */
 static void check_cover(const fs_dataset *ds, const fs_partition *p,
-                        fs_part_method m) {
+                        const fs_partitioner *m) {
   ck_assert_uint_eq(p->offset[0], 0);
   ck_assert_uint_eq(p->offset[p->clients], ds->n);
   unsigned char *seen = calloc(ds->n > 0 ? ds->n : 1, 1);
@@ -69,15 +70,15 @@ static void check_cover(const fs_dataset *ds, const fs_partition *p,
         bad = "row out of range";
       else if (seen[r])
         bad = "row placed twice";
-      else if (m != FS_PART_IID && k > p->offset[c] && p->rows[k - 1] >= r)
+      else if (m != &fs_partitioner_iid && k > p->offset[c] &&
+               p->rows[k - 1] >= r)
         bad = "rows of a client not increasing";
       else
         seen[r] = 1;
     }
   }
   free(seen);
-  ck_assert_msg(bad == NULL, "%s: %s (at %zu)", fs_part_method_name(m), bad,
-                at);
+  ck_assert_msg(bad == NULL, "%s: %s (at %zu)", m->base.name, bad, at);
 }
 
 static int partitions_equal(const fs_partition *a, const fs_partition *b) {
@@ -124,8 +125,7 @@ START_TEST(every_row_once) {
       fs_partition p;
       fs_err err = {0};
       fs_status s = fs_partition_make(&ds, clients[k], &sp, &p, &err);
-      ck_assert_msg(s == FS_OK, "%s: %s", fs_part_method_name(all_methods[m]),
-                    err.msg);
+      ck_assert_msg(s == FS_OK, "%s: %s", all_methods[m]->base.name, err.msg);
       ck_assert_uint_eq(p.clients, clients[k]);
       check_cover(&ds, &p, all_methods[m]);
       fs_partition_free(&p);
@@ -136,7 +136,7 @@ END_TEST
 
 START_TEST(iid_sizes) {
   fs_dataset ds = make_ds(1003, 10, 0);
-  fs_part_spec sp = spec_of(FS_PART_IID, 1);
+  fs_part_spec sp = spec_of(&fs_partitioner_iid, 1);
   fs_partition p;
   ck_assert_int_eq(fs_partition_make(&ds, 10, &sp, &p, NULL), FS_OK);
   for (size_t c = 0; c < 10; c++)
@@ -153,7 +153,7 @@ END_TEST
 
 START_TEST(contiguous_blocks) {
   fs_dataset ds = make_ds(1003, 10, 0);
-  fs_part_spec sp = spec_of(FS_PART_CONTIGUOUS, 1);
+  fs_part_spec sp = spec_of(&fs_partitioner_contiguous, 1);
   fs_partition p;
   ck_assert_int_eq(fs_partition_make(&ds, 10, &sp, &p, NULL), FS_OK);
   for (size_t c = 0; c < 10; c++) {
@@ -169,7 +169,7 @@ END_TEST
 
 START_TEST(natural_groups) {
   fs_dataset ds = make_ds(1000, 10, 37);
-  fs_part_spec sp = spec_of(FS_PART_NATURAL, 1);
+  fs_part_spec sp = spec_of(&fs_partitioner_natural, 1);
   fs_partition p;
   ck_assert_int_eq(fs_partition_make(&ds, 8, &sp, &p, NULL), FS_OK);
   for (size_t c = 0; c < 8; c++)
@@ -184,7 +184,7 @@ END_TEST
  * most two labels and exactly 20 rows. */
 START_TEST(shards_label_purity) {
   fs_dataset ds = make_ds(1000, 10, 0);
-  fs_part_spec sp = spec_of(FS_PART_SHARDS, 3);
+  fs_part_spec sp = spec_of(&fs_partitioner_shards, 3);
   fs_partition p;
   ck_assert_int_eq(fs_partition_make(&ds, 50, &sp, &p, NULL), FS_OK);
   for (size_t c = 0; c < 50; c++) {
@@ -218,7 +218,7 @@ END_TEST
 
 START_TEST(dirichlet_skew) {
   fs_dataset ds = make_ds(10000, 10, 0);
-  fs_part_spec sp = spec_of(FS_PART_DIRICHLET, 5);
+  fs_part_spec sp = spec_of(&fs_partitioner_dirichlet, 5);
   fs_partition small, large;
   sp.alpha = 0.05;
   ck_assert_int_eq(fs_partition_make(&ds, 20, &sp, &small, NULL), FS_OK);
@@ -249,12 +249,12 @@ START_TEST(deterministic_in_seed) {
     ck_assert(partitions_equal(&a, &b));
     sp.seed = 12;
     ck_assert_int_eq(fs_partition_make(&ds, 20, &sp, &c, NULL), FS_OK);
-    if (all_methods[m] == FS_PART_CONTIGUOUS ||
-        all_methods[m] == FS_PART_NATURAL)
+    if (all_methods[m] == &fs_partitioner_contiguous ||
+        all_methods[m] == &fs_partitioner_natural)
       ck_assert(partitions_equal(&a, &c)); /* no randomness */
     else
       ck_assert_msg(!partitions_equal(&a, &c), "%s ignores the seed",
-                    fs_part_method_name(all_methods[m]));
+                    all_methods[m]->base.name);
     fs_partition_free(&a);
     fs_partition_free(&b);
     fs_partition_free(&c);
@@ -265,13 +265,15 @@ END_TEST
 
 START_TEST(method_names) {
   for (size_t m = 0; m < N_METHODS; m++) {
-    fs_part_method back;
-    const char *name = fs_part_method_name(all_methods[m]);
-    ck_assert_int_eq(fs_part_method_parse(name, &back), FS_OK);
-    ck_assert_int_eq(back, all_methods[m]);
+    const char *name = all_methods[m]->base.name;
+    ck_assert_ptr_eq(fs_partitioner_find(name), all_methods[m]);
   }
-  ck_assert_str_eq(fs_part_method_name(FS_PART_DIRICHLET), "dirichlet");
-  ck_assert_str_eq(fs_part_method_name((fs_part_method)99), "unknown");
+  ck_assert_str_eq(fs_partitioner_dirichlet.base.name, "dirichlet");
+  /* The table runs in the order of the configuration's values. */
+  ck_assert_uint_eq(fs_partitioner_count(), 6);
+  ck_assert_ptr_eq(fs_partitioner_at(0), &fs_partitioner_auto);
+  ck_assert_ptr_eq(fs_partitioner_at(5), &fs_partitioner_natural);
+  ck_assert_ptr_null(fs_partitioner_at(99));
   fs_partition_free(NULL);
 }
 END_TEST
@@ -289,10 +291,9 @@ START_TEST(ten_thousand_clients) {
     fs_partition p;
     fs_err err = {0};
     fs_status s = fs_partition_make(&ds, 10000, &sp, &p, &err);
-    ck_assert_msg(s == FS_OK, "%s: %s", fs_part_method_name(all_methods[m]),
-                  err.msg);
+    ck_assert_msg(s == FS_OK, "%s: %s", all_methods[m]->base.name, err.msg);
     check_cover(&ds, &p, all_methods[m]);
-    if (all_methods[m] != FS_PART_DIRICHLET)
+    if (all_methods[m] != &fs_partitioner_dirichlet)
       for (size_t c = 0; c < 10000; c++)
         ck_assert_uint_eq(p.offset[c + 1] - p.offset[c], 6);
     fs_partition_free(&p);
@@ -303,7 +304,7 @@ END_TEST
 
 START_TEST(tiny_alpha_and_tight_fits) {
   fs_dataset ds = make_ds(500, 5, 0);
-  fs_part_spec sp = spec_of(FS_PART_DIRICHLET, 7);
+  fs_part_spec sp = spec_of(&fs_partitioner_dirichlet, 7);
   fs_partition p;
   /* Gamma(1e-4) draws underflow in linear space; proportions must not. */
   sp.alpha = 1e-4;
@@ -311,18 +312,18 @@ START_TEST(tiny_alpha_and_tight_fits) {
   check_cover(&ds, &p, sp.method);
   fs_partition_free(&p);
   /* One client per row. */
-  sp = spec_of(FS_PART_CONTIGUOUS, 7);
+  sp = spec_of(&fs_partitioner_contiguous, 7);
   ck_assert_int_eq(fs_partition_make(&ds, 500, &sp, &p, NULL), FS_OK);
   for (size_t c = 0; c < 500; c++)
     ck_assert_uint_eq(p.rows[p.offset[c]], c);
   fs_partition_free(&p);
-  sp = spec_of(FS_PART_SHARDS, 7);
+  sp = spec_of(&fs_partitioner_shards, 7);
   sp.shards_per_client = 5;
   ck_assert_int_eq(fs_partition_make(&ds, 100, &sp, &p, NULL), FS_OK);
   check_cover(&ds, &p, sp.method);
   fs_partition_free(&p);
   /* iid with more clients than rows: some clients are empty. */
-  sp = spec_of(FS_PART_IID, 7);
+  sp = spec_of(&fs_partitioner_iid, 7);
   ck_assert_int_eq(fs_partition_make(&ds, 800, &sp, &p, NULL), FS_OK);
   check_cover(&ds, &p, sp.method);
   ck_assert_uint_eq(p.offset[501] - p.offset[500], 0);
@@ -337,22 +338,24 @@ END_TEST
 START_TEST(bad_configs) {
   fs_dataset ds = make_ds(100, 4, 0);
   struct {
-    fs_part_method m;
+    const fs_partitioner *m;
     size_t clients;
     double alpha;
     size_t k;
     const char *needle;
   } cases[] = {
-      {FS_PART_IID, 0, 0.5, 1, "no clients"},
-      {FS_PART_CONTIGUOUS, 101, 0.5, 1, "101 clients but only 100 rows"},
-      {FS_PART_SHARDS, 51, 0.5, 2, "more shards than"},
-      {FS_PART_SHARDS, 10, 0.5, 0, "shards per client"},
-      {FS_PART_NATURAL, 10, 0.5, 1, "groups"},
-      {FS_PART_DIRICHLET, 10, 0.0, 1, "alpha"},
-      {FS_PART_DIRICHLET, 10, -1.0, 1, "alpha"},
-      {FS_PART_DIRICHLET, 10, NAN, 1, "alpha"},
-      {FS_PART_DIRICHLET, 10, INFINITY, 1, "alpha"},
-      {(fs_part_method)42, 10, 0.5, 1, "unknown method"},
+      {&fs_partitioner_iid, 0, 0.5, 1, "no clients"},
+      {&fs_partitioner_contiguous, 101, 0.5, 1,
+       "101 clients but only 100 rows"},
+      {&fs_partitioner_shards, 51, 0.5, 2, "more shards than"},
+      {&fs_partitioner_shards, 10, 0.5, 0, "shards per client"},
+      {&fs_partitioner_natural, 10, 0.5, 1, "groups"},
+      {&fs_partitioner_dirichlet, 10, 0.0, 1, "alpha"},
+      {&fs_partitioner_dirichlet, 10, -1.0, 1, "alpha"},
+      {&fs_partitioner_dirichlet, 10, NAN, 1, "alpha"},
+      {&fs_partitioner_dirichlet, 10, INFINITY, 1, "alpha"},
+      {NULL, 10, 0.5, 1, "unknown method"},
+      {&fs_partitioner_auto, 10, 0.5, 1, "does not split"},
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
     fs_part_spec sp = {.method = cases[k].m,
@@ -368,18 +371,38 @@ START_TEST(bad_configs) {
     ck_assert_ptr_null(p.rows);
     ck_assert_ptr_null(p.offset);
   }
-  fs_part_method m = FS_PART_IID;
-  ck_assert_int_eq(fs_part_method_parse("IID", &m), FS_EINVAL);
-  ck_assert_int_eq(fs_part_method_parse("", &m), FS_EINVAL);
-  ck_assert_int_eq(fs_part_method_parse(NULL, &m), FS_EINVAL);
-  ck_assert_int_eq(m, FS_PART_IID);
+  ck_assert_ptr_null(fs_partitioner_find("IID"));
+  ck_assert_ptr_null(fs_partitioner_find(""));
+  ck_assert_ptr_null(fs_partitioner_find(NULL));
   fs_dataset_free(&ds);
+}
+END_TEST
+
+/* natural's configuration rule (was in fs_config_validate), word for
+ * word, and through the configuration. */
+START_TEST(natural_needs_synthetic_data) {
+  fs_config c;
+  fs_config_defaults(&c);
+  fs_err e = {0};
+  const fs_choice *nat = &fs_partitioner_natural.base;
+  ck_assert_int_eq(nat->check(&c, &e), FS_OK); /* synthetic by default */
+  c.data_source = FS_CFG_DATA_FASHION_MNIST;
+  ck_assert_int_eq(nat->check(&c, &e), FS_ECONFIG);
+  ck_assert_str_eq(e.msg, "partition.method: 'natural' needs data with "
+                          "natural groups (data.source = synthetic); use iid, "
+                          "dirichlet, shards or contiguous");
+  ck_assert_int_eq(fs_config_set(&c, "partition.method", "natural", &e), FS_OK);
+  ck_assert_int_eq(fs_config_validate(&c, &e), FS_ECONFIG);
+  ck_assert_ptr_nonnull(strstr(e.msg, "'natural' needs data"));
+  ck_assert_int_eq(fs_config_set(&c, "partition.method", "iid", &e), FS_OK);
+  ck_assert_int_eq(fs_config_validate(&c, &e), FS_OK);
+  ck_assert_int_eq(c.part_method, FS_CFG_PART_IID);
 }
 END_TEST
 
 START_TEST(bad_datasets) {
   fs_dataset ds = make_ds(100, 4, 10);
-  fs_part_spec sp = spec_of(FS_PART_DIRICHLET, 1);
+  fs_part_spec sp = spec_of(&fs_partitioner_dirichlet, 1);
   fs_partition p;
   fs_err err = {0};
   ds.y[17] = 4;
@@ -389,7 +412,7 @@ START_TEST(bad_datasets) {
   ck_assert_int_eq(fs_partition_make(&ds, 5, &sp, &p, &err), FS_EINVAL);
   ds.y[17] = 0;
   ds.group[3] = -2;
-  sp.method = FS_PART_NATURAL;
+  sp.method = &fs_partitioner_natural;
   ck_assert_int_eq(fs_partition_make(&ds, 5, &sp, &p, &err), FS_EINVAL);
   ck_assert(strstr(err.msg, "row 3") != NULL);
   ck_assert_ptr_null(p.rows);
@@ -420,6 +443,7 @@ static Suite *partition_suite(void) {
   TCase *errors = tcase_create("errors");
   tcase_add_test(errors, bad_configs);
   tcase_add_test(errors, bad_datasets);
+  tcase_add_test(errors, natural_needs_synthetic_data);
   suite_add_tcase(s, errors);
   return s;
 }
