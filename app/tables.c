@@ -5,10 +5,14 @@
  * nothing here; adding a new kind of extension point adds one line.
  */
 #include "app.h"
+#include "clip.h"
 #include "compress.h"
 #include "config.h"
+#include "ef.h"
 
 void fs_app_register_tables(void) {
   fs_config_use_table("compress.up", fs_compressor_choices());
   fs_config_use_table("compress.down", fs_compressor_choices());
+  fs_config_use_table("ef.method", fs_ef_method_choices());
+  fs_config_use_table("dp.clip", fs_clip_mode_choices());
 }
