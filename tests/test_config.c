@@ -2,8 +2,8 @@
  * test_config.c — options from defaults, YAML and the command line: values,
  * precedence, and an error that names the key for every kind of bad input.
  */
-#include "compress.h"
 #include "clip.h"
+#include "compress.h"
 #include "config.h"
 #include "ef.h"
 #include "fs_test.h"
