@@ -5,8 +5,10 @@
  * nothing here; adding a new kind of extension point adds one line.
  */
 #include "app.h"
+#include "clip.h"
 #include "compress.h"
 #include "config.h"
+#include "ef.h"
 #include "local.h"
 #include "model_type.h"
 #include "optim.h"
@@ -21,4 +23,6 @@ void fs_app_register_tables(void) {
   fs_config_use_table("server.optimizer", fs_optim_choices());
   fs_config_use_table("model.type", fs_model_type_choices());
   fs_config_use_table("partition.method", fs_partitioner_choices());
+  fs_config_use_table("ef.method", fs_ef_method_choices());
+  fs_config_use_table("dp.clip", fs_clip_mode_choices());
 }

@@ -54,7 +54,7 @@ struct fs_worker {
   double busy;
   /* Compression and error feedback. */
   fs_comp_spec comp;
-  int ef;                  /* EF_NONE, EF_14, EF_21, EF_21W */
+  const fs_ef_method *ef;  /* the ef.method row (compress/ef.h) */
   float **efst;            /* per hosted client: e (EF14) or g (EF21), lazily */
   fs_payload pl;           /* the compressed update */
   float *tmp;              /* scratch for error feedback */
@@ -69,10 +69,12 @@ struct fs_worker {
   const fs_world *world;
   double sleep_scale; /* system.sleep_scale * FEDSIM_SLEEP_FACTOR */
   /* Differential privacy. */
-  int dp;          /* 0 none, 1 flat, 2 per layer, 3 dice */
-  double dp_bound; /* B: the norm bound of a message */
-  float **dicest;  /* DiceSGD error buffer per hosted client, lazily */
-  float *dicetmp;  /* 2 dim scratch */
+  const fs_clip_mode *clip; /* the dp.clip row (compress/clip.h) */
+  int dp;                   /* the row clips (dp.clip is not none) */
+  double dp_bound;          /* B: the norm bound of a message */
+  float **dicest; /* the row's memory per hosted client (DiceSGD's error
+                     buffer), lazily */
+  float *dicetmp; /* 2 dim scratch */
   size_t nlayers;
   size_t *lay_off, *lay_len;
   /* Robustness: simulated faulty clients, local momentum (lazily). */
@@ -82,8 +84,6 @@ struct fs_worker {
   fs_sa_client *sa; /* secure aggregation (secure.aggregation = secagg) */
   fs_sealer *seal;  /* secure.seal: frames sealed and opened here */
 };
-
-enum { EF_NONE = 0, EF_14, EF_21, EF_21W };
 
 double fs_worker_busy_seconds(const fs_worker *k) { return k->busy; }
 
@@ -175,16 +175,11 @@ fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
       FS_FRAME_HEADER_BYTES + FS_UPDATE_META_BYTES + fs_dense_size(k->dim);
   k->tmp = malloc(k->dim * sizeof(float));
   k->efst = calloc(k->nclients ? k->nclients : 1, sizeof *k->efst);
-  k->ef = cfg->ef_method == FS_CFG_EF_EF14    ? EF_14
-          : cfg->ef_method == FS_CFG_EF_EF21  ? EF_21
-          : cfg->ef_method == FS_CFG_EF_EF21W ? EF_21W
-                                              : EF_NONE;
+  k->ef = fs_ef_method_at((size_t)cfg->ef_method); /* the row index */
   k->nglobal = N;
   k->world = w;
-  k->dp = cfg->dp_clip == FS_CFG_CLIP_FLAT        ? 1
-          : cfg->dp_clip == FS_CFG_CLIP_PER_LAYER ? 2
-          : cfg->dp_clip == FS_CFG_CLIP_DICE      ? 3
-                                                  : 0;
+  k->clip = fs_clip_mode_at((size_t)cfg->dp_clip); /* the row index */
+  k->dp = k->clip->clip != NULL;
   k->dp_bound = fs_dp_message_bound(cfg);
   k->sleep_scale = cfg->sys_sleep_scale;
   const char *f = getenv("FEDSIM_SLEEP_FACTOR");
@@ -200,7 +195,7 @@ fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
     k->sleep_scale *= v;
   }
   k->sm = w->has_smooth ? &w->smooth : NULL;
-  if (k->ef == EF_21W && k->sm == NULL) {
+  if ((k->ef->flags & FS_EF_WEIGHTED) && k->sm == NULL) {
     st = fs_err_set(err, FS_ECONFIG,
                     "ef.method: ef21w needs the clients' "
                     "smoothness constants (logreg)");
@@ -375,18 +370,21 @@ static fs_status receive_model(fs_worker *k, const fs_frame_header *h,
 static fs_status privatize(fs_worker *k, uint32_t client, uint32_t round,
                            size_t li) {
   const fs_config *cfg = k->cfg;
-  double S = cfg->dp_clip_norm;
-  if (k->dp == 1) {
-    fs_clip_l2(k->grad, k->dim, S);
-  } else if (k->dp == 2) {
-    fs_clip_per_layer(k->grad, k->dim, k->lay_off, k->lay_len, k->nlayers, S);
-  } else if (k->dp == 3) {
+  float *mem = NULL;
+  if (k->clip->flags & FS_CLIP_MEMORY) {
     if (k->dicest[li] == NULL &&
         (k->dicest[li] = calloc(k->dim, sizeof(float))) == NULL)
       return FS_ENOMEM;
-    fs_dice_step(k->grad, k->dicest[li], k->dim, S, S * cfg->dp_dice_ratio,
-                 k->dicetmp);
+    mem = k->dicest[li];
   }
+  fs_clip_args a = {.dim = k->dim,
+                    .S = cfg->dp_clip_norm,
+                    .ratio = cfg->dp_dice_ratio,
+                    .lay_off = k->lay_off,
+                    .lay_len = k->lay_len,
+                    .nlayers = k->nlayers,
+                    .tmp = k->dicetmp};
+  k->clip->clip(&a, k->grad, mem);
   if (cfg->dp_noise == FS_CFG_NOISE_LOCAL) {
     fs_rng r;
     fs_rng_init(&r, cfg->seed, FS_RNG_NOISE, client, round);
@@ -415,30 +413,23 @@ static fs_status compress_update(fs_worker *k, uint32_t client, uint32_t round,
   fs_rng cr;
   fs_rng_init(&cr, k->cfg->seed, FS_RNG_COMPRESS, client, round);
   uint32_t d = (uint32_t)k->dim;
-  if (k->ef == EF_NONE)
-    return fs_compress(&k->comp, k->grad, d, &cr, &k->pl);
+  if (!(k->ef->flags & FS_EF_MEMORY))
+    return k->ef->message(&k->comp, NULL, 0, k->grad, d, &cr, &k->pl, k->tmp);
   int first = k->efst[li] == NULL;
   if (first) {
     k->efst[li] = calloc(k->dim, sizeof(float));
     if (k->efst[li] == NULL)
       return FS_ENOMEM;
   }
-  if (k->ef == EF_14)
-    return fs_ef14_step(&k->comp, k->efst[li], k->grad, d, &cr, &k->pl, k->tmp);
-  if (k->ef == EF_21W) {
+  if (k->ef->flags & FS_EF_WEIGHTED) {
     /* t = grad_i / (n w_i), w_i = L_i / sum_j L_j. */
     double wi = k->sm->Li[client] / (k->sm->L_am * (double)k->nglobal);
     float sc = (float)(1.0 / ((double)k->nglobal * wi));
     for (size_t j = 0; j < k->dim; j++)
       k->grad[j] *= sc;
   }
-  if (first) {
-    /* EF21 starts from g_i^0 = the first target, sent uncompressed. */
-    fs_comp_spec id = {.kind = &fs_compressor_identity};
-    memcpy(k->efst[li], k->grad, k->dim * sizeof(float));
-    return fs_compress(&id, k->grad, d, &cr, &k->pl);
-  }
-  return fs_ef21_step(&k->comp, k->efst[li], k->grad, d, &cr, &k->pl, k->tmp);
+  return k->ef->message(&k->comp, k->efst[li], first, k->grad, d, &cr, &k->pl,
+                        k->tmp);
 }
 
 /* Local Polyak momentum (MoNNA): m_i = beta m_i + (1 - beta) u, and m_i
@@ -480,8 +471,8 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
         .stride = (size_t)k->workers,
         .nglobal = k->nglobal,
         .dim = k->dim,
-        .ef = k->ef != EF_NONE ? k->efst : NULL,
-        .dice = k->dp == 3 ? k->dicest : NULL,
+        .ef = (k->ef->flags & FS_EF_MEMORY) ? k->efst : NULL,
+        .dice = (k->clip->flags & FS_CLIP_MEMORY) ? k->dicest : NULL,
         .mom = k->mom,
         .bc = k->bc,
         .bc_x = k->bc_x,

@@ -36,6 +36,9 @@ typedef struct {
 #define FS_COMP_RANDOM 1u      /* draws from the rng: fs_compress needs one */
 #define FS_COMP_USES_K 2u      /* reads k / ratio (fs_comp_k) */
 #define FS_COMP_UPLINK_ONLY 4u /* not offered for compress.down */
+/* The payload's values are C(v)'s nonzeros: clipping them bounds the
+ * message's norm (dp.clip; docs/privacy.md). */
+#define FS_COMP_CLIPPABLE 8u
 
 /*
  * One row of the compressor table (compress/compressors.def lists the rows;

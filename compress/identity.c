@@ -26,6 +26,7 @@ static double identity_bits(const fs_comp_spec *s, uint32_t dim) {
 const fs_compressor fs_compressor_identity = {
     .base = {.name = "identity", .help = "no compression: dim float32"},
     .payload = FS_PL_DENSE,
+    .flags = FS_COMP_CLIPPABLE,
     .compress = identity_compress,
     .ideal_bits = identity_bits,
 };

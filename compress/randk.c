@@ -190,7 +190,7 @@ const fs_compressor fs_compressor_randk = {
          .help =
              "k uniform entries scaled by dim/k (unbiased): seed + float32"},
     .payload = FS_PL_RANDK,
-    .flags = FS_COMP_RANDOM | FS_COMP_USES_K,
+    .flags = FS_COMP_RANDOM | FS_COMP_USES_K | FS_COMP_CLIPPABLE,
     .check = fs__comp_check_k,
     .compress = randk_compress,
     .ideal_bits = randk_bits,

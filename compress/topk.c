@@ -293,7 +293,7 @@ const fs_compressor fs_compressor_topk = {
          .help =
              "k largest |v_j| (compress.up_k or up_ratio): index + float32"},
     .payload = FS_PL_SPARSE,
-    .flags = FS_COMP_USES_K,
+    .flags = FS_COMP_USES_K | FS_COMP_CLIPPABLE,
     .check = fs__comp_check_k,
     .compress = topk_compress,
     .ideal_bits = topk_bits,

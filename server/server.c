@@ -14,6 +14,7 @@
  * model_io.c. docs/architecture.md draws the whole.
  */
 #include "server.h"
+#include "ef.h"
 #include "srv.h"
 
 #include "fs_rng.h"
@@ -133,8 +134,7 @@ static fs_status srv_open(fs_srv *s, const fs_server_args *a,
   const fs_config *cfg = a->cfg;
   s->N = (uint32_t)cfg->clients;
   s->K = (uint32_t)cfg->per_round;
-  s->ef21 =
-      (cfg->ef_method == FS_CFG_EF_EF21 || cfg->ef_method == FS_CFG_EF_EF21W);
+  s->ef21 = (fs_ef_method_at((size_t)cfg->ef_method)->flags & FS_EF_21) != 0;
   uint32_t W = (uint32_t)fs_transport_workers(a->t);
   fs_status st =
       fs_sealer_new(cfg, FS_ROLE_SERVER, s->N > W ? s->N : W, &s->seal, err);

@@ -5,6 +5,8 @@
  * and the memory estimate made before a run starts.
  */
 #include "server_ckpt.h"
+#include "clip.h"
+#include "ef.h"
 
 #include "ckpt.h"
 #include "frame.h"
@@ -695,8 +697,9 @@ fs_status fs_ckpt_memory_check(const fs_config *cfg, size_t dim,
   const fs_strategy *row = fs_strategy_at((size_t)cfg->strategy);
   const fs_optim *opt = fs_optim_at((size_t)cfg->server_optimizer);
   int async = row->loop == NULL || (row->flags & FS_STRATEGY_ASYNC);
-  int ef = cfg->ef_method != FS_CFG_EF_NONE;
-  int dice = cfg->dp_clip == FS_CFG_CLIP_DICE;
+  int ef = (fs_ef_method_at((size_t)cfg->ef_method)->flags & FS_EF_MEMORY) != 0;
+  int dice =
+      (fs_clip_mode_at((size_t)cfg->dp_clip)->flags & FS_CLIP_MEMORY) != 0;
   int mom = opt == NULL || (opt->flags & FS_OPTIM_MOMENTS);
   int bc = cfg->comp_down != FS_CFG_COMP_IDENTITY;
   double K =

@@ -6,6 +6,7 @@
  * (docs/async.md, docs/user-guide.md).
  */
 #include "srv.h"
+#include "ef.h"
 
 #include "fs_rng.h"
 #include "profile.h"
@@ -28,7 +29,7 @@ fs_payload *fs_srv_pool_get(fs_srv *s) {
 void fs_srv_pool_put(fs_srv *s, fs_payload *p) { s->pool[s->npool++] = p; }
 
 double fs_srv_client_weight(const fs_srv *s, uint32_t c, uint32_t n_rows) {
-  if (s->cfg->ef_method == FS_CFG_EF_EF21W)
+  if (fs_ef_method_at((size_t)s->cfg->ef_method)->flags & FS_EF_WEIGHTED)
     return s->w->smooth.Li[c] / (s->w->smooth.L_am * (double)s->N);
   if (s->cfg->server_weighting == FS_CFG_WEIGHTING_UNIFORM)
     return 1.0 / (double)s->N;

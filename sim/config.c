@@ -7,6 +7,7 @@
  * checks are driven by that one table, so adding an option is one line.
  */
 #include "config.h"
+#include "ef.h"
 #include "fs_choice.h"
 
 #include "secagg.h"
@@ -259,8 +260,7 @@ static const opt options[] = {
      NULL,
      "downlink topk/randk: share of entries kept when compress.down_k "
      "is 0"},
-    {"ef.method", T_CHOICE, OFF(ef_method), "none", 0, 0,
-     NAMES("none", "ef14", "ef21", "ef21w"),
+    {"ef.method", T_TABLE, OFF(ef_method), "none", 0, 0, NULL,
      "error feedback: none, classic EF (EF14), EF21, weighted EF21-W"},
     {"ef.stepsize", T_CHOICE, OFF(ef_stepsize), "fixed", 0, 0,
      NAMES("fixed", "theory"),
@@ -272,8 +272,7 @@ static const opt options[] = {
      "L~ in the step size: quadratic mean of L_i (EF21) or arithmetic mean "
      "(Error Feedback Reloaded; always am for ef21w)"},
 
-    {"dp.clip", T_CHOICE, OFF(dp_clip), "none", 0, 0,
-     NAMES("none", "flat", "per_layer", "dice"),
+    {"dp.clip", T_TABLE, OFF(dp_clip), "none", 0, 0, NULL,
      "client-level clipping of each update: flat L2 to dp.clip_norm; per "
      "layer (layer l to S sqrt(d_l/d)); DiceSGD-style clipping with error "
      "feedback (C1 = dp.clip_norm, C2 = dp.dice_ratio * C1)"},
@@ -995,8 +994,9 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
     return fs_err_set(err, FS_ECONFIG,
                       "data.path, data.labels_path: data.source is idx but "
                       "the image or label file is missing");
-  int ef21 =
-      (cfg->ef_method == FS_CFG_EF_EF21 || cfg->ef_method == FS_CFG_EF_EF21W);
+  /* The EF21 family (its rows' flag; compress/ef.h). ef.method's and
+   * dp.clip's own rules are their rows' checks (check_rows, above). */
+  int ef21 = (fs_ef_method_at((size_t)cfg->ef_method)->flags & FS_EF_21) != 0;
   if (cfg->ef_stepsize == FS_CFG_STEPSIZE_THEORY &&
       (cfg->model_kind != FS_CFG_MODEL_LOGREG ||
        (cfg->local_mode != FS_CFG_LOCAL_FULL_GRADIENT &&
@@ -1004,11 +1004,6 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
     return fs_err_set(err, FS_ECONFIG,
                       "ef.stepsize: 'theory' needs model.type logreg and "
                       "local.mode full_gradient or stochastic_gradient");
-  if (cfg->ef_method == FS_CFG_EF_EF21W &&
-      cfg->model_kind != FS_CFG_MODEL_LOGREG)
-    return fs_err_set(err, FS_ECONFIG,
-                      "ef.method: ef21w needs the L_i of logreg clients "
-                      "(model.type logreg)");
   if (cfg->strategy != FS_CFG_STRATEGY_FEDAVG && ef21)
     return fs_err_set(err, FS_ECONFIG,
                       "server.strategy: %s with ef.method %s: the EF21 "
@@ -1030,21 +1025,6 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
     return fs_err_set(err, FS_ECONFIG,
                       "dp.noise: noise without clipping protects nothing "
                       "(set dp.clip)");
-  if (dp && cfg->comp_up != FS_CFG_COMP_IDENTITY &&
-      cfg->comp_up != FS_CFG_COMP_TOPK && cfg->comp_up != FS_CFG_COMP_RANDK)
-    return fs_err_set(err, FS_ECONFIG,
-                      "dp.clip: with compress.up %s the message's norm cannot "
-                      "be bounded yet (identity, topk or randk)",
-                      FS_CFG_NAME(cfg, comp_up));
-  if (dp && (cfg->strategy != FS_CFG_STRATEGY_FEDAVG || ef21))
-    return fs_err_set(err, FS_ECONFIG,
-                      "dp.clip: differential privacy runs with synchronous "
-                      "FedAvg (server.strategy fedavg, ef.method none or "
-                      "ef14)");
-  if (dp && cfg->server_weighting != FS_CFG_WEIGHTING_UNIFORM)
-    return fs_err_set(err, FS_ECONFIG,
-                      "server.weighting: DP-FedAvg weights every client "
-                      "equally (set server.weighting uniform with dp.clip)");
   if (cfg->sampling == FS_CFG_SAMPLING_POISSON &&
       cfg->strategy != FS_CFG_STRATEGY_FEDAVG)
     return fs_err_set(err, FS_ECONFIG,

@@ -14,6 +14,8 @@ _Static_assert((int)FS_CFG_DIST_EXPONENTIAL == (int)FS_DIST_EXPONENTIAL &&
                    (int)FS_CFG_DIST_CONSTANT == (int)FS_DIST_CONSTANT,
                "system.dist order");
 
+#include "clip.h"
+#include "ef.h"
 #include "fs_rng.h"
 #include "model_type.h"
 
@@ -250,7 +252,7 @@ fs_status fs_world_build(const fs_config *cfg, fs_world *w, fs_err *err) {
   w->dp_z = cfg->dp_z;
   /* The smoothness constants are those of logistic regression. */
   if (cfg->model_kind == FS_CFG_MODEL_LOGREG &&
-      (cfg->ef_method == FS_CFG_EF_EF21W ||
+      ((fs_ef_method_at((size_t)cfg->ef_method)->flags & FS_EF_WEIGHTED) ||
        cfg->ef_stepsize == FS_CFG_STEPSIZE_THEORY)) {
     st = smoothness(w, cfg, err);
     if (st != FS_OK)
@@ -317,7 +319,8 @@ fs_status fs_server_step_size(const fs_config *cfg, const fs_world *w,
                       FS_CFG_NAME(cfg, comp_up));
   double alpha = (double)fs_comp_k(&up, (uint32_t)dim) / (double)dim;
   const fs_smoothness *sm = &w->smooth;
-  int am = cfg->ef_l_tilde == FS_CFG_LT_AM || cfg->ef_method == FS_CFG_EF_EF21W;
+  int am = cfg->ef_l_tilde == FS_CFG_LT_AM ||
+           (fs_ef_method_at((size_t)cfg->ef_method)->flags & FS_EF_WEIGHTED);
   *lr = cfg->ef_factor * fs_ef21_gamma(sm->L, am ? sm->L_am : sm->L_qm, alpha);
   return FS_OK;
 }
@@ -334,8 +337,7 @@ double fs_job_sim_seconds(const fs_config *cfg, const fs_world *w, uint32_t c,
 }
 
 double fs_dp_message_bound(const fs_config *cfg) {
-  return cfg->dp_clip_norm *
-         (cfg->dp_clip == FS_CFG_CLIP_DICE ? 1.0 + cfg->dp_dice_ratio : 1.0);
+  return cfg->dp_clip_norm * fs_clip_bound_factor(cfg); /* dice: 1 + ratio */
 }
 
 uint64_t fs_local_work_samples(const fs_config *cfg, size_t rows) {

@@ -84,6 +84,31 @@ START_TEST(dice_sends_everything_eventually) {
 }
 END_TEST
 
+/* The rows of dp.clip run the functions above, and dice's bound is
+ * C1 + C2 = S (1 + ratio) (clip.h). */
+START_TEST(rows_dispatch_and_bound) {
+  ck_assert(fs_clip_mode_none.clip == NULL);
+  ck_assert_uint_eq(fs_clip_mode_dice.flags & FS_CLIP_MEMORY, FS_CLIP_MEMORY);
+  float tmp[6];
+  fs_clip_args a = {.dim = 3, .S = 1.0, .ratio = 0.5, .tmp = tmp};
+  float d[3] = {3, 4, 0}, want[3] = {3, 4, 0};
+  fs_clip_mode_flat.clip(&a, d, NULL);
+  fs_clip_l2(want, 3, 1.0);
+  for (int j = 0; j < 3; j++)
+    ck_assert(d[j] == want[j]);
+  float e[3] = {0, 0, 2}, e2[3] = {0, 0, 2}, v[3] = {3, 4, 0};
+  float w[3] = {3, 4, 0}, t2[6];
+  fs_clip_mode_dice.clip(&a, v, e);
+  fs_dice_step(w, e2, 3, 1.0, 0.5, t2);
+  for (int j = 0; j < 3; j++)
+    ck_assert(v[j] == w[j] && e[j] == e2[j]);
+  fs_config c = {.dp_clip = FS_CFG_CLIP_DICE, .dp_dice_ratio = 0.5};
+  ck_assert(fs_clip_bound_factor(&c) == 1.5);
+  c.dp_clip = FS_CFG_CLIP_FLAT;
+  ck_assert(fs_clip_bound_factor(&c) == 1.0);
+}
+END_TEST
+
 static Suite *clip_suite(void) {
   Suite *s = suite_create("clip");
   TCase *core = tcase_create("core");
@@ -91,6 +116,7 @@ static Suite *clip_suite(void) {
   tcase_add_test(core, per_layer_bounds_square_sum_to_S2);
   tcase_add_test(core, dice_recursion_by_hand);
   tcase_add_test(core, dice_sends_everything_eventually);
+  tcase_add_test(core, rows_dispatch_and_bound);
   suite_add_tcase(s, core);
   return s;
 }

@@ -1264,12 +1264,41 @@ START_TEST(randomised_without_rng_aborts) {
 }
 END_TEST
 
+/* The rows of ef.method: none sends C(d); the EF21 family's first message
+ * is the target itself, uncompressed, and sets g to it (ef.h). */
+START_TEST(ef_rows_messages) {
+  ck_assert_uint_eq(fs_ef_method_none.flags, 0);
+  ck_assert(fs_ef_method_ef21w.flags & FS_EF_WEIGHTED);
+  ck_assert(fs_ef_method_ef21.flags & FS_EF_21);
+  ck_assert(!(fs_ef_method_ef14.flags & FS_EF_21));
+  fs_comp_spec s = {.kind = &fs_compressor_topk, .k = 1};
+  float t[4] = {1, -3, 2, 0}, g[4] = {0}, tmp[4];
+  fs_payload p = {0};
+  ck_assert_int_eq(fs_ef_method_none.message(&s, NULL, 0, t, 4, NULL, &p, tmp),
+                   FS_OK);
+  ck_assert_int_eq(p.kind, FS_PL_SPARSE);
+  ck_assert_uint_eq(p.nnz, 1);
+  ck_assert_int_eq(fs_ef_method_ef21.message(&s, g, 1, t, 4, NULL, &p, tmp),
+                   FS_OK);
+  ck_assert_int_eq(p.kind, FS_PL_DENSE);
+  for (int j = 0; j < 4; j++)
+    ck_assert(g[j] == t[j] && p.val[j] == t[j]);
+  float t2[4] = {1, -3, 5, 0}; /* then C(t2 - g) = TopK: index 2, value 3 */
+  ck_assert_int_eq(fs_ef_method_ef21.message(&s, g, 0, t2, 4, NULL, &p, tmp),
+                   FS_OK);
+  ck_assert_int_eq(p.kind, FS_PL_SPARSE);
+  ck_assert(g[2] == 5.0f && g[1] == -3.0f);
+  fs_payload_free(&p);
+}
+END_TEST
+
 static Suite *compress_suite(void) {
   Suite *su = suite_create("compress");
 
   TCase *core = tcase_create("core");
   tcase_set_timeout(core, 300);
   tcase_add_test(core, kind_names);
+  tcase_add_test(core, ef_rows_messages);
   tcase_add_test(core, topk_matches_bruteforce);
   tcase_add_test(core, topk_large_matches_bruteforce);
   tcase_add_test(core, topk_tie_rule);

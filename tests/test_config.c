@@ -2,8 +2,10 @@
  * test_config.c — options from defaults, YAML and the command line: values,
  * precedence, and an error that names the key for every kind of bad input.
  */
+#include "clip.h"
 #include "compress.h"
 #include "config.h"
+#include "ef.h"
 #include "fs_test.h"
 #include "model_type.h"
 #include "partition.h"
@@ -255,6 +257,24 @@ START_TEST(validate_cross_checks) {
   ck_assert_ptr_nonnull(strstr(e.msg, "gc.scheme"));
   ck_assert_int_eq(fs_config_set(&c, "gc.W", "1", &e), FS_ECONFIG);
   ck_assert_ptr_nonnull(strstr(e.msg, "gc.W"));
+  /* The rules of ef.method's and dp.clip's rows (their checks). */
+  fs_config_defaults(&c);
+  ck_assert_int_eq(fs_config_set(&c, "ef.method", "ef21w", &e), FS_OK);
+  ck_assert_int_eq(fs_config_validate(&c, &e), FS_ECONFIG);
+  ck_assert_ptr_nonnull(strstr(e.msg, "ef.method: ef21w needs the L_i"));
+  fs_config_defaults(&c);
+  ck_assert_int_eq(fs_config_set(&c, "dp.clip", "dice", &e), FS_OK);
+  ck_assert_int_eq(fs_config_validate(&c, &e), FS_ECONFIG);
+  ck_assert_ptr_nonnull(strstr(e.msg, "server.weighting: DP-FedAvg"));
+  ck_assert_int_eq(fs_config_set(&c, "server.weighting", "uniform", &e), FS_OK);
+  ck_assert_int_eq(fs_config_validate(&c, &e), FS_OK);
+  ck_assert_int_eq(fs_config_set(&c, "compress.up", "sign", &e), FS_OK);
+  ck_assert_int_eq(fs_config_validate(&c, &e), FS_ECONFIG);
+  ck_assert_ptr_nonnull(strstr(e.msg, "with compress.up sign the message"));
+  ck_assert_int_eq(fs_config_set(&c, "compress.up", "topk", &e), FS_OK);
+  ck_assert_int_eq(fs_config_set(&c, "ef.method", "ef21", &e), FS_OK);
+  ck_assert_int_eq(fs_config_validate(&c, &e), FS_ECONFIG);
+  ck_assert_ptr_nonnull(strstr(e.msg, "runs with synchronous FedAvg"));
 }
 END_TEST
 
@@ -297,6 +317,20 @@ START_TEST(choices_match_their_owners) {
   same_names("server.aggregator", offsetof(fs_config, aggregator),
              FS_CFG_AGG_MEAN, FS_CFG_AGG_MONNA, FS_CFG_AGG_MEAN, rule_name);
   ck_assert_ptr_null(fs_robust_at(FS_CFG_AGG_MONNA));
+  /* ef.method and dp.clip are tables whose rows run in the order of the
+   * enums that server code still compares (compress/ef_methods.def,
+   * clip_modes.def). */
+  ck_assert_str_eq(fs_ef_method_at(FS_CFG_EF_NONE)->base.name, "none");
+  ck_assert_str_eq(fs_ef_method_at(FS_CFG_EF_EF14)->base.name, "ef14");
+  ck_assert_str_eq(fs_ef_method_at(FS_CFG_EF_EF21)->base.name, "ef21");
+  ck_assert_str_eq(fs_ef_method_at(FS_CFG_EF_EF21W)->base.name, "ef21w");
+  ck_assert_ptr_null(fs_ef_method_at(FS_CFG_EF_EF21W + 1));
+  ck_assert_str_eq(fs_clip_mode_at(FS_CFG_CLIP_NONE)->base.name, "none");
+  ck_assert_str_eq(fs_clip_mode_at(FS_CFG_CLIP_FLAT)->base.name, "flat");
+  ck_assert_str_eq(fs_clip_mode_at(FS_CFG_CLIP_PER_LAYER)->base.name,
+                   "per_layer");
+  ck_assert_str_eq(fs_clip_mode_at(FS_CFG_CLIP_DICE)->base.name, "dice");
+  ck_assert_ptr_null(fs_clip_mode_at(FS_CFG_CLIP_DICE + 1));
 }
 END_TEST
 
