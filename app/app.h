@@ -11,6 +11,10 @@
  * argument. */
 int fs_app_privacy(int argc, char **argv);
 
+/* `fedsim compat`: every refused pair of choices, as a Markdown table on
+ * stdout (docs/compatibility.md); 0. */
+int fs_app_compat(int argc, char **argv);
+
 /* Hand the configuration every extension point's table (app/tables.c).
  * Call once, before any fs_config is made; the unit tests' main does too. */
 void fs_app_register_tables(void);

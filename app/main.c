@@ -74,7 +74,8 @@ static int privacy_cmd(int argc, char **argv) {
   return fs_app_privacy(argc + 1, argv - 1); /* app/privacy.c */
 }
 static const subcommand subcommands[] = {{"privacy", privacy_cmd},
-                                         {"stragglers", stragglers_cmd}};
+                                         {"stragglers", stragglers_cmd},
+                                         {"compat", fs_app_compat}};
 
 /* Read, resume and check the configuration; *rc is set when the process
  * should exit at once (help, version). */

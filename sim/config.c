@@ -700,6 +700,28 @@ static fs_status check_rows(const fs_config *cfg, fs_err *err) {
   return FS_OK;
 }
 
+const char *fs_config_choice(size_t opt_i, size_t value_i, const char **key) {
+  size_t seen = 0;
+  for (size_t i = 0; i < N_OPTIONS; i++) {
+    const opt *o = &options[i];
+    if (o->type != T_CHOICE && o->type != T_TABLE)
+      continue;
+    if (seen++ != opt_i)
+      continue;
+    *key = o->key;
+    if (o->type == T_TABLE) {
+      const fs_choice_set *t = table_of(o->key);
+      return value_i < t->n ? fs_choice_at(t, value_i)->name : NULL;
+    }
+    for (size_t k = 0; o->names[k] != NULL; k++)
+      if (k == value_i)
+        return o->names[k];
+    return NULL;
+  }
+  *key = NULL;
+  return NULL;
+}
+
 fs_status fs_config_get(const fs_config *cfg, const char *key, char *buf,
                         size_t len) {
   const opt *o = find_opt(key);

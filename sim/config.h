@@ -71,6 +71,11 @@ void fs_config_use_table(const char *key, fs_choice_set set);
  * to its row type). */
 const fs_choice *fs_config_row(const fs_config *cfg, const char *key);
 
+/* The choice options and their values, for tools that walk them (`fedsim
+ * compat`): the value_i-th name of the opt_i-th choice option (its key into
+ * *key), NULL past the last value; *key is NULL past the last option. */
+const char *fs_config_choice(size_t opt_i, size_t value_i, const char **key);
+
 /* Write a value of the config as text ("section.key"); FS_EINVAL if unknown. */
 fs_status fs_config_get(const fs_config *cfg, const char *key, char *buf,
                         size_t len);

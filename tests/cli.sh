@@ -28,6 +28,15 @@ if diff -q <(sed -n '/^```$/,/^```$/p' "$SRCDIR/docs/options.md" | sed '1d;$d') 
 else
   bad "docs/options.md is out of date: run scripts/gen-options-doc.sh"
 fi
+# The compatibility matrix: generated from the rows' checks, and in sync.
+if diff -q <(sed -n '/^| option = value/,$p' "$SRCDIR/docs/compatibility.md") <("$FEDSIM" compat 2>/dev/null) >/dev/null; then
+  ok "docs/compatibility.md matches fedsim compat"
+else
+  bad "docs/compatibility.md is out of date: run scripts/gen-compat-doc.sh"
+fi
+compat=$("$FEDSIM" compat 2>/dev/null)
+grep -q '^| `server.strategy = async` | `ef.method = ef21` | server.strategy: async with ef.method ef21' <<<"$compat" \
+  && ok "fedsim compat lists async with ef21 as refused" || bad "fedsim compat misses async with ef21"
 "$FEDSIM" --version | grep -q '^fedsim ' && ok "--version" || bad "--version"
 
 expect_error unknown-option "unknown option '--colour'" --colour red
