@@ -16,7 +16,7 @@ clients, A_i @ x and A_i.T @ s per client (BLAS gemv through NumPy), the
 sigmoid with np.exp. The data are stored dense (N x d), as fedsim does.
 
 --check prints ||grad f(x^t)||^2 at t = 0, 100, 1000 (the reference values
-of ALGORITHMS.md section 1 are 7.67680e-3, 2.6305e-3, 1.5248e-6), so the
+of docs/ef21.md are 7.67680e-3, 2.6305e-3, 1.5248e-6), so the
 timed code is known to compute the right thing. The timing runs T
 iterations without any evaluation and prints the best of R repeats, in
 seconds per iteration, as the last line: 'numpy_s_per_iter <value>'.

@@ -3,7 +3,7 @@
  * the EF21 experiments, and the theoretical EF21 step size.
  *
  * For f(x) = (1/m) sum_j log(1 + exp(-y_j a_j^T x)) + lambda sum_l
- * x_l^2/(1 + x_l^2), L = lambda_max(A^T A)/(4m) + 2 lambda (ALGORITHMS.md,
+ * x_l^2/(1 + x_l^2), L = lambda_max(A^T A)/(4m) + 2 lambda (docs/ef21.md,
  * section 1). lambda_max is found by power iteration on A^T A, formed in
  * double precision (cblas_dsyrk over blocks of rows).
  */

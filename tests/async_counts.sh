@@ -2,7 +2,7 @@
 # The asynchronous strategies end to end, on Fraboni et al.'s F-80 scenario
 # (M = 20 clients, job of client i lasts 1 - 80 i/1900 s) with a time budget
 # T = 50: fedsim must make exactly the aggregations the definitions give
-# (ALGORITHMS.md section 2; the same model in Python below, in integer ticks).
+# (docs/async.md; the same model in Python below, in integer ticks).
 set -uo pipefail
 : "${FEDSIM:?}"
 work=$(mktemp -d /tmp/fedsim_async.XXXXXX)

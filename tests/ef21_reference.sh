@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The EF21 experiment against the reference numbers of ALGORITHMS.md
+# The EF21 experiment against the reference numbers of docs/ef21.md
 # (section 1): smoothness constants and step sizes on phishing and mushrooms,
 # and ||grad f(x^t)||^2 of EF21 and EF14 on phishing (n = 20, TopK k = 1).
 # fedsim computes in float32 (the constants in double): the tolerances below

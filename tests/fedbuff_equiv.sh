@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# FedBuff against the checks of FLSim's own tests (ALGORITHMS.md section 2):
+# FedBuff against the checks of FLSim's own tests (docs/async.md):
 #  1. K clients with one example each, one local step, buffer K: one FedBuff
 #     aggregation equals one step of full-batch gradient descent with rate lr
 #     when server.lr = lr / (K * local.lr);

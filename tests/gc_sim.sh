@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `fedsim stragglers` end to end: ALGORITHMS.md's two worked examples as
+# `fedsim stragglers` end to end: docs/stragglers.md's two worked examples as
 # straggler traces (healthy 1.0 s, straggling 5.0 s) give 8.0 s (M-SGC n=4,
 # (2,3,1), J=3) and 4.0 s (SR-SGC n=4, (1,2,2), J=3) with no wait-out; no
 # coding under the same M-SGC trace waits out both rounds (5+5+1 s); bad arguments

@@ -1,5 +1,5 @@
 /*
- * test_gcode.c — gradient codes: ALGORITHMS.md's n = 3, s = 1 example, the
+ * test_gcode.c — gradient codes: docs/stragglers.md's n = 3, s = 1 example, the
  * shape of fractional and cyclic repetition, exhaustive decoding over every
  * survivor set of size n - s for small n, random sets for larger n, exact
  * recovery of a full gradient, and refusal of impossible parameters.

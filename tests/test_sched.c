@@ -1,7 +1,7 @@
 /*
  * test_sched.c — the virtual clock's event queue and the asynchronous
- * strategies' scheduler, against the reference counts of ALGORITHMS.md
- * section 2 (Fraboni et al.: M = 20 clients, scenario F-80, T = 5000, in
+ * strategies' scheduler, against the reference counts in docs/async.md
+ * (Fraboni et al.: M = 20 clients, scenario F-80, T = 5000, in
  * integer ticks of 1/(100(M-1))).
  */
 #include "async_sched.h"

@@ -1,5 +1,5 @@
 /*
- * test_sgc.c — the straggler schedulers: ALGORITHMS.md section 4's loads and
+ * test_sgc.c — the straggler schedulers: docs/stragglers.md's loads and
  * delays, its two worked examples (M-SGC 8.0 s, SR-SGC 4.0 s), the round-time
  * rule, GC decoding through the scheduler, and the schemes' guarantee: under
  * any admissible straggler pattern every job decodes by round t + T.
