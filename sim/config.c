@@ -971,6 +971,8 @@ static fs_status sa_config_check(const fs_config *cfg, fs_err *err) {
 const char *fs_config_ckpt_unsupported(const fs_config *cfg) {
   if (cfg->strategy == FS_CFG_STRATEGY_GC)
     return "server.strategy gc (its models and straggler schedule)";
+  if (cfg->strategy == FS_CFG_STRATEGY_SCAFFOLD)
+    return "server.strategy scaffold (its control variates c and c_i)";
   if (cfg->clock == FS_CFG_CLOCK_WALL &&
       cfg->strategy != FS_CFG_STRATEGY_FEDAVG)
     return "the asynchronous strategies on the wall clock (run.clock wall)";
