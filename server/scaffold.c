@@ -89,7 +89,7 @@ static fs_status check(const fs_config *cfg, fs_err *err) {
   if (cfg->aggregator != FS_CFG_AGG_FEDAVG)
     return refuse(err, "robust aggregators (server.aggregator)");
   if (cfg->client_momentum > 0)
-    return refuse(err, "local momentum (robust.client_momentum)");
+    return refuse(err, "local momentum (clients.momentum)");
   if (cfg->fault_fraction > 0)
     return refuse(err, "simulated faulty clients (faults.fraction)");
   return FS_OK;
