@@ -83,6 +83,10 @@ struct fs_worker {
   fs_gc_worker *gc; /* server.strategy gc: gradient-coding tasks */
   fs_sa_client *sa; /* secure aggregation (secure.aggregation = secagg) */
   fs_sealer *seal;  /* secure.seal: frames sealed and opened here */
+  /* A local row with control variates (SCAFFOLD, docs/local-methods.md):
+   * c_i per hosted client (lazily, kept across rounds), the c received;
+   * grad is then 2d floats wide. */
+  float **ctl, *cg;
 };
 
 double fs_worker_busy_seconds(const fs_worker *k) { return k->busy; }
@@ -164,7 +168,7 @@ fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
   k->w = malloc(k->dim * sizeof(float));
   k->w0 = malloc(k->dim * sizeof(float));
   k->local = fs_local_at((size_t)cfg->local_mode); /* a table option */
-  k->grad = malloc(k->dim * sizeof(float));
+  k->grad = malloc((k->local->control ? 2 : 1) * k->dim * sizeof(float));
   k->bx = malloc(batch * k->in_dim * sizeof(float));
   k->by = malloc(batch * sizeof(int32_t));
   k->perm_cap = maxrows ? maxrows : 1;
@@ -239,6 +243,12 @@ fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
     st = fs_err_set(err, FS_ENOMEM, "worker: out of memory");
     goto fail;
   }
+  if (k->local->control && ((k->cg = malloc(k->dim * sizeof(float))) == NULL ||
+                            (k->ctl = calloc(k->nclients ? k->nclients : 1,
+                                             sizeof *k->ctl)) == NULL)) {
+    st = fs_err_set(err, FS_ENOMEM, "worker: out of memory");
+    goto fail;
+  }
   /* Sessions for every client id a frame may name (SHUTDOWN frames name
    * the worker's first client, which may be >= N with more workers). */
   st = fs_sealer_new(cfg, FS_ROLE_WORKER, (uint32_t)(N > W ? N : W), &k->seal,
@@ -293,6 +303,10 @@ void fs_worker_free(fs_worker *k) {
   for (size_t i = 0; k->mom && i < k->nclients; i++)
     free(k->mom[i]);
   free(k->mom);
+  for (size_t i = 0; k->ctl && i < k->nclients; i++)
+    free(k->ctl[i]);
+  free(k->ctl);
+  free(k->cg);
   fs_sa_client_free(k->sa);
   free(k);
 }
@@ -304,7 +318,7 @@ static double local_work(fs_worker *k, uint32_t client, uint32_t round,
   const fs_config *cfg = k->cfg;
   size_t n = k->off[li + 1] - k->off[li];
   if (n == 0) {
-    memset(k->grad, 0, k->dim * sizeof(float));
+    memset(k->grad, 0, (k->ctl ? 2 : 1) * k->dim * sizeof(float));
     return 0.0;
   }
   fs_rng r;
@@ -324,7 +338,9 @@ static double local_work(fs_worker *k, uint32_t client, uint32_t round,
                       .bx = k->bx,
                       .by = k->by,
                       .perm = k->perm,
-                      .shuffle = &r};
+                      .shuffle = &r,
+                      .c = k->cg,
+                      .ci = k->ctl ? k->ctl[li] : NULL};
   return k->local->run(&job);
 }
 
@@ -333,6 +349,15 @@ static double local_work(fs_worker *k, uint32_t client, uint32_t round,
  * copy of x and b exactly as the server applies it. */
 static fs_status receive_model(fs_worker *k, const fs_frame_header *h,
                                const uint8_t *body, fs_err *err) {
+  if (h->encoding == FS_PL_DENSE && k->ctl != NULL) {
+    /* (x, c), 2d floats; grad is free scratch until the local work. */
+    fs_status st = fs_dense_decode(body, h->body_len, k->grad, 2 * k->dim, err);
+    if (st == FS_OK) {
+      memcpy(k->w, k->grad, k->dim * sizeof(float));
+      memcpy(k->cg, k->grad + k->dim, k->dim * sizeof(float));
+    }
+    return st;
+  }
   if (h->encoding == FS_PL_DENSE) {
     fs_status st = fs_dense_decode(body, h->body_len, k->w, k->dim, err);
     if (st == FS_OK && k->bc) {
@@ -412,7 +437,7 @@ static fs_status compress_update(fs_worker *k, uint32_t client, uint32_t round,
                                  size_t li) {
   fs_rng cr;
   fs_rng_init(&cr, k->cfg->seed, FS_RNG_COMPRESS, client, round);
-  uint32_t d = (uint32_t)k->dim;
+  uint32_t d = (uint32_t)((k->ctl ? 2 : 1) * k->dim); /* control: 2d */
   if (!(k->ef->flags & FS_EF_MEMORY))
     return k->ef->message(&k->comp, NULL, 0, k->grad, d, &cr, &k->pl, k->tmp);
   int first = k->efst[li] == NULL;
@@ -513,6 +538,9 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
   if (st != FS_OK)
     return st;
   memcpy(k->w0, k->w, k->dim * sizeof(float));
+  if (k->ctl != NULL && k->ctl[li] == NULL &&
+      (k->ctl[li] = calloc(k->dim, sizeof(float))) == NULL) /* c_i = 0 */
+    return fs_err_set(err, FS_ENOMEM, "worker %d: out of memory", k->rank);
   double t0 = fs_transport_wtime();
   double loss = local_work(k, h.client, h.round, li);
   k->busy += fs_transport_wtime() - t0;

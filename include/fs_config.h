@@ -57,13 +57,14 @@ typedef enum {
   FS_CFG_LOCAL_STOCHASTIC_GRADIENT
 } fs_cfg_local;
 
-/* server.strategy: fedavg|async|fedbuff|fedfix|gc */
+/* server.strategy: fedavg|async|fedbuff|fedfix|gc|scaffold */
 typedef enum {
   FS_CFG_STRATEGY_FEDAVG = 0,
   FS_CFG_STRATEGY_ASYNC,
   FS_CFG_STRATEGY_FEDBUFF,
   FS_CFG_STRATEGY_FEDFIX,
-  FS_CFG_STRATEGY_GC
+  FS_CFG_STRATEGY_GC,
+  FS_CFG_STRATEGY_SCAFFOLD
 } fs_cfg_strategy;
 
 /* server.async_weights: fraboni|plain */

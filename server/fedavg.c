@@ -150,7 +150,9 @@ static fs_status receive_update(fs_srv *s, uint32_t round, uint32_t version,
     st = fs_payload_decode(
         body + FS_UPDATE_META_BYTES, h.body_len - FS_UPDATE_META_BYTES,
         (fs_payload_kind)h.encoding,
-        fs_comp_wire_dim(&s->comp, h.encoding, (uint32_t)s->dim), p, &e2);
+        fs_comp_wire_dim(&s->comp, h.encoding,
+                         (uint32_t)(s->sync ? s->sync->up_dim : s->dim)),
+        p, &e2);
   }
   uint8_t bit = (uint8_t)(1u << (h.client & 7));
   int first = !(s->seen[h.client >> 3] & bit);
@@ -340,7 +342,9 @@ static fs_status send_round(fs_srv *s, int64_t r, int64_t vticks,
   const uint8_t *body = s->body;
   uint8_t enc = FS_PL_DENSE;
   size_t body_len = fs_dense_size(s->dim);
-  if (s->bc.on && r > 1) {
+  if (s->sync != NULL) {
+    body = s->sync->down(s->sync->ctx, s, &body_len);
+  } else if (s->bc.on && r > 1) {
     body = s->bc.mbody;
     body_len = fs_payload_encoded_size(&s->bc.m, NULL);
     enc = (uint8_t)fs_payload_encoding(s->bc.m.kind);
@@ -384,8 +388,9 @@ static fs_status send_round(fs_srv *s, int64_t r, int64_t vticks,
   return FS_OK;
 }
 
-/* Synchronous rounds (FedAvg and the EF21 family). */
-static fs_status sync_loop(fs_srv_run *c, fs_err *err) {
+/* Synchronous rounds (FedAvg and the EF21 family; with s->sync, another
+ * row's, srv.h). */
+fs_status fs_srv_sync_loop(fs_srv_run *c, fs_err *err) {
   fs_srv *s = c->s;
   const fs_config *cfg = s->cfg;
   uint32_t K = s->K;
@@ -405,7 +410,7 @@ static fs_status sync_loop(fs_srv_run *c, fs_err *err) {
     if ((st = send_round(s, r, vticks, &body_len, &ndrop, err)) != FS_OK)
       return st;
     K = s->K;
-    memset(s->acc, 0, s->dim * sizeof(double));
+    memset(s->acc, 0, (s->sync ? s->sync->up_dim : s->dim) * sizeof(double));
     s->loss_sum = s->loss_w = 0.0;
     s->paper_bits = 0;
     uint64_t rejected0 = s->rejected;
@@ -449,6 +454,8 @@ static fs_status sync_loop(fs_srv_run *c, fs_err *err) {
       return st;
     if (server_step(s, round) != FS_OK)
       return fs_err_set(err, FS_ENOMEM, "server: out of memory");
+    if (s->sync != NULL)
+      s->sync->after_step(s->sync->ctx, s);
     vticks += round_ticks;
     if (c->acct != NULL) {
       fs_dp_accountant_step(c->acct, 1);
@@ -490,5 +497,5 @@ const fs_strategy fs_strategy_fedavg = {
         {.name = "fedavg",
          .help =
              "synchronous rounds: FedAvg, and the EF21 family's server side"},
-    .loop = sync_loop,
+    .loop = fs_srv_sync_loop,
 };

@@ -106,7 +106,19 @@ typedef struct {
   fs_faults *p2p_faulty;   /* its honest / faulty nodes */
   fs_sa_server *sa;        /* secure aggregation, or NULL */
   fs_sealer *seal;         /* secure.seal: frames sealed and opened here */
+  const struct fs_sync_hooks *sync; /* fedavg.c's rounds for another row */
 } fs_srv;
+
+/* A strategy that runs fedavg.c's synchronous rounds with vectors of its
+ * own on the wire (server/scaffold.c); s->sync is NULL for FedAvg itself. */
+typedef struct fs_sync_hooks {
+  void *ctx;
+  size_t up_dim; /* floats of a dense update; s->acc holds as many */
+  /* The round's TRAIN body (dense), its length in *len. */
+  const uint8_t *(*down)(void *ctx, fs_srv *s, size_t *len);
+  /* After the model's step: the rest of acc (acc[dim..up_dim)). */
+  void (*after_step)(void *ctx, fs_srv *s);
+} fs_sync_hooks;
 
 /* Evaluation of a model (eval.c). */
 typedef struct {
@@ -232,6 +244,9 @@ int fs_srv_ckpt_due(const fs_srv_run *c, uint64_t agg);
  * c->stopped. */
 fs_status fs_srv_boundary(fs_srv_run *c, uint64_t agg, fs_err *err);
 
+/* --- fedavg.c ---------------------------------------------------------- */
+/* Synchronous rounds on the shared state, with s->sync's hooks if set. */
+fs_status fs_srv_sync_loop(fs_srv_run *c, fs_err *err);
 /* --- async_engine.c (docs/async.md) ------------------------------------ */
 
 /* The asynchronous strategies on the virtual clock (the row's loop). */

@@ -136,7 +136,8 @@ static const opt options[] = {
 
     {"local.mode", T_TABLE, OFF(local_mode), "epochs", 0, 0, NULL,
      "local work: E epochs of minibatch SGD, S steps, one full gradient, or "
-     "one minibatch gradient (EF21-SGD)"},
+     "one minibatch gradient (EF21-SGD); fedprox, scaffold: "
+     "docs/local-methods.md"},
     {"local.epochs", T_INT, OFF(local_epochs), "1", 1, 1e6, NULL,
      "local epochs E"},
     {"local.steps", T_INT, OFF(local_steps), "10", 1, 1e9, NULL,
@@ -153,7 +154,8 @@ static const opt options[] = {
      "fedbuff: server.buffer returns at a time; fedfix: every "
      "server.fedfix_delta virtual seconds (all clients train at once); gc: "
      "distributed gradient descent with straggler mitigation (gc.*, "
-     "docs/stragglers.md)"},
+     "docs/stragglers.md); scaffold: SCAFFOLD's synchronous rounds (with "
+     "local.mode scaffold, docs/local-methods.md)"},
     {"server.buffer", T_INT, OFF(buffer), "10", 1, 1e9, NULL,
      "fedbuff: returns per aggregation K"},
     {"server.fedfix_delta", T_FLOAT, OFF(fedfix_delta), "0.5", 1e-9, 1e12, NULL,
@@ -990,6 +992,8 @@ static fs_status sa_config_check(const fs_config *cfg, fs_err *err) {
 const char *fs_config_ckpt_unsupported(const fs_config *cfg) {
   if (cfg->strategy == FS_CFG_STRATEGY_GC)
     return "server.strategy gc (its models and straggler schedule)";
+  if (cfg->strategy == FS_CFG_STRATEGY_SCAFFOLD)
+    return "server.strategy scaffold (its control variates c and c_i)";
   if (cfg->clock == FS_CFG_CLOCK_WALL &&
       cfg->strategy != FS_CFG_STRATEGY_FEDAVG)
     return "the asynchronous strategies on the wall clock (run.clock wall)";

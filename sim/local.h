@@ -33,6 +33,11 @@ typedef struct {
   int32_t *by;      /* scratch: their labels */
   uint32_t *perm;   /* scratch: n indices, 0..n-1 on entry */
   fs_rng *shuffle;  /* the client's stream (seed, FS_RNG_SHUFFLE, c, round) */
+  /* Rows with control variates (row->control; SCAFFOLD): the server's c as
+   * received, the client's c_i (d floats, kept across rounds); grad is then
+   * 2d floats wide, the update and the change of c_i. NULL otherwise. */
+  const float *c;
+  float *ci;
 } fs_local_job;
 
 typedef struct fs_local_method {
@@ -42,6 +47,10 @@ typedef struct fs_local_method {
   double (*run)(fs_local_job *job);
   /* Rows a job touches, for the virtual clock (docs/user-guide.md). */
   uint64_t (*samples)(const fs_config *cfg, size_t rows);
+  /* 1: the row keeps control variates (SCAFFOLD, docs/local-methods.md):
+   * the model frame carries (x, c), the update (x0 - w, delta c_i), 2d
+   * floats each, and the worker keeps c_i per client. */
+  int control;
 } fs_local_method;
 
 /* Row i (cfg->local_mode), or NULL past the end. */
@@ -65,5 +74,16 @@ double fs_local__step(fs_local_job *job, const uint32_t *idx, size_t b,
 double fs_local__epochs(fs_local_job *job, float mu);
 /* E * rows: the samples of local.epochs epochs. */
 uint64_t fs_local__epoch_samples(const fs_config *cfg, size_t rows);
+
+/* SCAFFOLD, option II (sim/local_scaffold.c, docs/local-methods.md). */
+/* The corrected gradient of one local step: g <- g - ci + c. */
+void fs_scaffold_correct(float *g, const float *c, const float *ci, size_t d);
+/* After K steps of lr: with u = x0 - w, ci+ = ci - c + u / (K lr); dc gets
+ * ci+ - ci and ci becomes ci+. */
+void fs_scaffold_finish(float *ci, float *dc, const float *u, const float *c,
+                        double k_lr, size_t d);
+/* The server's control variate: c <- c + sum_{i in S} p_i dc_i, the sum as
+ * folded (p_i = 1/N with server.weighting uniform). */
+void fs_scaffold_server(float *c, const double *dc_sum, size_t d);
 
 #endif

@@ -26,8 +26,9 @@ static const fs_optim *fs_optim_find(const char *name) {
 }
 
 START_TEST(every_strategy_is_one_well_formed_row) {
-  const char *names[] = {"fedavg", "async", "fedbuff", "fedfix", "gc"};
-  for (size_t i = 0; i < 5; i++) {
+  const char *names[] = {"fedavg", "async", "fedbuff",
+                         "fedfix", "gc",    "scaffold"};
+  for (size_t i = 0; i < 6; i++) {
     const fs_strategy *r = fs_strategy_find(names[i]);
     ck_assert_ptr_nonnull(r);
     ck_assert_str_eq(r->base.name, names[i]);
@@ -40,7 +41,9 @@ START_TEST(every_strategy_is_one_well_formed_row) {
   size_t n = 0;
   while (fs_strategy_at(n) != NULL)
     n++;
-  ck_assert_uint_eq(n, 5);
+  ck_assert_uint_eq(n, 6);
+  ck_assert_ptr_eq(fs_strategy_at(FS_CFG_STRATEGY_SCAFFOLD),
+                   fs_strategy_find("scaffold"));
   ck_assert(!(fs_strategy_find("fedavg")->flags & FS_STRATEGY_ASYNC));
   ck_assert(fs_strategy_find("fedbuff")->flags & FS_STRATEGY_ASYNC);
   ck_assert_int_eq(fs_strategy_find("fedfix")->sched, FS_STRAT_FEDFIX);
