@@ -38,14 +38,11 @@ double fs_srv_client_weight(const fs_srv *s, uint32_t c, uint32_t n_rows) {
 
 /* The virtual clock counts integer ticks: 1 ns, or in Fraboni et al.'s F-P
  * scenario 1/(100(N-1)) s, in which every job duration is a whole number of
- * ticks. The F-P job time in ticks is fp_unit - round(c system.fp); in
- * seconds (gc, the workers' sleep) it is sim/setup.c:fs_job_sim_seconds. */
+ * ticks, the F-P job time fs_fp_ticks (sim/setup.h, one definition for
+ * the server and the workers). */
 static int is_fp(const fs_srv *s) { return s->cfg->sys_dist == FS_CFG_DIST_FP; }
-static int64_t fp_unit(const fs_srv *s) {
-  return s->N > 1 ? 100 * (int64_t)(s->N - 1) : 100;
-}
 double fs_srv_tick_s(const fs_srv *s) {
-  return is_fp(s) ? 1.0 / (double)fp_unit(s) : 1e-9;
+  return is_fp(s) ? 1.0 / (double)fs_fp_unit(s->cfg) : 1e-9;
 }
 
 /* Ticks of client c's job: its profile's downlink, compute and uplink
@@ -53,7 +50,7 @@ double fs_srv_tick_s(const fs_srv *s) {
 int64_t fs_srv_job_ticks(const fs_srv *s, uint32_t c, uint64_t down_bits,
                          int64_t up_bits) {
   if (is_fp(s))
-    return fp_unit(s) - (int64_t)llround((double)c * s->cfg->sys_fp);
+    return fs_fp_ticks(s->cfg, c);
   size_t rows = s->w->part.offset[c + 1] - s->w->part.offset[c];
   fs_profile pr = fs_profiles_get(s->w->profiles, c);
   double sec =

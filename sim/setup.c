@@ -325,13 +325,19 @@ fs_status fs_server_step_size(const fs_config *cfg, const fs_world *w,
   return FS_OK;
 }
 
+int64_t fs_fp_unit(const fs_config *cfg) {
+  return cfg->clients > 1 ? 100 * (int64_t)(cfg->clients - 1) : 100;
+}
+
+int64_t fs_fp_ticks(const fs_config *cfg, uint32_t c) {
+  return fs_fp_unit(cfg) - (int64_t)llround((double)c * cfg->sys_fp);
+}
+
 double fs_job_sim_seconds(const fs_config *cfg, const fs_world *w, uint32_t c,
                           uint64_t down_bits, uint64_t samples,
                           uint64_t up_bits) {
-  if (cfg->sys_dist == FS_CFG_DIST_FP) {
-    double u = cfg->clients > 1 ? 100.0 * (double)(cfg->clients - 1) : 100.0;
-    return (u - (double)llround((double)c * cfg->sys_fp)) / u;
-  }
+  if (cfg->sys_dist == FS_CFG_DIST_FP)
+    return (double)fs_fp_ticks(cfg, c) / (double)fs_fp_unit(cfg);
   fs_profile pr = fs_profiles_get(w->profiles, c);
   return fs_job_seconds(&pr, down_bits, samples, up_bits);
 }

@@ -37,6 +37,13 @@ void fs_world_free(fs_world *w);
 fs_status fs_comp_spec_from_config(const fs_config *cfg, int downlink,
                                    size_t dim, fs_comp_spec *spec, fs_err *err);
 
+/* Fraboni et al.'s F-P scenario (system.dist fp): time runs in ticks of
+ * 1/fs_fp_unit seconds, fs_fp_unit = 100 (N - 1), and client c's job lasts
+ * exactly fs_fp_ticks = fs_fp_unit - round(c system.fp) ticks (docs/async.md).
+ * The one definition for the server's clock and the workers' seconds. */
+int64_t fs_fp_unit(const fs_config *cfg);
+int64_t fs_fp_ticks(const fs_config *cfg, uint32_t c);
+
 /* Simulated seconds of one job of client c: its profile's downlink, compute
  * of `samples` samples and uplink, or its fixed time in the fp scenario
  * (1 - c P/(100(N-1))). */
