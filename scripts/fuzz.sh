@@ -35,7 +35,8 @@ targets=("$@")
 
 out=build-fuzz
 mkdir -p "$out/bin" "$out/corpus" "$out/crashes" "$out/logs"
-lib_src=(core/status.c core/rng.c proto/frame.c proto/payload.c proto/seal.c proto/gcmsg.c
+lib_src=(core/status.c core/rng.c proto/frame.c proto/payload.c proto/payload_sparse.c
+         proto/payload_quant.c proto/seal.c proto/gcmsg.c
          proto/secagg_msg.c fuzz/seeds.c fuzz/oracle.c)
 cflags=(-std=gnu11 -D_GNU_SOURCE -g -O1 -Iinclude -Iproto -Ifuzz $(pkg-config --cflags libsodium))
 libs=($(pkg-config --libs libsodium) -lm)
