@@ -21,8 +21,9 @@
  *     arrival order), remove the masks, dequantise.
  * A round in which a needed secret has fewer than t shares, or with fewer
  * than 2 clients, is aborted: no sum (real SecAgg aborts too), counted.
+ * Steps 4 and 5 are in secagg_reveal.c (secagg_server_impl.h).
  */
-#include "secagg_server.h"
+#include "secagg_server_impl.h"
 
 #include "frame.h"
 #include "secagg.h"
@@ -32,48 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct fs_sa_server {
-  const fs_config *cfg;
-  size_t dim;
-  uint32_t max_k;
-  /* per sampled client (max_k) */
-  uint8_t *survived;
-  uint32_t *ns;
-  double *loss;
-  uint64_t *up, *down;
-  int32_t *pos_of; /* sample index -> cohort position, -1 if skipped */
-  /* per cohort position (max_k) */
-  uint32_t *coh, *coh_sel;
-  uint8_t (*cpk)[FS_SA_KEY_BYTES];
-  uint8_t (*spk)[FS_SA_KEY_BYTES];
-  uint8_t *got_keys, *got_shares, *got_update, *drop, *got_reveal;
-  /* per cohort position x neighbour (n k, grown as needed) */
-  uint32_t *nb;
-  uint8_t (*ct)[FS_SA_CT_BYTES];
-  fs_shamir_share *sh;
-  uint8_t *have;
-  size_t cap_nk;
-  uint32_t *sum;
-  double *sumd;
-  uint8_t *fbuf; /* frames being posted */
-  size_t fcap;
-  uint64_t aborted, dropped;
-  int warned;
-  fs_sealer *seal;     /* secure.seal: frames sealed and opened (NULL: off) */
-  uint8_t *lost;       /* per cohort position: LOST_* frames refused */
-  uint64_t refused[4]; /* frames refused so far: keys, shares, update, reveal */
-};
-
-/* Frames of a client refused this round (sealed frames that failed to
- * open: altered, replayed or forged), by the protocol step they took the
- * place of. */
-enum { LOST_KEYS = 1, LOST_SHARES = 2, LOST_UPDATE = 4, LOST_REVEAL = 8 };
-
-static int cmp_u32(const void *a, const void *b) {
-  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-  return (x > y) - (x < y);
-}
 
 fs_status fs_sa_server_new(const fs_config *cfg, size_t dim, uint32_t max_k,
                            fs_sa_server **out, fs_err *err) {
@@ -203,11 +162,11 @@ static fs_status grow(fs_sa_server *s, size_t nk, size_t fbytes, fs_err *err) {
  * frame that fails to open is not an error: *refused is set, *pos is the
  * client its clear header names (it must be in the cohort), h and body are
  * not set, and the sealer has counted it (rejected_frames). */
-static fs_status recv_frame(fs_sa_server *s, fs_transport *t, uint32_t n,
-                            uint32_t round, uint32_t version,
-                            fs_frame_header *h, const uint8_t **body,
-                            uint32_t *pos, size_t *wire, int *refused,
-                            fs_err *err) {
+fs_status fs_sa_server__recv_frame(fs_sa_server *s, fs_transport *t, uint32_t n,
+                                   uint32_t round, uint32_t version,
+                                   fs_frame_header *h, const uint8_t **body,
+                                   uint32_t *pos, size_t *wire, int *refused,
+                                   fs_err *err) {
   fs_sealed_frame f;
   *refused = 0;
   fs_status st = fs_sealer_recv(s->seal, t, FS_ROLE_SERVER, 1, &f, err);
@@ -219,9 +178,10 @@ static fs_status recv_frame(fs_sa_server *s, fs_transport *t, uint32_t n,
   uint32_t named = f.named;
   const fs_err *oe = &f.why;
   if ((st = f.refused) != FS_OK) {
-    uint32_t *hit = named == UINT32_MAX
-                        ? NULL
-                        : bsearch(&named, s->coh, n, sizeof *s->coh, cmp_u32);
+    uint32_t *hit =
+        named == UINT32_MAX
+            ? NULL
+            : bsearch(&named, s->coh, n, sizeof *s->coh, fs_sa_server__cmp_u32);
     if (hit == NULL)
       return fs_err_set(err, st,
                         "secagg server: refused a sealed frame in round %u "
@@ -246,7 +206,8 @@ static fs_status recv_frame(fs_sa_server *s, fs_transport *t, uint32_t n,
                       "during round %u",
                       fs_msg_type_name(h->type), h->round, h->model_version,
                       round);
-  uint32_t *hit = bsearch(&h->client, s->coh, n, sizeof *s->coh, cmp_u32);
+  uint32_t *hit =
+      bsearch(&h->client, s->coh, n, sizeof *s->coh, fs_sa_server__cmp_u32);
   if (hit == NULL)
     return fs_err_set(err, FS_EFORMAT,
                       "secagg server: %s from client %u, which is not in "
@@ -261,8 +222,9 @@ static fs_status recv_frame(fs_sa_server *s, fs_transport *t, uint32_t n,
 /* Post a frame to cohort position pos; returns its bytes on the wire
  * through *wire. The frame stays in s->fbuf until the flush (sealed frames
  * are copied). */
-static fs_status post(fs_sa_server *s, fs_transport *t, uint32_t pos,
-                      uint8_t *frame, size_t len, size_t *wire, fs_err *err) {
+fs_status fs_sa_server__post(fs_sa_server *s, fs_transport *t, uint32_t pos,
+                             uint8_t *frame, size_t len, size_t *wire,
+                             fs_err *err) {
   *wire = fs_sealer_wire_bytes(s->seal, len - FS_FRAME_HEADER_BYTES);
   s->down[s->coh_sel[pos]] += *wire;
   fs_iov iov = {frame, len};
@@ -271,89 +233,10 @@ static fs_status post(fs_sa_server *s, fs_transport *t, uint32_t pos,
                         err);
 }
 
-/* Index of cohort position w among the sorted neighbours of u, or -1. */
-static long nb_index(const fs_sa_server *s, uint32_t k, uint32_t u,
-                     uint32_t w) {
-  const uint32_t *row = s->nb + (size_t)u * k;
-  uint32_t *hit = bsearch(&w, row, k, sizeof *row, cmp_u32);
-  return hit ? hit - row : -1;
-}
-
 static fs_status dup_err(fs_err *err, const fs_frame_header *h) {
   return fs_err_set(err, FS_EFORMAT, "secagg server: second %s from client %u",
                     fs_msg_type_name(h->type), h->client);
 }
-
-/* Phase 5: rebuild the secrets, remove the masks. Returns FS_ERANGE with a
- * message when a secret has fewer than t shares (the round is aborted). */
-static fs_status unmask(fs_sa_server *s, const fs_sa_params *p, uint32_t round,
-                        fs_err *err) {
-  uint32_t n = p->n, k = p->degree;
-  fs_shamir_share *buf = malloc((k ? k : 1) * sizeof *buf);
-  uint32_t *ids = malloc((k ? k : 1) * sizeof *ids);
-  uint8_t(*pk)[FS_SA_KEY_BYTES] = malloc((k ? k : 1) * sizeof *pk);
-  if (buf == NULL || ids == NULL || pk == NULL) {
-    free(buf);
-    free(ids);
-    free(pk);
-    return fs_err_set(err, FS_ENOMEM, "secagg server: out of memory");
-  }
-  fs_status st = FS_OK;
-  uint8_t sec[FS_SA_KEY_BYTES];
-  for (uint32_t u = 0; u < n && st == FS_OK; u++) {
-    size_t m = 0, ms = 0;
-    for (uint32_t i = 0; i < k; i++) {
-      size_t at = (size_t)u * k + i;
-      if (s->have[at])
-        buf[m++] = s->sh[at];
-      uint32_t w = s->nb[at];
-      if (!s->drop[w]) {
-        ids[ms] = s->coh[w];
-        memcpy(pk[ms], s->spk[w], FS_SA_KEY_BYTES);
-        ms++;
-      }
-    }
-    fs_err e = {0};
-    if (m < p->threshold) {
-      st = fs_err_set(err, FS_ERANGE,
-                      "client %u has %zu of the %u shares needed to rebuild "
-                      "its %s",
-                      s->coh[u], m, p->threshold,
-                      s->drop[u] ? "mask key" : "self-mask seed");
-      break;
-    }
-    if (!s->drop[u]) {
-      st = fs_shamir_reconstruct(buf, m, p->threshold, sec, &e);
-      if (st == FS_OK)
-        fs_sa_prg_add(sec, -1, s->sum, s->dim);
-    } else {
-      st =
-          fs_sa_rebuild_sk(buf, m, p->threshold, s->coh[u], s->spk[u], sec, &e);
-      if (st == FS_OK)
-        st = fs_sa_unmask_dropped(sec, s->coh[u], round, ids,
-                                  (const uint8_t(*)[FS_SA_KEY_BYTES])pk, ms,
-                                  s->sum, s->dim, &e);
-    }
-    if (st != FS_OK)
-      st =
-          fs_err_set(err, st, "secagg server: client %u: %s", s->coh[u], e.msg);
-  }
-  sodium_memzero(sec, sizeof sec);
-  sodium_memzero(buf, (k ? k : 1) * sizeof *buf);
-  free(buf);
-  free(ids);
-  free(pk);
-  return st;
-}
-
-/* One round's state shared by its protocol steps. */
-typedef struct {
-  fs_transport *t;
-  uint32_t round, version;
-  uint32_t n;        /* cohort size (after step 1: clients with keys) */
-  uint32_t k;        /* neighbours per client */
-  uint64_t sa_bytes; /* protocol bytes on the wire */
-} sa_round;
 
 /* Reset the per-sample outputs and build the cohort (the sampled clients
  * not skipped, in sample order); returns its size. */
@@ -394,8 +277,9 @@ static fs_status collect_keys(fs_sa_server *s, sa_round *r, fs_err *err) {
   size_t wire;
   int refused;
   for (uint32_t got = 0; got < r->n; got++) {
-    if ((st = recv_frame(s, r->t, r->n, r->round, r->version, &h, &body, &pos,
-                         &wire, &refused, err)) != FS_OK)
+    if ((st = fs_sa_server__recv_frame(s, r->t, r->n, r->round, r->version, &h,
+                                       &body, &pos, &wire, &refused, err)) !=
+        FS_OK)
       return st;
     if (refused) {
       /* The client drops before the graph is drawn: no neighbour masks
@@ -476,7 +360,7 @@ static fs_status advertise(fs_sa_server *s, sa_round *r, const fs_sa_params *p,
                            s->cpk[w], s->spk[w]);
     }
     size_t wire;
-    fs_status st = post(s, r->t, u, f, adv_len, &wire, err);
+    fs_status st = fs_sa_server__post(s, r->t, u, f, adv_len, &wire, err);
     if (st != FS_OK)
       return st;
     r->sa_bytes += wire;
@@ -555,8 +439,9 @@ static fs_status collect_shares(fs_sa_server *s, sa_round *r, uint32_t ndrop,
   size_t wire;
   int refused;
   for (uint32_t got = 0; got < 2 * r->n - ndrop; got++) {
-    if ((st = recv_frame(s, r->t, r->n, r->round, r->version, &h, &body, &pos,
-                         &wire, &refused, err)) != FS_OK)
+    if ((st = fs_sa_server__recv_frame(s, r->t, r->n, r->round, r->version, &h,
+                                       &body, &pos, &wire, &refused, err)) !=
+        FS_OK)
       return st;
     if (refused) {
       /* A client sends its shares, then its masked update (frames from one
@@ -592,122 +477,6 @@ static fs_status collect_shares(fs_sa_server *s, sa_round *r, uint32_t ndrop,
                         fs_msg_type_name(h.type), fs_encoding_name(h.encoding),
                         h.client);
     }
-  }
-  return fs_transport_flush(r->t, err);
-}
-
-/* Step 4: send each survivor SA_UNMASK (for each neighbour, the ciphertext
- * it sent the survivor and which secret to open). */
-static fs_status ask_reveal(fs_sa_server *s, sa_round *r, size_t unm_len,
-                            fs_err *err) {
-  uint32_t n = r->n, k = r->k;
-  for (uint32_t w = 0; w < n; w++) {
-    if (s->drop[w])
-      continue;
-    uint8_t *f = s->fbuf + (size_t)w * unm_len;
-    uint8_t *rec =
-        fs_sam_begin(FS_MSG_SA_UNMASK, k, 0, f + FS_FRAME_HEADER_BYTES);
-    for (uint32_t i = 0; i < k; i++) {
-      uint32_t u = s->nb[(size_t)w * k + i];
-      long at = nb_index(s, k, u, w); /* w's place among u's neighbours */
-      fs_sam_put_unmask(rec + (size_t)i * (5 + FS_SAM_CT), s->coh[u],
-                        s->drop[u] ? FS_SA_SECRET_SK : FS_SA_SECRET_B,
-                        s->ct[(size_t)u * k + (size_t)at]);
-    }
-    fs_frame_header oh = {.type = FS_MSG_SA_UNMASK,
-                          .encoding = FS_PL_NONE,
-                          .round = r->round,
-                          .client = s->coh[w],
-                          .model_version = r->version,
-                          .body_len =
-                              (uint32_t)(unm_len - FS_FRAME_HEADER_BYTES)};
-    fs_frame_header_encode(&oh, f);
-    size_t wire;
-    fs_status st = post(s, r->t, w, f, unm_len, &wire, err);
-    if (st != FS_OK)
-      return st;
-    r->sa_bytes += wire;
-  }
-  return FS_OK;
-}
-
-/* Step 4, one SA_REVEAL: check it answers what was asked, keep its shares
- * in their neighbour slots. */
-static fs_status take_reveal(fs_sa_server *s, const sa_round *r,
-                             const fs_frame_header *h, const uint8_t *body,
-                             uint32_t pos, fs_err *err) {
-  uint32_t k = r->k;
-  if (h->type != FS_MSG_SA_REVEAL)
-    return fs_err_set(err, FS_EFORMAT,
-                      "secagg server: %s from client %u while waiting for "
-                      "SA_REVEAL",
-                      fs_msg_type_name(h->type), h->client);
-  if (s->drop[pos] || s->got_reveal[pos] || (s->lost[pos] & LOST_REVEAL))
-    return fs_err_set(err, FS_EFORMAT,
-                      "secagg server: unexpected SA_REVEAL from client %u",
-                      h->client);
-  fs_sam_view v;
-  fs_status st;
-  if ((st = fs_sam_decode(FS_MSG_SA_REVEAL, body, h->body_len, &v, err)) !=
-      FS_OK)
-    return st;
-  if (v.count != k)
-    return fs_err_set(err, FS_EFORMAT,
-                      "secagg server: client %u revealed %u shares, %u "
-                      "were asked",
-                      h->client, v.count, k);
-  for (uint32_t i = 0; i < k; i++) {
-    uint32_t u = s->nb[(size_t)pos * k + i];
-    uint8_t want = s->drop[u] ? FS_SA_SECRET_SK : FS_SA_SECRET_B;
-    if (fs_sam_id(&v, i) != s->coh[u] || fs_sam_secret(&v, i) != want)
-      return fs_err_set(err, FS_EFORMAT,
-                        "secagg server: client %u revealed a share of "
-                        "client %u (secret %u), not the one asked",
-                        h->client, fs_sam_id(&v, i),
-                        (unsigned)fs_sam_secret(&v, i));
-    long at = nb_index(s, k, u, pos);
-    size_t slot = (size_t)u * k + (size_t)at;
-    if ((st =
-             fs_shamir_share_decode(fs_sam_data(&v, i), (uint64_t)h->client + 1,
-                                    &s->sh[slot], err)) != FS_OK)
-      return st;
-    s->have[slot] = 1;
-  }
-  s->got_reveal[pos] = 1;
-  return FS_OK;
-}
-
-/* Step 4: collect the nsurv SA_REVEAL answers. */
-static fs_status collect_reveals(fs_sa_server *s, sa_round *r, uint32_t nsurv,
-                                 fs_err *err) {
-  fs_status st;
-  fs_frame_header h;
-  const uint8_t *body = NULL;
-  uint32_t pos;
-  size_t wire;
-  int refused;
-  memset(s->have, 0, (size_t)r->n * r->k);
-  for (uint32_t got = 0; got < nsurv; got++) {
-    if ((st = recv_frame(s, r->t, r->n, r->round, r->version, &h, &body, &pos,
-                         &wire, &refused, err)) != FS_OK)
-      return st;
-    if (refused) {
-      /* The survivor's shares of its neighbours' secrets are missing: it
-       * drops after its update counted; unmask() needs t shares from the
-       * others (else the round is aborted). */
-      if (s->drop[pos] || s->got_reveal[pos] || (s->lost[pos] & LOST_REVEAL))
-        return fs_err_set(err, FS_EFORMAT,
-                          "secagg server: unexpected sealed frame of client "
-                          "%u while waiting for SA_REVEAL",
-                          s->coh[pos]);
-      s->lost[pos] |= LOST_REVEAL;
-      s->refused[3]++;
-      r->sa_bytes += wire;
-      continue;
-    }
-    if ((st = take_reveal(s, r, &h, body, pos, err)) != FS_OK)
-      return st;
-    r->sa_bytes += wire;
   }
   return fs_transport_flush(r->t, err);
 }
@@ -794,14 +563,14 @@ static fs_status run_protocol(fs_sa_server *s, sa_round *r,
   }
 
   uint32_t nsurv = n - ndrop;
-  if ((st = ask_reveal(s, r, unm_len, err)) != FS_OK)
+  if ((st = fs_sa_server__ask_reveal(s, r, unm_len, err)) != FS_OK)
     return st;
-  if ((st = collect_reveals(s, r, nsurv, err)) != FS_OK)
+  if ((st = fs_sa_server__collect_reveals(s, r, nsurv, err)) != FS_OK)
     return st;
 
   /* 5. unmask */
   fs_err ue = {0};
-  st = unmask(s, &p, round, &ue);
+  st = fs_sa_server__unmask(s, &p, round, &ue);
   out->sa_bits = 8 * r->sa_bytes;
   s->dropped += ndrop;
   if (st == FS_ERANGE) {
