@@ -11,6 +11,12 @@
  * argument. */
 int fs_app_privacy(int argc, char **argv);
 
+/* `fedsim stragglers --scheme ... --n N ...` (app/stragglers.c): argv[0] is
+ * "stragglers"; runs the straggler schedulers on the virtual clock without
+ * training (server/gc_sim.h), one CSV row per seed. 2 on a bad argument,
+ * with a message. */
+int fs_app_stragglers(int argc, char **argv);
+
 /* `fedsim compat`: every refused pair of choices, as a Markdown table on
  * stdout (docs/compatibility.md); 0. */
 int fs_app_compat(int argc, char **argv);

@@ -8,7 +8,6 @@
 #include "client.h"
 #include "config.h"
 #include "fs_build.h"
-#include "gc_sim.h"
 #include "metrics.h"
 #include "server.h"
 #include "server_ckpt.h"
@@ -67,14 +66,11 @@ typedef struct {
   int (*run)(int argc, char **argv); /* argv[0] is the subcommand's name */
 } subcommand;
 
-static int stragglers_cmd(int argc, char **argv) {
-  return fs_gc_sim_main(argc, argv); /* server/gc_sim.c */
-}
 static int privacy_cmd(int argc, char **argv) {
   return fs_app_privacy(argc + 1, argv - 1); /* app/privacy.c */
 }
 static const subcommand subcommands[] = {{"privacy", privacy_cmd},
-                                         {"stragglers", stragglers_cmd},
+                                         {"stragglers", fs_app_stragglers},
                                          {"compat", fs_app_compat}};
 
 /* Read, resume and check the configuration; *rc is set when the process

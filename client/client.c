@@ -109,6 +109,86 @@ static fs_status faults_setup(fs_worker *k, const fs_config *cfg,
   return st;
 }
 
+/* Copy the hosted clients' rows (clients me, me + W, ...) out of the
+ * world's training set; *maxrows_out gets the most rows of one client. */
+static fs_status copy_rows(fs_worker *k, const fs_world *w, size_t me, size_t W,
+                           size_t *maxrows_out, fs_err *err) {
+  k->off = calloc(k->nclients + 1, sizeof *k->off);
+  if (k->off == NULL)
+    return fs_err_set(err, FS_ENOMEM, "worker: out of memory");
+  size_t rows = 0;
+  for (size_t i = 0; i < k->nclients; i++) {
+    size_t c = me + i * W;
+    rows += w->part.offset[c + 1] - w->part.offset[c];
+    k->off[i + 1] = rows;
+  }
+  k->x = malloc((rows ? rows : 1) * k->in_dim * sizeof(float));
+  k->y = malloc((rows ? rows : 1) * sizeof(int32_t));
+  if (k->x == NULL || k->y == NULL)
+    return fs_err_set(err, FS_ENOMEM,
+                      "worker %d: out of memory for %zu rows of %zu features",
+                      k->rank, rows, k->in_dim);
+  size_t maxrows = 0;
+  for (size_t i = 0; i < k->nclients; i++) {
+    size_t c = me + i * W;
+    size_t r0 = k->off[i];
+    size_t cnt = w->part.offset[c + 1] - w->part.offset[c];
+    if (cnt > maxrows)
+      maxrows = cnt;
+    for (size_t j = 0; j < cnt; j++) {
+      uint32_t row = w->part.rows[w->part.offset[c] + j];
+      memcpy(k->x + (r0 + j) * k->in_dim, w->train.x + (size_t)row * k->in_dim,
+             k->in_dim * sizeof(float));
+      k->y[r0 + j] = w->train.y[row];
+    }
+  }
+  *maxrows_out = maxrows;
+  return FS_OK;
+}
+
+/* FEDSIM_SLEEP_FACTOR scales system.sleep_scale (when it is on). */
+static fs_status sleep_factor(fs_worker *k, fs_err *err) {
+  const char *f = getenv("FEDSIM_SLEEP_FACTOR");
+  if (f != NULL && k->sleep_scale > 0) {
+    char *end = NULL;
+    double v = strtod(f, &end);
+    if (end == f || *end != '\0' || !(v >= 0) || v > 1e6) {
+      return fs_err_set(err, FS_ECONFIG,
+                        "FEDSIM_SLEEP_FACTOR: '%s' is not a number in [0, 1e6]",
+                        f);
+    }
+    k->sleep_scale *= v;
+  }
+  return FS_OK;
+}
+
+/* Differential privacy: the clip row's memory per hosted client, scratch,
+ * and the model's layers (for per-layer clipping). */
+static fs_status dp_setup(fs_worker *k, fs_err *err) {
+  k->dicest = calloc(k->nclients ? k->nclients : 1, sizeof *k->dicest);
+  k->dicetmp = malloc(2 * k->dim * sizeof(float));
+  k->nlayers = fs_model_layers(k->model, NULL, NULL, 0);
+  k->lay_off = malloc((k->nlayers ? k->nlayers : 1) * sizeof(size_t));
+  k->lay_len = malloc((k->nlayers ? k->nlayers : 1) * sizeof(size_t));
+  if (!k->dicest || !k->dicetmp || !k->lay_off || !k->lay_len)
+    return fs_err_set(err, FS_ENOMEM, "worker: out of memory");
+  fs_model_layers(k->model, k->lay_off, k->lay_len, k->nlayers);
+  return FS_OK;
+}
+
+/* EF21-BC: the model rebuilt from the compressed downlink. */
+static fs_status bc_setup(fs_worker *k, const fs_config *cfg, const fs_world *w,
+                          fs_err *err) {
+  fs_status st = fs_server_step_size(cfg, w, k->dim, &k->bc_lr, err);
+  if (st != FS_OK)
+    return st;
+  k->bc_x = calloc(k->dim, sizeof(float));
+  k->bc_b = calloc(k->dim, sizeof(float));
+  if (k->bc_x == NULL || k->bc_b == NULL)
+    return fs_err_set(err, FS_ENOMEM, "worker: out of memory");
+  return FS_OK;
+}
+
 fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
                         fs_transport *t, fs_worker **out, fs_err *err) {
   *out = NULL;
@@ -124,40 +204,10 @@ fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
   size_t me = fs_transport_is_local(t) ? 0 : (size_t)(k->rank - 1);
   size_t W = (size_t)k->workers;
   k->nclients = N > me ? (N - me + W - 1) / W : 0;
-  k->off = calloc(k->nclients + 1, sizeof *k->off);
   fs_status st = FS_OK;
-  if (k->off == NULL) {
-    st = fs_err_set(err, FS_ENOMEM, "worker: out of memory");
-    goto fail;
-  }
-  size_t rows = 0;
-  for (size_t i = 0; i < k->nclients; i++) {
-    size_t c = me + i * W;
-    rows += w->part.offset[c + 1] - w->part.offset[c];
-    k->off[i + 1] = rows;
-  }
-  k->x = malloc((rows ? rows : 1) * k->in_dim * sizeof(float));
-  k->y = malloc((rows ? rows : 1) * sizeof(int32_t));
-  if (k->x == NULL || k->y == NULL) {
-    st = fs_err_set(err, FS_ENOMEM,
-                    "worker %d: out of memory for %zu rows of %zu features",
-                    k->rank, rows, k->in_dim);
-    goto fail;
-  }
   size_t maxrows = 0;
-  for (size_t i = 0; i < k->nclients; i++) {
-    size_t c = me + i * W;
-    size_t r0 = k->off[i];
-    size_t cnt = w->part.offset[c + 1] - w->part.offset[c];
-    if (cnt > maxrows)
-      maxrows = cnt;
-    for (size_t j = 0; j < cnt; j++) {
-      uint32_t row = w->part.rows[w->part.offset[c] + j];
-      memcpy(k->x + (r0 + j) * k->in_dim, w->train.x + (size_t)row * k->in_dim,
-             k->in_dim * sizeof(float));
-      k->y[r0 + j] = w->train.y[row];
-    }
-  }
+  if ((st = copy_rows(k, w, me, W, &maxrows, err)) != FS_OK)
+    goto fail;
   if ((st = faults_setup(k, cfg, w, me, err)) != FS_OK)
     goto fail;
   size_t batch = (size_t)cfg->local_batch;
@@ -186,18 +236,8 @@ fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
   k->dp = k->clip->clip != NULL;
   k->dp_bound = fs_dp_message_bound(cfg);
   k->sleep_scale = cfg->sys_sleep_scale;
-  const char *f = getenv("FEDSIM_SLEEP_FACTOR");
-  if (f != NULL && k->sleep_scale > 0) {
-    char *end = NULL;
-    double v = strtod(f, &end);
-    if (end == f || *end != '\0' || !(v >= 0) || v > 1e6) {
-      st = fs_err_set(err, FS_ECONFIG,
-                      "FEDSIM_SLEEP_FACTOR: '%s' is not a number in [0, 1e6]",
-                      f);
-      goto fail;
-    }
-    k->sleep_scale *= v;
-  }
+  if ((st = sleep_factor(k, err)) != FS_OK)
+    goto fail;
   k->sm = w->has_smooth ? &w->smooth : NULL;
   if ((k->ef->flags & FS_EF_WEIGHTED) && k->sm == NULL) {
     st = fs_err_set(err, FS_ECONFIG,
@@ -205,33 +245,14 @@ fs_status fs_worker_new(const fs_config *cfg, const fs_world *w,
                     "smoothness constants (logreg)");
     goto fail;
   }
-  if (k->dp) {
-    k->dicest = calloc(k->nclients ? k->nclients : 1, sizeof *k->dicest);
-    k->dicetmp = malloc(2 * k->dim * sizeof(float));
-    k->nlayers = fs_model_layers(k->model, NULL, NULL, 0);
-    k->lay_off = malloc((k->nlayers ? k->nlayers : 1) * sizeof(size_t));
-    k->lay_len = malloc((k->nlayers ? k->nlayers : 1) * sizeof(size_t));
-    if (!k->dicest || !k->dicetmp || !k->lay_off || !k->lay_len) {
-      st = fs_err_set(err, FS_ENOMEM, "worker: out of memory");
-      goto fail;
-    }
-    fs_model_layers(k->model, k->lay_off, k->lay_len, k->nlayers);
-  }
+  if (k->dp && (st = dp_setup(k, err)) != FS_OK)
+    goto fail;
   st = fs_comp_spec_from_config(cfg, 0, k->dim, &k->comp, err);
   if (st != FS_OK)
     goto fail;
   k->bc = cfg->comp_down != FS_CFG_COMP_IDENTITY;
-  if (k->bc) {
-    st = fs_server_step_size(cfg, w, k->dim, &k->bc_lr, err);
-    if (st != FS_OK)
-      goto fail;
-    k->bc_x = calloc(k->dim, sizeof(float));
-    k->bc_b = calloc(k->dim, sizeof(float));
-    if (k->bc_x == NULL || k->bc_b == NULL) {
-      st = fs_err_set(err, FS_ENOMEM, "worker: out of memory");
-      goto fail;
-    }
-  }
+  if (k->bc && (st = bc_setup(k, cfg, w, err)) != FS_OK)
+    goto fail;
   if (cfg->strategy == FS_CFG_STRATEGY_GC &&
       (st = fs_gc_worker_new(w, &k->gc, err)) != FS_OK)
     goto fail;
@@ -471,6 +492,122 @@ static fs_status momentum(fs_worker *k, size_t li) {
   return FS_OK;
 }
 
+/* A CHECKPOINT frame: save or restore the hosted clients' state
+ * (client_ckpt.h). */
+static fs_status handle_checkpoint(fs_worker *k, const fs_frame_header *h,
+                                   const uint8_t *frame, fs_err *err) {
+  fs_client_state cs = {
+      .rank = k->rank,
+      .nclients = k->nclients,
+      .first = fs_transport_is_local(k->t) ? 0 : (size_t)(k->rank - 1),
+      .stride = (size_t)k->workers,
+      .nglobal = k->nglobal,
+      .dim = k->dim,
+      .ef = (k->ef->flags & FS_EF_MEMORY) ? k->efst : NULL,
+      .dice = (k->clip->flags & FS_CLIP_MEMORY) ? k->dicest : NULL,
+      .mom = k->mom,
+      .bc = k->bc,
+      .bc_x = k->bc_x,
+      .bc_b = k->bc_b,
+      .bc_round = &k->bc_round,
+      .seal = k->seal,
+      .ctrl_client = h->client};
+  return fs_client_ckpt_handle(&cs, k->t, k->cfg, h->round,
+                               frame + FS_FRAME_HEADER_BYTES, h->body_len, err);
+}
+
+/* Encode k->pl as the UPDATE frame of h's client (meta: its rows and
+ * loss), take the job's simulated time if asked to (system.sleep_scale),
+ * send it. t0 is when local work started. */
+static fs_status send_update(fs_worker *k, const fs_frame_header *h, size_t li,
+                             double loss, size_t wire_len, double t0,
+                             fs_err *err) {
+  fs_update_meta meta = {.num_samples = (uint32_t)(k->off[li + 1] - k->off[li]),
+                         .train_loss = loss};
+  size_t plen = fs_payload_encoded_size(&k->pl, NULL);
+  size_t need = FS_FRAME_HEADER_BYTES + FS_UPDATE_META_BYTES + plen;
+  if (need > UINT32_MAX)
+    return fs_err_set(err, FS_ERANGE, "worker %d: update of %zu bytes", k->rank,
+                      need);
+  if (need > k->out_cap) {
+    uint8_t *b = realloc(k->out, need);
+    if (b == NULL)
+      return fs_err_set(err, FS_ENOMEM, "worker %d: out of memory", k->rank);
+    k->out = b;
+    k->out_cap = need;
+  }
+  fs_frame_header oh = {.type = FS_MSG_UPDATE,
+                        .encoding = (uint8_t)fs_payload_encoding(k->pl.kind),
+                        .round = h->round,
+                        .client = h->client,
+                        .model_version = h->model_version,
+                        .body_len = (uint32_t)(FS_UPDATE_META_BYTES + plen)};
+  fs_frame_header_encode(&oh, k->out);
+  fs_update_meta_encode(&meta, k->out + FS_FRAME_HEADER_BYTES);
+  fs_payload_encode(&k->pl,
+                    k->out + FS_FRAME_HEADER_BYTES + FS_UPDATE_META_BYTES);
+  if (k->sleep_scale > 0) {
+    /* Really take the job's simulated time (scaled), for wall-clock runs
+     * whose arrival order should follow the clients' heterogeneity. */
+    size_t rows = k->off[li + 1] - k->off[li];
+    double sim = fs_job_sim_seconds(
+        k->cfg, k->world, h->client, 8ull * wire_len,
+        fs_local_work_samples(k->cfg, rows),
+        8ull * fs_sealer_wire_bytes(k->seal, need - FS_FRAME_HEADER_BYTES));
+    double left = sim * k->sleep_scale - (fs_transport_wtime() - t0);
+    if (left > 0) {
+      struct timespec ts = {(time_t)left,
+                            (long)((left - (double)(time_t)left) * 1e9)};
+      nanosleep(&ts, NULL);
+    }
+  }
+  fs_iov iov = {k->out, need};
+  return fs_sealer_send(k->seal, k->t, FS_ROLE_WORKER, 0, &iov, 1, err);
+}
+
+/* A TRAIN frame for hosted client li: local work from the model it
+ * carries, then the update (masked under secure aggregation; else
+ * privatised, compressed and sent). */
+static fs_status train_client(fs_worker *k, const fs_frame_header *h,
+                              const uint8_t *frame, size_t li, size_t wire_len,
+                              fs_err *err) {
+  fs_status st;
+  st = receive_model(k, h, frame + FS_FRAME_HEADER_BYTES, err);
+  if (st != FS_OK)
+    return st;
+  memcpy(k->w0, k->w, k->dim * sizeof(float));
+  if (k->ctl != NULL && k->ctl[li] == NULL &&
+      (k->ctl[li] = calloc(k->dim, sizeof(float))) == NULL) /* c_i = 0 */
+    return fs_err_set(err, FS_ENOMEM, "worker %d: out of memory", k->rank);
+  double t0 = fs_transport_wtime();
+  double loss = local_work(k, h->client, h->round, li);
+  k->busy += fs_transport_wtime() - t0;
+  if (k->mom != NULL && (st = momentum(k, li)) != FS_OK)
+    return fs_err_set(err, st, "worker %d: out of memory", k->rank);
+  fs_faults_attack_update(k->faults, h->client, h->round, k->grad, k->dim);
+
+  if (k->sa != NULL) {
+    /* Weighted FedAvg under secure aggregation: the client scales its
+     * update by p_i N (p_i its aggregation weight) before masking. */
+    size_t rows = k->off[li + 1] - k->off[li];
+    double scale =
+        k->cfg->server_weighting == FS_CFG_WEIGHTING_UNIFORM
+            ? 1.0
+            : (double)rows * (double)k->nglobal / (double)k->world->train.n;
+    return fs_sa_client_trained(k->sa, k->t, li, h, k->grad, scale,
+                                (uint32_t)rows, loss, err);
+  }
+  if (k->dp && (st = privatize(k, h->client, h->round, li)) != FS_OK)
+    return fs_err_set(err, st, "worker %d: out of memory", k->rank);
+  st = compress_update(k, h->client, h->round, li);
+  if (st == FS_OK && k->dp && k->cfg->dp_noise == FS_CFG_NOISE_CENTRAL)
+    clip_message(k);
+  if (st != FS_OK)
+    return fs_err_set(err, st, "worker %d: out of memory compressing", k->rank);
+  fs_faults_attack_payload(k->faults, h->client, &k->pl);
+  return send_update(k, h, li, loss, wire_len, t0, err);
+}
+
 fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
                            int *stop, fs_err *err) {
   size_t wire_len = len; /* bytes that crossed, sealed or not */
@@ -487,28 +624,8 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
     *stop = 1;
     return FS_OK;
   }
-  if (h.type == FS_MSG_CHECKPOINT) {
-    /* Save or restore the hosted clients' state (client_ckpt.h). */
-    fs_client_state cs = {
-        .rank = k->rank,
-        .nclients = k->nclients,
-        .first = fs_transport_is_local(k->t) ? 0 : (size_t)(k->rank - 1),
-        .stride = (size_t)k->workers,
-        .nglobal = k->nglobal,
-        .dim = k->dim,
-        .ef = (k->ef->flags & FS_EF_MEMORY) ? k->efst : NULL,
-        .dice = (k->clip->flags & FS_CLIP_MEMORY) ? k->dicest : NULL,
-        .mom = k->mom,
-        .bc = k->bc,
-        .bc_x = k->bc_x,
-        .bc_b = k->bc_b,
-        .bc_round = &k->bc_round,
-        .seal = k->seal,
-        .ctrl_client = h.client};
-    return fs_client_ckpt_handle(&cs, k->t, k->cfg, h.round,
-                                 frame + FS_FRAME_HEADER_BYTES, h.body_len,
-                                 err);
-  }
+  if (h.type == FS_MSG_CHECKPOINT)
+    return handle_checkpoint(k, &h, frame, err);
   int sa_msg = k->sa != NULL &&
                (h.type == FS_MSG_SA_ADVERTISE || h.type == FS_MSG_SA_UNMASK);
   if (h.type != FS_MSG_TRAIN && !sa_msg && (h.type != FS_MSG_GC_TASK || !k->gc))
@@ -534,80 +651,7 @@ fs_status fs_worker_handle(fs_worker *k, const uint8_t *frame, size_t len,
   if (sa_msg)
     return fs_sa_client_handle(k->sa, k->t, li, &h,
                                frame + FS_FRAME_HEADER_BYTES, err);
-  st = receive_model(k, &h, frame + FS_FRAME_HEADER_BYTES, err);
-  if (st != FS_OK)
-    return st;
-  memcpy(k->w0, k->w, k->dim * sizeof(float));
-  if (k->ctl != NULL && k->ctl[li] == NULL &&
-      (k->ctl[li] = calloc(k->dim, sizeof(float))) == NULL) /* c_i = 0 */
-    return fs_err_set(err, FS_ENOMEM, "worker %d: out of memory", k->rank);
-  double t0 = fs_transport_wtime();
-  double loss = local_work(k, h.client, h.round, li);
-  k->busy += fs_transport_wtime() - t0;
-  if (k->mom != NULL && (st = momentum(k, li)) != FS_OK)
-    return fs_err_set(err, st, "worker %d: out of memory", k->rank);
-  fs_faults_attack_update(k->faults, h.client, h.round, k->grad, k->dim);
-
-  if (k->sa != NULL) {
-    /* Weighted FedAvg under secure aggregation: the client scales its
-     * update by p_i N (p_i its aggregation weight) before masking. */
-    size_t rows = k->off[li + 1] - k->off[li];
-    double scale =
-        k->cfg->server_weighting == FS_CFG_WEIGHTING_UNIFORM
-            ? 1.0
-            : (double)rows * (double)k->nglobal / (double)k->world->train.n;
-    return fs_sa_client_trained(k->sa, k->t, li, &h, k->grad, scale,
-                                (uint32_t)rows, loss, err);
-  }
-  if (k->dp && (st = privatize(k, h.client, h.round, li)) != FS_OK)
-    return fs_err_set(err, st, "worker %d: out of memory", k->rank);
-  st = compress_update(k, h.client, h.round, li);
-  if (st == FS_OK && k->dp && k->cfg->dp_noise == FS_CFG_NOISE_CENTRAL)
-    clip_message(k);
-  if (st != FS_OK)
-    return fs_err_set(err, st, "worker %d: out of memory compressing", k->rank);
-  fs_faults_attack_payload(k->faults, h.client, &k->pl);
-  fs_update_meta meta = {.num_samples = (uint32_t)(k->off[li + 1] - k->off[li]),
-                         .train_loss = loss};
-  size_t plen = fs_payload_encoded_size(&k->pl, NULL);
-  size_t need = FS_FRAME_HEADER_BYTES + FS_UPDATE_META_BYTES + plen;
-  if (need > UINT32_MAX)
-    return fs_err_set(err, FS_ERANGE, "worker %d: update of %zu bytes", k->rank,
-                      need);
-  if (need > k->out_cap) {
-    uint8_t *b = realloc(k->out, need);
-    if (b == NULL)
-      return fs_err_set(err, FS_ENOMEM, "worker %d: out of memory", k->rank);
-    k->out = b;
-    k->out_cap = need;
-  }
-  fs_frame_header oh = {.type = FS_MSG_UPDATE,
-                        .encoding = (uint8_t)fs_payload_encoding(k->pl.kind),
-                        .round = h.round,
-                        .client = h.client,
-                        .model_version = h.model_version,
-                        .body_len = (uint32_t)(FS_UPDATE_META_BYTES + plen)};
-  fs_frame_header_encode(&oh, k->out);
-  fs_update_meta_encode(&meta, k->out + FS_FRAME_HEADER_BYTES);
-  fs_payload_encode(&k->pl,
-                    k->out + FS_FRAME_HEADER_BYTES + FS_UPDATE_META_BYTES);
-  if (k->sleep_scale > 0) {
-    /* Really take the job's simulated time (scaled), for wall-clock runs
-     * whose arrival order should follow the clients' heterogeneity. */
-    size_t rows = k->off[li + 1] - k->off[li];
-    double sim = fs_job_sim_seconds(
-        k->cfg, k->world, h.client, 8ull * wire_len,
-        fs_local_work_samples(k->cfg, rows),
-        8ull * fs_sealer_wire_bytes(k->seal, need - FS_FRAME_HEADER_BYTES));
-    double left = sim * k->sleep_scale - (fs_transport_wtime() - t0);
-    if (left > 0) {
-      struct timespec ts = {(time_t)left,
-                            (long)((left - (double)(time_t)left) * 1e9)};
-      nanosleep(&ts, NULL);
-    }
-  }
-  fs_iov iov = {k->out, need};
-  return fs_sealer_send(k->seal, k->t, FS_ROLE_WORKER, 0, &iov, 1, err);
+  return train_client(k, &h, frame, li, wire_len, err);
 }
 
 fs_status fs_worker_run(fs_worker *k, fs_err *err) {

@@ -1,6 +1,6 @@
 /*
  * gc_sim.c — `fedsim stragglers`: the schedulers of sgc.h on the virtual
- * clock, without training.
+ * clock, without training (the command line is app/stragglers.c).
  *
  * Worker i's duration in round r is f_i(r) (the straggler model) times
  * (overhead + job_time * load_i(r)), load_i(r) the share of one job's data
@@ -17,43 +17,10 @@
 #include "sgc.h"
 #include "straggler.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *usage =
-    "usage: fedsim stragglers --scheme none|ignore|gc|sr-sgc|m-sgc --n N\n"
-    "       [--s S] [--B B --W W --lambda L] [--code fr|cr] [--jobs J]\n"
-    "       [--model none|iid|bursty|exp|pareto|lognormal|trace] [--p P]\n"
-    "       [--slowdown F] [--mB B --mW W --mlambda L] [--param X]\n"
-    "       [--trace FILE] [--overhead SEC] [--job-time SEC]\n"
-    "       [--seed S] [--seeds K]\n"
-    "Runs the scheduler on the virtual clock without training; one CSV row "
-    "per seed (seed .. seed+K-1).\n"
-    "fedsim stragglers --decode-stats SETS --n N --s S [--code fr|cr] "
-    "[--seed S]\n"
-    "Decodes SETS random survivor sets of size n - s of the code and prints "
-    "the largest residual and the largest |a_i|.\n"
-    "fedsim stragglers --print-code --n N --s S [--code fr|cr] [--seed S]\n"
-    "       [--survivors i,j,...]\n"
-    "Prints B (one CSV row per worker) and, for the survivors given (ids "
-    "from 0), the decoding vector a with a^T B = 1^T.\n";
-
-static int num(const char *flag, const char *v, double lo, double hi,
-               double *out) {
-  char *end = NULL;
-  errno = 0;
-  double x = strtod(v, &end);
-  if (errno || end == v || *end || !(x >= lo && x <= hi)) {
-    fprintf(stderr, "fedsim stragglers: %s: '%s' is not a number in [%g, %g]\n",
-            flag, v, lo, hi);
-    return 0;
-  }
-  *out = x;
-  return 1;
-}
 
 /* Share of one job's data in worker i's tasks this round. */
 static double worker_load(const fs_sgc *g, int i, int *piece, double *coef,
@@ -70,8 +37,8 @@ static double worker_load(const fs_sgc *g, int i, int *piece, double *coef,
 }
 
 /* --print-code: B, and the decoding vector for a survivor list. */
-static int show_code(const fs_sgc_params *sp, uint64_t seed,
-                     const char *survivors) {
+int fs_gc_sim_print_code(const fs_sgc_params *sp, uint64_t seed,
+                         const char *survivors) {
   int n = sp->n;
   fs_gcode *c;
   fs_err err = {0};
@@ -124,7 +91,7 @@ static int show_code(const fs_sgc_params *sp, uint64_t seed,
 }
 
 /* --decode-stats: decode `sets` random survivor sets of size n - s. */
-static int decode_stats(const fs_sgc_params *sp, uint64_t seed, int sets) {
+int fs_gc_sim_decode_stats(const fs_sgc_params *sp, uint64_t seed, int sets) {
   int n = sp->n, s = sp->s;
   fs_gcode *c;
   fs_err err = {0};
@@ -173,100 +140,10 @@ out:
   return rc;
 }
 
-int fs_gc_sim_main(int argc, char **argv) {
-  fs_sgc_params sp = {.scheme = FS_SGC_NONE,
-                      .code = FS_GCODE_CR,
-                      .n = 0,
-                      .s = 0,
-                      .B = 1,
-                      .W = 2,
-                      .lambda = 1,
-                      .jobs = 100};
-  fs_strag_params mp = {
-      .kind = FS_STRAG_NONE, .p = 0.1, .slowdown = 5, .param = 1};
-  double overhead = 1.0, job_time = 0.0, seeds = 1, seed0 = 1;
-  double decode_sets = 0;
-  int print_code = 0;
-  const char *survivors = NULL;
-  for (int k = 1; k < argc; k++) {
-    const char *a = argv[k];
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      fputs(usage, stdout);
-      return 0;
-    }
-    if (!strcmp(a, "--print-code")) {
-      print_code = 1;
-      continue;
-    }
-    if (k + 1 >= argc) {
-      fprintf(stderr, "fedsim stragglers: %s needs a value\n%s", a, usage);
-      return 2;
-    }
-    const char *v = argv[++k];
-    double x = 0;
-    int ok = 1;
-    if (!strcmp(a, "--scheme")) {
-      ok = fs_sgc_scheme_parse(v, &sp.scheme) == FS_OK;
-    } else if (!strcmp(a, "--code")) {
-      ok = !strcmp(v, "fr") || !strcmp(v, "cr");
-      sp.code = !strcmp(v, "fr") ? FS_GCODE_FR : FS_GCODE_CR;
-    } else if (!strcmp(a, "--model")) {
-      ok = fs_strag_kind_parse(v, &mp.kind) == FS_OK;
-    } else if (!strcmp(a, "--trace")) {
-      mp.trace = v;
-    } else if (!strcmp(a, "--n") && (ok = num(a, v, 1, 1e5, &x))) {
-      sp.n = (int)x;
-    } else if (!strcmp(a, "--s") && (ok = num(a, v, 0, 1e5, &x))) {
-      sp.s = (int)x;
-    } else if (!strcmp(a, "--B") && (ok = num(a, v, 1, 4096, &x))) {
-      sp.B = (int)x;
-    } else if (!strcmp(a, "--W") && (ok = num(a, v, 2, 4096, &x))) {
-      sp.W = (int)x;
-    } else if (!strcmp(a, "--lambda") && (ok = num(a, v, 0, 1e5, &x))) {
-      sp.lambda = (int)x;
-    } else if (!strcmp(a, "--jobs") && (ok = num(a, v, 1, 1e7, &x))) {
-      sp.jobs = (int)x;
-    } else if (!strcmp(a, "--p") && (ok = num(a, v, 0, 1, &x))) {
-      mp.p = x;
-    } else if (!strcmp(a, "--slowdown") && (ok = num(a, v, 1e-9, 1e9, &x))) {
-      mp.slowdown = x;
-    } else if (!strcmp(a, "--param") && (ok = num(a, v, 1e-9, 1e9, &x))) {
-      mp.param = x;
-    } else if (!strcmp(a, "--mB") && (ok = num(a, v, 1, 4096, &x))) {
-      mp.B = (int)x;
-    } else if (!strcmp(a, "--mW") && (ok = num(a, v, 2, 4096, &x))) {
-      mp.W = (int)x;
-    } else if (!strcmp(a, "--mlambda") && (ok = num(a, v, 0, 1e5, &x))) {
-      mp.lambda = (int)x;
-    } else if (!strcmp(a, "--overhead") && (ok = num(a, v, 0, 1e9, &x))) {
-      overhead = x;
-    } else if (!strcmp(a, "--job-time") && (ok = num(a, v, 0, 1e9, &x))) {
-      job_time = x;
-    } else if (!strcmp(a, "--seed") && (ok = num(a, v, 0, 1e15, &x))) {
-      seed0 = x;
-    } else if (!strcmp(a, "--seeds") && (ok = num(a, v, 1, 1e6, &x))) {
-      seeds = x;
-    } else if (!strcmp(a, "--decode-stats") && (ok = num(a, v, 1, 1e6, &x))) {
-      decode_sets = x;
-    } else if (!strcmp(a, "--survivors")) {
-      survivors = v;
-    } else if (ok) {
-      fprintf(stderr, "fedsim stragglers: unknown option '%s'\n%s", a, usage);
-      return 2;
-    }
-    if (!ok) {
-      fprintf(stderr, "fedsim stragglers: %s: bad value '%s'\n", a, v);
-      return 2;
-    }
-  }
-  if (sp.n < 1) {
-    fprintf(stderr, "fedsim stragglers: --n is required\n%s", usage);
-    return 2;
-  }
-  if (print_code)
-    return show_code(&sp, (uint64_t)seed0, survivors);
-  if (decode_sets > 0)
-    return decode_stats(&sp, (uint64_t)seed0, (int)decode_sets);
+int fs_gc_sim_run(fs_sgc_params *sp_in, fs_strag_params *mp_in, double overhead,
+                  double job_time, double seed0, double seeds) {
+  fs_sgc_params sp = *sp_in;
+  fs_strag_params mp = *mp_in;
   mp.n = sp.n;
   if (!mp.B)
     mp.B = sp.B;

@@ -21,8 +21,9 @@
  *     arrival order), remove the masks, dequantise.
  * A round in which a needed secret has fewer than t shares, or with fewer
  * than 2 clients, is aborted: no sum (real SecAgg aborts too), counted.
+ * Steps 4 and 5 are in secagg_reveal.c (secagg_server_impl.h).
  */
-#include "secagg_server.h"
+#include "secagg_server_impl.h"
 
 #include "frame.h"
 #include "secagg.h"
@@ -32,48 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct fs_sa_server {
-  const fs_config *cfg;
-  size_t dim;
-  uint32_t max_k;
-  /* per sampled client (max_k) */
-  uint8_t *survived;
-  uint32_t *ns;
-  double *loss;
-  uint64_t *up, *down;
-  int32_t *pos_of; /* sample index -> cohort position, -1 if skipped */
-  /* per cohort position (max_k) */
-  uint32_t *coh, *coh_sel;
-  uint8_t (*cpk)[FS_SA_KEY_BYTES];
-  uint8_t (*spk)[FS_SA_KEY_BYTES];
-  uint8_t *got_keys, *got_shares, *got_update, *drop, *got_reveal;
-  /* per cohort position x neighbour (n k, grown as needed) */
-  uint32_t *nb;
-  uint8_t (*ct)[FS_SA_CT_BYTES];
-  fs_shamir_share *sh;
-  uint8_t *have;
-  size_t cap_nk;
-  uint32_t *sum;
-  double *sumd;
-  uint8_t *fbuf; /* frames being posted */
-  size_t fcap;
-  uint64_t aborted, dropped;
-  int warned;
-  fs_sealer *seal;     /* secure.seal: frames sealed and opened (NULL: off) */
-  uint8_t *lost;       /* per cohort position: LOST_* frames refused */
-  uint64_t refused[4]; /* frames refused so far: keys, shares, update, reveal */
-};
-
-/* Frames of a client refused this round (sealed frames that failed to
- * open: altered, replayed or forged), by the protocol step they took the
- * place of. */
-enum { LOST_KEYS = 1, LOST_SHARES = 2, LOST_UPDATE = 4, LOST_REVEAL = 8 };
-
-static int cmp_u32(const void *a, const void *b) {
-  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-  return (x > y) - (x < y);
-}
 
 fs_status fs_sa_server_new(const fs_config *cfg, size_t dim, uint32_t max_k,
                            fs_sa_server **out, fs_err *err) {
@@ -203,11 +162,11 @@ static fs_status grow(fs_sa_server *s, size_t nk, size_t fbytes, fs_err *err) {
  * frame that fails to open is not an error: *refused is set, *pos is the
  * client its clear header names (it must be in the cohort), h and body are
  * not set, and the sealer has counted it (rejected_frames). */
-static fs_status recv_frame(fs_sa_server *s, fs_transport *t, uint32_t n,
-                            uint32_t round, uint32_t version,
-                            fs_frame_header *h, const uint8_t **body,
-                            uint32_t *pos, size_t *wire, int *refused,
-                            fs_err *err) {
+fs_status fs_sa_server__recv_frame(fs_sa_server *s, fs_transport *t, uint32_t n,
+                                   uint32_t round, uint32_t version,
+                                   fs_frame_header *h, const uint8_t **body,
+                                   uint32_t *pos, size_t *wire, int *refused,
+                                   fs_err *err) {
   fs_sealed_frame f;
   *refused = 0;
   fs_status st = fs_sealer_recv(s->seal, t, FS_ROLE_SERVER, 1, &f, err);
@@ -219,9 +178,10 @@ static fs_status recv_frame(fs_sa_server *s, fs_transport *t, uint32_t n,
   uint32_t named = f.named;
   const fs_err *oe = &f.why;
   if ((st = f.refused) != FS_OK) {
-    uint32_t *hit = named == UINT32_MAX
-                        ? NULL
-                        : bsearch(&named, s->coh, n, sizeof *s->coh, cmp_u32);
+    uint32_t *hit =
+        named == UINT32_MAX
+            ? NULL
+            : bsearch(&named, s->coh, n, sizeof *s->coh, fs_sa_server__cmp_u32);
     if (hit == NULL)
       return fs_err_set(err, st,
                         "secagg server: refused a sealed frame in round %u "
@@ -246,7 +206,8 @@ static fs_status recv_frame(fs_sa_server *s, fs_transport *t, uint32_t n,
                       "during round %u",
                       fs_msg_type_name(h->type), h->round, h->model_version,
                       round);
-  uint32_t *hit = bsearch(&h->client, s->coh, n, sizeof *s->coh, cmp_u32);
+  uint32_t *hit =
+      bsearch(&h->client, s->coh, n, sizeof *s->coh, fs_sa_server__cmp_u32);
   if (hit == NULL)
     return fs_err_set(err, FS_EFORMAT,
                       "secagg server: %s from client %u, which is not in "
@@ -261,8 +222,9 @@ static fs_status recv_frame(fs_sa_server *s, fs_transport *t, uint32_t n,
 /* Post a frame to cohort position pos; returns its bytes on the wire
  * through *wire. The frame stays in s->fbuf until the flush (sealed frames
  * are copied). */
-static fs_status post(fs_sa_server *s, fs_transport *t, uint32_t pos,
-                      uint8_t *frame, size_t len, size_t *wire, fs_err *err) {
+fs_status fs_sa_server__post(fs_sa_server *s, fs_transport *t, uint32_t pos,
+                             uint8_t *frame, size_t len, size_t *wire,
+                             fs_err *err) {
   *wire = fs_sealer_wire_bytes(s->seal, len - FS_FRAME_HEADER_BYTES);
   s->down[s->coh_sel[pos]] += *wire;
   fs_iov iov = {frame, len};
@@ -271,89 +233,15 @@ static fs_status post(fs_sa_server *s, fs_transport *t, uint32_t pos,
                         err);
 }
 
-/* Index of cohort position w among the sorted neighbours of u, or -1. */
-static long nb_index(const fs_sa_server *s, uint32_t k, uint32_t u,
-                     uint32_t w) {
-  const uint32_t *row = s->nb + (size_t)u * k;
-  uint32_t *hit = bsearch(&w, row, k, sizeof *row, cmp_u32);
-  return hit ? hit - row : -1;
-}
-
 static fs_status dup_err(fs_err *err, const fs_frame_header *h) {
   return fs_err_set(err, FS_EFORMAT, "secagg server: second %s from client %u",
                     fs_msg_type_name(h->type), h->client);
 }
 
-/* Phase 5: rebuild the secrets, remove the masks. Returns FS_ERANGE with a
- * message when a secret has fewer than t shares (the round is aborted). */
-static fs_status unmask(fs_sa_server *s, const fs_sa_params *p, uint32_t round,
-                        fs_err *err) {
-  uint32_t n = p->n, k = p->degree;
-  fs_shamir_share *buf = malloc((k ? k : 1) * sizeof *buf);
-  uint32_t *ids = malloc((k ? k : 1) * sizeof *ids);
-  uint8_t(*pk)[FS_SA_KEY_BYTES] = malloc((k ? k : 1) * sizeof *pk);
-  if (buf == NULL || ids == NULL || pk == NULL) {
-    free(buf);
-    free(ids);
-    free(pk);
-    return fs_err_set(err, FS_ENOMEM, "secagg server: out of memory");
-  }
-  fs_status st = FS_OK;
-  uint8_t sec[FS_SA_KEY_BYTES];
-  for (uint32_t u = 0; u < n && st == FS_OK; u++) {
-    size_t m = 0, ms = 0;
-    for (uint32_t i = 0; i < k; i++) {
-      size_t at = (size_t)u * k + i;
-      if (s->have[at])
-        buf[m++] = s->sh[at];
-      uint32_t w = s->nb[at];
-      if (!s->drop[w]) {
-        ids[ms] = s->coh[w];
-        memcpy(pk[ms], s->spk[w], FS_SA_KEY_BYTES);
-        ms++;
-      }
-    }
-    fs_err e = {0};
-    if (m < p->threshold) {
-      st = fs_err_set(err, FS_ERANGE,
-                      "client %u has %zu of the %u shares needed to rebuild "
-                      "its %s",
-                      s->coh[u], m, p->threshold,
-                      s->drop[u] ? "mask key" : "self-mask seed");
-      break;
-    }
-    if (!s->drop[u]) {
-      st = fs_shamir_reconstruct(buf, m, p->threshold, sec, &e);
-      if (st == FS_OK)
-        fs_sa_prg_add(sec, -1, s->sum, s->dim);
-    } else {
-      st =
-          fs_sa_rebuild_sk(buf, m, p->threshold, s->coh[u], s->spk[u], sec, &e);
-      if (st == FS_OK)
-        st = fs_sa_unmask_dropped(sec, s->coh[u], round, ids,
-                                  (const uint8_t(*)[FS_SA_KEY_BYTES])pk, ms,
-                                  s->sum, s->dim, &e);
-    }
-    if (st != FS_OK)
-      st =
-          fs_err_set(err, st, "secagg server: client %u: %s", s->coh[u], e.msg);
-  }
-  sodium_memzero(sec, sizeof sec);
-  sodium_memzero(buf, (k ? k : 1) * sizeof *buf);
-  free(buf);
-  free(ids);
-  free(pk);
-  return st;
-}
-
-fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
-                             uint32_t version, const uint32_t *sel, uint32_t K,
-                             const uint8_t *skip, fs_sa_round_out *out,
-                             fs_err *err) {
-  const fs_config *cfg = s->cfg;
-  if (K > s->max_k)
-    return fs_err_set(err, FS_EINVAL, "secagg server: %u clients, room for %u",
-                      K, s->max_k);
+/* Reset the per-sample outputs and build the cohort (the sampled clients
+ * not skipped, in sample order); returns its size. */
+static uint32_t begin_round(fs_sa_server *s, const uint32_t *sel, uint32_t K,
+                            const uint8_t *skip, fs_sa_round_out *out) {
   uint32_t n = 0;
   for (uint32_t i = 0; i < K; i++) {
     s->survived[i] = 0;
@@ -377,26 +265,21 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
   out->sum = s->sumd;
   out->cohort = n;
   memset(s->sumd, 0, s->dim * sizeof *s->sumd);
-  if (n == 0)
-    return FS_OK;
-  memset(s->got_keys, 0, n);
-  memset(s->got_shares, 0, n);
-  memset(s->got_update, 0, n);
-  memset(s->got_reveal, 0, n);
-  memset(s->lost, 0, n);
-  memset(s->sum, 0, s->dim * sizeof *s->sum);
+  return n;
+}
+
+/* Step 1: collect the n SA_KEYS (c_pk, s_pk). */
+static fs_status collect_keys(fs_sa_server *s, sa_round *r, fs_err *err) {
   fs_status st;
   fs_frame_header h;
   const uint8_t *body = NULL;
   uint32_t pos;
-  uint64_t sa_bytes = 0;
   size_t wire;
   int refused;
-
-  /* 1. public keys */
-  for (uint32_t got = 0; got < n; got++) {
-    if ((st = recv_frame(s, t, n, round, version, &h, &body, &pos, &wire,
-                         &refused, err)) != FS_OK)
+  for (uint32_t got = 0; got < r->n; got++) {
+    if ((st = fs_sa_server__recv_frame(s, r->t, r->n, r->round, r->version, &h,
+                                       &body, &pos, &wire, &refused, err)) !=
+        FS_OK)
       return st;
     if (refused) {
       /* The client drops before the graph is drawn: no neighbour masks
@@ -408,7 +291,7 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
                           s->coh[pos]);
       s->lost[pos] |= LOST_KEYS;
       s->refused[0]++;
-      sa_bytes += wire;
+      r->sa_bytes += wire;
       continue;
     }
     if (h.type != FS_MSG_SA_KEYS)
@@ -425,10 +308,15 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
     memcpy(s->cpk[pos], v.recs, FS_SA_KEY_BYTES);
     memcpy(s->spk[pos], v.recs + FS_SA_KEY_BYTES, FS_SA_KEY_BYTES);
     s->got_keys[pos] = 1;
-    sa_bytes += wire;
+    r->sa_bytes += wire;
   }
-  /* Clients whose SA_KEYS was refused are out of the protocol this round
-   * (their update does not count): keep the others, in order. */
+  return FS_OK;
+}
+
+/* Clients whose SA_KEYS was refused are out of the protocol this round
+ * (their update does not count): keep the others, in order; returns how
+ * many are kept. */
+static uint32_t keep_keyed(fs_sa_server *s, uint32_t n) {
   uint32_t m = 0;
   for (uint32_t u = 0; u < n; u++) {
     if (!s->got_keys[u])
@@ -440,8 +328,181 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
     s->got_keys[m] = 1;
     m++;
   }
-  n = m;
-  memset(s->lost, 0, n);
+  return m;
+}
+
+/* Step 2: draw the neighbour graph, send each client SA_ADVERTISE. */
+static fs_status advertise(fs_sa_server *s, sa_round *r, const fs_sa_params *p,
+                           size_t adv_len, fs_err *err) {
+  uint32_t n = r->n, k = r->k;
+  fs_sa_graph *g;
+  if (fs_sa_graph_new(s->cfg->seed, r->round, p, &g) != FS_OK)
+    return fs_err_set(err, FS_ENOMEM, "secagg server: out of memory");
+  for (uint32_t u = 0; u < n; u++)
+    fs_sa_graph_neighbours(g, u, s->nb + (size_t)u * k);
+  fs_sa_graph_free(g);
+
+  for (uint32_t u = 0; u < n; u++) {
+    uint8_t *f = s->fbuf + (size_t)u * adv_len;
+    fs_frame_header oh = {.type = FS_MSG_SA_ADVERTISE,
+                          .encoding = FS_PL_NONE,
+                          .round = r->round,
+                          .client = s->coh[u],
+                          .model_version = r->version,
+                          .body_len =
+                              (uint32_t)(adv_len - FS_FRAME_HEADER_BYTES)};
+    fs_frame_header_encode(&oh, f);
+    uint8_t *rec = fs_sam_begin(FS_MSG_SA_ADVERTISE, k, p->threshold,
+                                f + FS_FRAME_HEADER_BYTES);
+    for (uint32_t i = 0; i < k; i++) {
+      uint32_t w = s->nb[(size_t)u * k + i];
+      fs_sam_put_advertise(rec + (size_t)i * (4 + 2 * FS_SAM_KEY), s->coh[w],
+                           s->cpk[w], s->spk[w]);
+    }
+    size_t wire;
+    fs_status st = fs_sa_server__post(s, r->t, u, f, adv_len, &wire, err);
+    if (st != FS_OK)
+      return st;
+    r->sa_bytes += wire;
+  }
+  return FS_OK;
+}
+
+/* Step 3, one SA_SHARES frame: keep its ciphertexts for routing. */
+static fs_status take_shares(fs_sa_server *s, const sa_round *r,
+                             const fs_frame_header *h, const uint8_t *body,
+                             uint32_t pos, fs_err *err) {
+  uint32_t k = r->k;
+  if (s->got_shares[pos] || (s->lost[pos] & LOST_SHARES))
+    return dup_err(err, h);
+  fs_sam_view v;
+  fs_status st;
+  if ((st = fs_sam_decode(FS_MSG_SA_SHARES, body, h->body_len, &v, err)) !=
+      FS_OK)
+    return st;
+  if (v.count != k)
+    return fs_err_set(err, FS_EFORMAT,
+                      "secagg server: client %u sent %u shares for its "
+                      "%u neighbours",
+                      h->client, v.count, k);
+  for (uint32_t i = 0; i < k; i++) {
+    if (fs_sam_id(&v, i) != s->coh[s->nb[(size_t)pos * k + i]])
+      return fs_err_set(err, FS_EFORMAT,
+                        "secagg server: client %u addressed share %u to "
+                        "client %u, not to its neighbour %u",
+                        h->client, i, fs_sam_id(&v, i),
+                        s->coh[s->nb[(size_t)pos * k + i]]);
+    memcpy(s->ct[(size_t)pos * k + i], fs_sam_data(&v, i), FS_SAM_CT);
+  }
+  s->got_shares[pos] = 1;
+  return FS_OK;
+}
+
+/* Step 3, one masked UPDATE: add it to the sum mod 2^32. */
+static fs_status take_update(fs_sa_server *s, const sa_round *r,
+                             const fs_frame_header *h, const uint8_t *body,
+                             uint32_t pos, fs_err *err) {
+  if (s->got_update[pos] || (s->lost[pos] & LOST_UPDATE))
+    return dup_err(err, h);
+  if (s->drop[pos])
+    return fs_err_set(err, FS_EFORMAT,
+                      "secagg server: masked update from client %u, which "
+                      "dropped out of round %u",
+                      h->client, r->round);
+  fs_update_meta meta;
+  fs_status st;
+  if ((st = fs_update_meta_decode(body, h->body_len, &meta, err)) != FS_OK)
+    return st;
+  /* Decode into sumd's memory (free until dequantisation), add. */
+  uint32_t *y = (uint32_t *)(void *)s->sumd;
+  if ((st = fs_masked_decode(body + FS_UPDATE_META_BYTES,
+                             h->body_len - FS_UPDATE_META_BYTES, y, s->dim,
+                             err)) != FS_OK)
+    return st;
+  for (size_t j = 0; j < s->dim; j++)
+    s->sum[j] += y[j];
+  uint32_t i = s->coh_sel[pos];
+  s->ns[i] = meta.num_samples;
+  s->loss[i] = meta.train_loss;
+  s->got_update[pos] = 1;
+  return FS_OK;
+}
+
+/* Step 3: collect the SA_SHARES of every client and the masked UPDATE of
+ * every client that does not drop (ndrop of them drop). */
+static fs_status collect_shares(fs_sa_server *s, sa_round *r, uint32_t ndrop,
+                                fs_err *err) {
+  fs_status st;
+  fs_frame_header h;
+  const uint8_t *body = NULL;
+  uint32_t pos;
+  size_t wire;
+  int refused;
+  for (uint32_t got = 0; got < 2 * r->n - ndrop; got++) {
+    if ((st = fs_sa_server__recv_frame(s, r->t, r->n, r->round, r->version, &h,
+                                       &body, &pos, &wire, &refused, err)) !=
+        FS_OK)
+      return st;
+    if (refused) {
+      /* A client sends its shares, then its masked update (frames from one
+       * client arrive in order): the refused frame took the place of the
+       * first one still owed. */
+      if (!s->got_shares[pos] && !(s->lost[pos] & LOST_SHARES)) {
+        s->lost[pos] |= LOST_SHARES;
+        s->refused[1]++;
+        r->sa_bytes += wire;
+      } else if (!s->drop[pos] && !s->got_update[pos] &&
+                 !(s->lost[pos] & LOST_UPDATE)) {
+        s->lost[pos] |= LOST_UPDATE;
+        s->refused[2]++;
+      } else {
+        return fs_err_set(err, FS_EFORMAT,
+                          "secagg server: a sealed frame of client %u beyond "
+                          "its shares and masked update",
+                          s->coh[pos]);
+      }
+      continue;
+    }
+    if (h.type == FS_MSG_SA_SHARES) {
+      if ((st = take_shares(s, r, &h, body, pos, err)) != FS_OK)
+        return st;
+      r->sa_bytes += wire;
+    } else if (h.type == FS_MSG_UPDATE && h.encoding == FS_PL_MASKED_U32) {
+      if ((st = take_update(s, r, &h, body, pos, err)) != FS_OK)
+        return st;
+    } else {
+      return fs_err_set(err, FS_EFORMAT,
+                        "secagg server: %s (encoding %s) from client %u while "
+                        "waiting for shares and masked updates",
+                        fs_msg_type_name(h.type), fs_encoding_name(h.encoding),
+                        h.client);
+    }
+  }
+  return fs_transport_flush(r->t, err);
+}
+
+/* After step 3: a client whose masked update was refused is taken as
+ * dropped (*ndrop counts it); returns the first client whose SA_SHARES was
+ * refused, or UINT32_MAX. */
+static uint32_t settle_lost(fs_sa_server *s, uint32_t n, uint32_t *ndrop) {
+  uint32_t lost_shares = UINT32_MAX;
+  for (uint32_t u = 0; u < n; u++) {
+    if ((s->lost[u] & LOST_SHARES) && lost_shares == UINT32_MAX)
+      lost_shares = s->coh[u];
+    if ((s->lost[u] & LOST_UPDATE) && !s->drop[u]) {
+      s->drop[u] = 1;
+      (*ndrop)++;
+    }
+  }
+  return lost_shares;
+}
+
+/* Steps 2 to 5 for the cohort of r->n clients with keys. */
+static fs_status run_protocol(fs_sa_server *s, sa_round *r,
+                              fs_sa_round_out *out, fs_err *err) {
+  const fs_config *cfg = s->cfg;
+  uint32_t n = r->n, round = r->round;
+  fs_status st;
   double t0 = fs_transport_wtime();
   fs_sa_params p;
   fs_err pe = {0};
@@ -456,10 +517,10 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
               round, pe.msg);
     s->aborted++;
     out->aborted = 1;
-    out->sa_bits = 8 * sa_bytes;
+    out->sa_bits = 8 * r->sa_bytes;
     return FS_OK;
   }
-  uint32_t k = p.degree;
+  uint32_t k = r->k = p.degree;
   out->degree = k;
   out->threshold = p.threshold;
   size_t adv_len = FS_FRAME_HEADER_BYTES + fs_sam_size(FS_MSG_SA_ADVERTISE, k);
@@ -468,122 +529,16 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
                  (size_t)n * (adv_len > unm_len ? adv_len : unm_len), err)) !=
       FS_OK)
     return st;
-  fs_sa_graph *g;
-  if (fs_sa_graph_new(cfg->seed, round, &p, &g) != FS_OK)
-    return fs_err_set(err, FS_ENOMEM, "secagg server: out of memory");
-  for (uint32_t u = 0; u < n; u++)
-    fs_sa_graph_neighbours(g, u, s->nb + (size_t)u * k);
-  fs_sa_graph_free(g);
+  if ((st = advertise(s, r, &p, adv_len, err)) != FS_OK)
+    return st;
 
-  /* 2. advertise the neighbours' keys */
-  for (uint32_t u = 0; u < n; u++) {
-    uint8_t *f = s->fbuf + (size_t)u * adv_len;
-    fs_frame_header oh = {.type = FS_MSG_SA_ADVERTISE,
-                          .encoding = FS_PL_NONE,
-                          .round = round,
-                          .client = s->coh[u],
-                          .model_version = version,
-                          .body_len =
-                              (uint32_t)(adv_len - FS_FRAME_HEADER_BYTES)};
-    fs_frame_header_encode(&oh, f);
-    uint8_t *rec = fs_sam_begin(FS_MSG_SA_ADVERTISE, k, p.threshold,
-                                f + FS_FRAME_HEADER_BYTES);
-    for (uint32_t i = 0; i < k; i++) {
-      uint32_t w = s->nb[(size_t)u * k + i];
-      fs_sam_put_advertise(rec + (size_t)i * (4 + 2 * FS_SAM_KEY), s->coh[w],
-                           s->cpk[w], s->spk[w]);
-    }
-    if ((st = post(s, t, u, f, adv_len, &wire, err)) != FS_OK)
-      return st;
-    sa_bytes += wire;
-  }
-
-  /* 3. shares and masked updates */
   uint32_t ndrop = 0;
   for (uint32_t u = 0; u < n; u++) {
     s->drop[u] =
         (uint8_t)fs_sa_drops(cfg->seed, s->coh[u], round, cfg->sa_dropout);
     ndrop += s->drop[u];
   }
-  for (uint32_t got = 0; got < 2 * n - ndrop; got++) {
-    if ((st = recv_frame(s, t, n, round, version, &h, &body, &pos, &wire,
-                         &refused, err)) != FS_OK)
-      return st;
-    if (refused) {
-      /* A client sends its shares, then its masked update (frames from one
-       * client arrive in order): the refused frame took the place of the
-       * first one still owed. */
-      if (!s->got_shares[pos] && !(s->lost[pos] & LOST_SHARES)) {
-        s->lost[pos] |= LOST_SHARES;
-        s->refused[1]++;
-        sa_bytes += wire;
-      } else if (!s->drop[pos] && !s->got_update[pos] &&
-                 !(s->lost[pos] & LOST_UPDATE)) {
-        s->lost[pos] |= LOST_UPDATE;
-        s->refused[2]++;
-      } else {
-        return fs_err_set(err, FS_EFORMAT,
-                          "secagg server: a sealed frame of client %u beyond "
-                          "its shares and masked update",
-                          s->coh[pos]);
-      }
-      continue;
-    }
-    if (h.type == FS_MSG_SA_SHARES) {
-      if (s->got_shares[pos] || (s->lost[pos] & LOST_SHARES))
-        return dup_err(err, &h);
-      fs_sam_view v;
-      if ((st = fs_sam_decode(FS_MSG_SA_SHARES, body, h.body_len, &v, err)) !=
-          FS_OK)
-        return st;
-      if (v.count != k)
-        return fs_err_set(err, FS_EFORMAT,
-                          "secagg server: client %u sent %u shares for its "
-                          "%u neighbours",
-                          h.client, v.count, k);
-      for (uint32_t i = 0; i < k; i++) {
-        if (fs_sam_id(&v, i) != s->coh[s->nb[(size_t)pos * k + i]])
-          return fs_err_set(err, FS_EFORMAT,
-                            "secagg server: client %u addressed share %u to "
-                            "client %u, not to its neighbour %u",
-                            h.client, i, fs_sam_id(&v, i),
-                            s->coh[s->nb[(size_t)pos * k + i]]);
-        memcpy(s->ct[(size_t)pos * k + i], fs_sam_data(&v, i), FS_SAM_CT);
-      }
-      s->got_shares[pos] = 1;
-      sa_bytes += wire;
-    } else if (h.type == FS_MSG_UPDATE && h.encoding == FS_PL_MASKED_U32) {
-      if (s->got_update[pos] || (s->lost[pos] & LOST_UPDATE))
-        return dup_err(err, &h);
-      if (s->drop[pos])
-        return fs_err_set(err, FS_EFORMAT,
-                          "secagg server: masked update from client %u, which "
-                          "dropped out of round %u",
-                          h.client, round);
-      fs_update_meta meta;
-      if ((st = fs_update_meta_decode(body, h.body_len, &meta, err)) != FS_OK)
-        return st;
-      /* Decode into sumd's memory (free until dequantisation), add. */
-      uint32_t *y = (uint32_t *)(void *)s->sumd;
-      if ((st = fs_masked_decode(body + FS_UPDATE_META_BYTES,
-                                 h.body_len - FS_UPDATE_META_BYTES, y, s->dim,
-                                 err)) != FS_OK)
-        return st;
-      for (size_t j = 0; j < s->dim; j++)
-        s->sum[j] += y[j];
-      uint32_t i = s->coh_sel[pos];
-      s->ns[i] = meta.num_samples;
-      s->loss[i] = meta.train_loss;
-      s->got_update[pos] = 1;
-    } else {
-      return fs_err_set(err, FS_EFORMAT,
-                        "secagg server: %s (encoding %s) from client %u while "
-                        "waiting for shares and masked updates",
-                        fs_msg_type_name(h.type), fs_encoding_name(h.encoding),
-                        h.client);
-    }
-  }
-  if ((st = fs_transport_flush(t, err)) != FS_OK)
+  if ((st = collect_shares(s, r, ndrop, err)) != FS_OK)
     return st;
   /* A refused SA_SHARES loses the client's shares of b and s_sk: its
    * neighbours masked their updates against it, and without t shares of
@@ -591,15 +546,7 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
    * Bonawitz et al.'s protocol shares and masked inputs are separate
    * rounds; here they travel together). A refused masked update is the
    * client dropping after masking: its s_sk is rebuilt below. */
-  uint32_t lost_shares = UINT32_MAX;
-  for (uint32_t u = 0; u < n; u++) {
-    if ((s->lost[u] & LOST_SHARES) && lost_shares == UINT32_MAX)
-      lost_shares = s->coh[u];
-    if ((s->lost[u] & LOST_UPDATE) && !s->drop[u]) {
-      s->drop[u] = 1;
-      ndrop++;
-    }
-  }
+  uint32_t lost_shares = settle_lost(s, n, &ndrop);
   if (lost_shares != UINT32_MAX) {
     if (!s->warned++)
       fprintf(stderr,
@@ -610,102 +557,21 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
               round, lost_shares);
     s->aborted++;
     out->aborted = 1;
-    out->sa_bits = 8 * sa_bytes;
+    out->sa_bits = 8 * r->sa_bytes;
     out->ms = (fs_transport_wtime() - t0) * 1e3;
     return FS_OK;
   }
 
-  /* 4. ask the survivors for the shares */
   uint32_t nsurv = n - ndrop;
-  for (uint32_t w = 0; w < n; w++) {
-    if (s->drop[w])
-      continue;
-    uint8_t *f = s->fbuf + (size_t)w * unm_len;
-    uint8_t *rec =
-        fs_sam_begin(FS_MSG_SA_UNMASK, k, 0, f + FS_FRAME_HEADER_BYTES);
-    for (uint32_t i = 0; i < k; i++) {
-      uint32_t u = s->nb[(size_t)w * k + i];
-      long at = nb_index(s, k, u, w); /* w's place among u's neighbours */
-      fs_sam_put_unmask(rec + (size_t)i * (5 + FS_SAM_CT), s->coh[u],
-                        s->drop[u] ? FS_SA_SECRET_SK : FS_SA_SECRET_B,
-                        s->ct[(size_t)u * k + (size_t)at]);
-    }
-    fs_frame_header oh = {.type = FS_MSG_SA_UNMASK,
-                          .encoding = FS_PL_NONE,
-                          .round = round,
-                          .client = s->coh[w],
-                          .model_version = version,
-                          .body_len =
-                              (uint32_t)(unm_len - FS_FRAME_HEADER_BYTES)};
-    fs_frame_header_encode(&oh, f);
-    if ((st = post(s, t, w, f, unm_len, &wire, err)) != FS_OK)
-      return st;
-    sa_bytes += wire;
-  }
-  memset(s->have, 0, (size_t)n * k);
-  for (uint32_t got = 0; got < nsurv; got++) {
-    if ((st = recv_frame(s, t, n, round, version, &h, &body, &pos, &wire,
-                         &refused, err)) != FS_OK)
-      return st;
-    if (refused) {
-      /* The survivor's shares of its neighbours' secrets are missing: it
-       * drops after its update counted; unmask() needs t shares from the
-       * others (else the round is aborted). */
-      if (s->drop[pos] || s->got_reveal[pos] || (s->lost[pos] & LOST_REVEAL))
-        return fs_err_set(err, FS_EFORMAT,
-                          "secagg server: unexpected sealed frame of client "
-                          "%u while waiting for SA_REVEAL",
-                          s->coh[pos]);
-      s->lost[pos] |= LOST_REVEAL;
-      s->refused[3]++;
-      sa_bytes += wire;
-      continue;
-    }
-    if (h.type != FS_MSG_SA_REVEAL)
-      return fs_err_set(err, FS_EFORMAT,
-                        "secagg server: %s from client %u while waiting for "
-                        "SA_REVEAL",
-                        fs_msg_type_name(h.type), h.client);
-    if (s->drop[pos] || s->got_reveal[pos] || (s->lost[pos] & LOST_REVEAL))
-      return fs_err_set(err, FS_EFORMAT,
-                        "secagg server: unexpected SA_REVEAL from client %u",
-                        h.client);
-    fs_sam_view v;
-    if ((st = fs_sam_decode(FS_MSG_SA_REVEAL, body, h.body_len, &v, err)) !=
-        FS_OK)
-      return st;
-    if (v.count != k)
-      return fs_err_set(err, FS_EFORMAT,
-                        "secagg server: client %u revealed %u shares, %u "
-                        "were asked",
-                        h.client, v.count, k);
-    for (uint32_t i = 0; i < k; i++) {
-      uint32_t u = s->nb[(size_t)pos * k + i];
-      uint8_t want = s->drop[u] ? FS_SA_SECRET_SK : FS_SA_SECRET_B;
-      if (fs_sam_id(&v, i) != s->coh[u] || fs_sam_secret(&v, i) != want)
-        return fs_err_set(err, FS_EFORMAT,
-                          "secagg server: client %u revealed a share of "
-                          "client %u (secret %u), not the one asked",
-                          h.client, fs_sam_id(&v, i),
-                          (unsigned)fs_sam_secret(&v, i));
-      long at = nb_index(s, k, u, pos);
-      size_t slot = (size_t)u * k + (size_t)at;
-      if ((st = fs_shamir_share_decode(fs_sam_data(&v, i),
-                                       (uint64_t)h.client + 1, &s->sh[slot],
-                                       err)) != FS_OK)
-        return st;
-      s->have[slot] = 1;
-    }
-    s->got_reveal[pos] = 1;
-    sa_bytes += wire;
-  }
-  if ((st = fs_transport_flush(t, err)) != FS_OK)
+  if ((st = fs_sa_server__ask_reveal(s, r, unm_len, err)) != FS_OK)
+    return st;
+  if ((st = fs_sa_server__collect_reveals(s, r, nsurv, err)) != FS_OK)
     return st;
 
   /* 5. unmask */
   fs_err ue = {0};
-  st = unmask(s, &p, round, &ue);
-  out->sa_bits = 8 * sa_bytes;
+  st = fs_sa_server__unmask(s, &p, round, &ue);
+  out->sa_bits = 8 * r->sa_bytes;
   s->dropped += ndrop;
   if (st == FS_ERANGE) {
     if (!s->warned++)
@@ -727,4 +593,32 @@ fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
   out->survivors = nsurv;
   out->ms = (fs_transport_wtime() - t0) * 1e3;
   return FS_OK;
+}
+
+fs_status fs_sa_server_round(fs_sa_server *s, fs_transport *t, uint32_t round,
+                             uint32_t version, const uint32_t *sel, uint32_t K,
+                             const uint8_t *skip, fs_sa_round_out *out,
+                             fs_err *err) {
+  if (K > s->max_k)
+    return fs_err_set(err, FS_EINVAL, "secagg server: %u clients, room for %u",
+                      K, s->max_k);
+  uint32_t n = begin_round(s, sel, K, skip, out);
+  if (n == 0)
+    return FS_OK;
+  memset(s->got_keys, 0, n);
+  memset(s->got_shares, 0, n);
+  memset(s->got_update, 0, n);
+  memset(s->got_reveal, 0, n);
+  memset(s->lost, 0, n);
+  memset(s->sum, 0, s->dim * sizeof *s->sum);
+  sa_round r = {.t = t, .round = round, .version = version, .n = n};
+
+  /* 1. public keys */
+  fs_status st = collect_keys(s, &r, err);
+  if (st != FS_OK)
+    return st;
+  r.n = keep_keyed(s, n);
+  memset(s->lost, 0, r.n);
+  /* 2.-5. */
+  return run_protocol(s, &r, out, err);
 }
