@@ -13,6 +13,7 @@ static double async_weight(const fs_strategy_wargs *w) {
 
 const fs_strategy fs_strategy_async = {
     .base = {.name = "async",
+             .check = fs_strategy__not_sync,
              .help =
                  "asynchronous FedAvg: aggregate each update as it completes"},
     .loop = fs_srv_async_loop,

@@ -14,10 +14,21 @@ static double fedbuff_weight(const fs_strategy_wargs *w) {
   return d * pow(1.0 + w->stale, -w->cfg->staleness_exponent);
 }
 
+/* FedBuff's rules: those of every asynchronous strategy, and a buffer
+ * that the clients can fill. */
+static fs_status check(const fs_config *cfg, fs_err *err) {
+  fs_status st = fs_strategy__not_sync(cfg, err);
+  if (st == FS_OK && cfg->buffer > cfg->clients)
+    st = fs_err_set(err, FS_ECONFIG,
+                    "server.buffer: %lld is more than clients.num (%lld)",
+                    (long long)cfg->buffer, (long long)cfg->clients);
+  return st;
+}
+
 const fs_strategy fs_strategy_fedbuff = {
     .base = {.name = "fedbuff",
-             .help =
-                 "FedBuff: aggregate every server.buffer completed updates"},
+             .help = "FedBuff: aggregate every server.buffer completed updates",
+             .check = check},
     .loop = fs_srv_async_loop,
     .flags = FS_STRATEGY_ASYNC,
     .sched = FS_STRAT_FEDBUFF,

@@ -15,7 +15,8 @@ static double fedfix_weight(const fs_strategy_wargs *w) {
 
 const fs_strategy fs_strategy_fedfix = {
     .base = {.name = "fedfix",
-             .help = "FedFix: aggregate every server.fedfix_delta seconds"},
+             .help = "FedFix: aggregate every server.fedfix_delta seconds",
+             .check = fs_strategy__not_sync},
     .loop = fs_srv_async_loop,
     .flags = FS_STRATEGY_ASYNC,
     .sched = FS_STRAT_FEDFIX,

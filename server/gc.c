@@ -662,9 +662,27 @@ static fs_status gc_role(const fs_server_args *a, fs_err *err) {
   return st;
 }
 
+/* gc's rules: no synchronous-round features it lacks (fs_strategy__not_sync)
+ * and the virtual clock without DP, EF, compression or simulated absences. */
+static fs_status gc_check(const fs_config *cfg, fs_err *err) {
+  fs_status st = fs_strategy__not_sync(cfg, err);
+  if (st == FS_OK &&
+      (cfg->clock != FS_CFG_CLOCK_VIRTUAL || cfg->dp_clip != FS_CFG_CLIP_NONE ||
+       cfg->ef_method != FS_CFG_EF_NONE ||
+       cfg->comp_up != FS_CFG_COMP_IDENTITY || cfg->sys_dropout > 0 ||
+       cfg->sys_offline_fraction > 0 || cfg->time_budget > 0))
+    st = fs_err_set(err, FS_ECONFIG,
+                    "server.strategy: gc (gradient coding) runs on the "
+                    "virtual clock without DP, error feedback, uplink "
+                    "compression, dropouts, offline windows or a time "
+                    "budget");
+  return st;
+}
+
 const fs_strategy fs_strategy_gc = {
     .base = {.name = "gc",
              .help = "distributed gradient descent with straggler mitigation "
-                     "(gradient coding, SR-SGC, M-SGC; docs/stragglers.md)"},
+                     "(gradient coding, SR-SGC, M-SGC; docs/stragglers.md)",
+             .check = gc_check},
     .role = gc_role,
 };

@@ -6,6 +6,8 @@
  */
 #include "optim.h"
 
+#include "ef.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -39,13 +41,24 @@ static void adam_step(fs_optim_state *o, const fs_config *cfg, float *x,
   }
 }
 
+/* momentum and adam: the EF21 family's step is plain SGD (docs/ef21.md). */
+static fs_status not_ef21(const fs_config *cfg, fs_err *err) {
+  if (fs_ef_method_at((size_t)cfg->ef_method)->flags & FS_EF_21)
+    return fs_err_set(err, FS_ECONFIG,
+                      "server.optimizer: %s with ef.method %s: EF21 steps "
+                      "with plain SGD",
+                      FS_CFG_NAME(cfg, server_optimizer),
+                      FS_CFG_NAME(cfg, ef_method));
+  return FS_OK;
+}
+
 static const fs_optim rows[] = {
     {{"sgd", "x <- x - lr u", NULL}, sgd_step, 0},
-    {{"momentum", "heavy ball: m = beta m + u, x <- x - lr m", NULL},
+    {{"momentum", "heavy ball: m = beta m + u, x <- x - lr m", not_ef21},
      momentum_step,
      FS_OPTIM_MOMENTS},
     {{"adam", "Adam on u (beta1 = server.momentum, server.beta2, server.eps)",
-      NULL},
+      not_ef21},
      adam_step,
      FS_OPTIM_MOMENTS},
 };

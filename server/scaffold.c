@@ -92,7 +92,7 @@ static fs_status check(const fs_config *cfg, fs_err *err) {
     return refuse(err, "local momentum (clients.momentum)");
   if (cfg->fault_fraction > 0)
     return refuse(err, "simulated faulty clients (faults.fraction)");
-  return FS_OK;
+  return fs_strategy__not_sync(cfg, err); /* Poisson sampling */
 }
 
 const fs_strategy fs_strategy_scaffold = {

@@ -53,6 +53,11 @@ typedef struct fs_strategy {
   double (*weight)(const fs_strategy_wargs *w);
 } fs_strategy;
 
+/* The rules of a strategy without FedAvg's synchronous rounds (the
+ * asynchronous ones, gc): no EF21 family, no Poisson sampling. A row's
+ * check calls it first. */
+fs_status fs_strategy__not_sync(const fs_config *cfg, fs_err *err);
+
 /* Row i of the table (cfg->strategy), or NULL past its end. */
 const fs_strategy *fs_strategy_at(size_t i);
 /* The table for the configuration (server.strategy; app/tables.c). */

@@ -93,8 +93,9 @@ static fs_status check_data(const fs_config *cfg, fs_err *err) {
   return FS_OK;
 }
 
-/* Error feedback against the strategy, the step size and the optimiser. */
-static fs_status check_ef(const fs_config *cfg, int ef21, fs_err *err) {
+/* The theory step size (the strategies' and optimisers' rules about
+ * error feedback are their rows' checks, server/). */
+static fs_status check_ef(const fs_config *cfg, fs_err *err) {
   if (cfg->ef_stepsize == FS_CFG_STEPSIZE_THEORY &&
       (cfg->model_kind != FS_CFG_MODEL_LOGREG ||
        (cfg->local_mode != FS_CFG_LOCAL_FULL_GRADIENT &&
@@ -102,22 +103,6 @@ static fs_status check_ef(const fs_config *cfg, int ef21, fs_err *err) {
     return fs_err_set(err, FS_ECONFIG,
                       "ef.stepsize: 'theory' needs model.type logreg and "
                       "local.mode full_gradient or stochastic_gradient");
-  if (cfg->strategy != FS_CFG_STRATEGY_FEDAVG && ef21)
-    return fs_err_set(err, FS_ECONFIG,
-                      "server.strategy: %s with ef.method %s: the EF21 "
-                      "family runs with synchronous rounds (fedavg)",
-                      FS_CFG_NAME(cfg, strategy), FS_CFG_NAME(cfg, ef_method));
-  if (cfg->strategy != FS_CFG_STRATEGY_FEDAVG && cfg->buffer > cfg->clients &&
-      cfg->strategy == FS_CFG_STRATEGY_FEDBUFF)
-    return fs_err_set(err, FS_ECONFIG,
-                      "server.buffer: %lld is more than clients.num (%lld)",
-                      (long long)cfg->buffer, (long long)cfg->clients);
-  if (cfg->server_optimizer != FS_CFG_OPT_SGD && ef21)
-    return fs_err_set(err, FS_ECONFIG,
-                      "server.optimizer: %s with ef.method %s: EF21 steps "
-                      "with plain SGD",
-                      FS_CFG_NAME(cfg, server_optimizer),
-                      FS_CFG_NAME(cfg, ef_method));
   return FS_OK;
 }
 
@@ -127,11 +112,6 @@ static fs_status check_system(const fs_config *cfg, int dp, fs_err *err) {
     return fs_err_set(err, FS_ECONFIG,
                       "dp.noise: noise without clipping protects nothing "
                       "(set dp.clip)");
-  if (cfg->sampling == FS_CFG_SAMPLING_POISSON &&
-      cfg->strategy != FS_CFG_STRATEGY_FEDAVG)
-    return fs_err_set(err, FS_ECONFIG,
-                      "clients.sampling: poisson sampling is for synchronous "
-                      "rounds (server.strategy fedavg)");
   if (cfg->sys_offline_fraction > 0 && cfg->clock == FS_CFG_CLOCK_WALL)
     return fs_err_set(err, FS_ECONFIG,
                       "system.offline_fraction: simulated availability needs "
@@ -186,8 +166,7 @@ static fs_status check_aggregation(const fs_config *cfg, int ef21, int dp,
 
 /* Secure aggregation, the compressed downlink, gradient coding,
  * checkpoints and tampering. */
-static fs_status check_modes(const fs_config *cfg, int ef21, int dp,
-                             fs_err *err) {
+static fs_status check_modes(const fs_config *cfg, int ef21, fs_err *err) {
   if (cfg->sa_mode == FS_CFG_SA_SECAGG) {
     fs_status st = sa_config_check(cfg, err);
     if (st != FS_OK)
@@ -199,16 +178,6 @@ static fs_status check_modes(const fs_config *cfg, int ef21, int dp,
                       "compress.down: a compressed downlink is EF21-BC: it "
                       "needs ef.method ef21 or ef21w and clients.per_round = "
                       "clients.num (every client follows every broadcast)");
-  if (cfg->strategy == FS_CFG_STRATEGY_GC &&
-      (cfg->clock != FS_CFG_CLOCK_VIRTUAL || dp ||
-       cfg->ef_method != FS_CFG_EF_NONE ||
-       cfg->comp_up != FS_CFG_COMP_IDENTITY || cfg->sys_dropout > 0 ||
-       cfg->sys_offline_fraction > 0 || cfg->time_budget > 0))
-    return fs_err_set(err, FS_ECONFIG,
-                      "server.strategy: gc (gradient coding) runs on the "
-                      "virtual clock without DP, error feedback, uplink "
-                      "compression, dropouts, offline windows or a time "
-                      "budget");
   const char *nock = fs_config_ckpt_unsupported(cfg);
   if (nock != NULL && (cfg->checkpoint_every > 0 || cfg->resume[0] != '\0'))
     return fs_err_set(err, FS_ECONFIG, "%s: checkpoints do not cover %s yet",
@@ -233,12 +202,12 @@ fs_status fs_config_validate(const fs_config *cfg, fs_err *err) {
   /* The EF21 family (its rows' flag; compress/ef.h). ef.method's and
    * dp.clip's own rules are their rows' checks (check_rows, above). */
   int ef21 = (fs_ef_method_at((size_t)cfg->ef_method)->flags & FS_EF_21) != 0;
-  if ((rst = check_ef(cfg, ef21, err)) != FS_OK)
+  if ((rst = check_ef(cfg, err)) != FS_OK)
     return rst;
   int dp = cfg->dp_clip != FS_CFG_CLIP_NONE;
   if ((rst = check_system(cfg, dp, err)) != FS_OK)
     return rst;
   if ((rst = check_aggregation(cfg, ef21, dp, err)) != FS_OK)
     return rst;
-  return check_modes(cfg, ef21, dp, err);
+  return check_modes(cfg, ef21, err);
 }
