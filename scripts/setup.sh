@@ -9,7 +9,7 @@ packages=(build-essential pkg-config meson ninja-build
           libopenmpi-dev openmpi-bin libopenblas-dev liblapacke-dev libsodium-dev
           libyaml-dev libcjson-dev zlib1g-dev check
           dataset-fashion-mnist python3-matplotlib clang-format git
-          clang libclang-rt-14-dev)
+          clang libclang-rt-14-dev procps)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -27,6 +27,8 @@ async=(--server.strategy fedbuff --server.buffer 4 --system.dist exponential)
 "$FEDSIM" "${args[@]}" "${async[@]}" --out "$work/ref-a" > "$work/ref-a.log" 2>&1 \
   || { echo "FAIL reference run (fedbuff)"; cat "$work/ref-a.log"; exit 1; }
 
+# The ranks' pids come from pgrep (procps; scripts/setup.sh installs it).
+command -v pgrep >/dev/null || { echo "FAIL: pgrep is not installed (procps; scripts/setup.sh installs it)"; exit 1; }
 for seed in ${FEDSIM_KILL_SEEDS:-1 2 3 4 5 6}; do
   RANDOM=$seed
   out="$work/k$seed"
