@@ -40,18 +40,7 @@ static fs_status async_dispatch(fs_srv *s, fs_sched *sc, uint32_t c, int64_t t,
       return fs_err_set(err, FS_EINVAL, "server: client %u started twice", c);
     return FS_OK;
   }
-  fs_frame_header h = {.type = FS_MSG_TRAIN,
-                       .encoding = FS_PL_DENSE,
-                       .round = (uint32_t)(v + 1),
-                       .client = c,
-                       .model_version = (uint32_t)v,
-                       .body_len = (uint32_t)body_len};
-  uint8_t hb[FS_FRAME_HEADER_BYTES];
-  fs_frame_header_encode(&h, hb);
-  fs_iov iov[2] = {{hb, sizeof hb}, {s->body, body_len}};
-  fs_status st =
-      fs_sealer_post(s->seal, s->t, FS_ROLE_SERVER,
-                     fs_transport_worker_of(s->t, c), iov, 2, 1, err);
+  fs_status st = fs_srv_send_model(s, c, v, body_len, err);
   if (st != FS_OK)
     return st;
   uint64_t down_bits = 8ull * fs_sealer_wire_bytes(s->seal, body_len);

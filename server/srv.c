@@ -95,3 +95,20 @@ uint64_t fs_srv_robust_skipped(const fs_srv *s) {
     return fs_p2p_skipped(s->p2p);
   return s->rob != NULL ? fs_robust_round_skipped(s->rob) : 0;
 }
+
+fs_status fs_srv_send_model(fs_srv *s, uint32_t c, uint64_t v, size_t body_len,
+                            fs_err *err) {
+  fs_frame_header h = {.type = FS_MSG_TRAIN,
+                       .encoding = FS_PL_DENSE,
+                       .round = (uint32_t)(v + 1),
+                       .client = c,
+                       .model_version = (uint32_t)v,
+                       .body_len = (uint32_t)body_len};
+  uint8_t hb[FS_FRAME_HEADER_BYTES];
+  fs_frame_header_encode(&h, hb);
+  fs_iov iov[2] = {{hb, sizeof hb}, {s->body, body_len}};
+  fs_status st =
+      fs_sealer_post(s->seal, s->t, FS_ROLE_SERVER,
+                     fs_transport_worker_of(s->t, c), iov, 2, 1, err);
+  return st;
+}

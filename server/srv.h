@@ -190,6 +190,12 @@ double fs_srv_client_weight(const fs_srv *s, uint32_t c, uint32_t n_rows);
 double fs_srv_tick_s(const fs_srv *s);
 /* Ticks of client c's job: its profile's downlink, compute and uplink
  * (up_bits < 0: a lower bound without the uplink), or its fixed F-P time. */
+/* Send client c the model of version v (s->body, body_len bytes, dense) in
+ * a TRAIN frame of round v + 1, sealed as the run asks: the asynchronous
+ * engine and the wall-clock loop both dispatch through it. */
+fs_status fs_srv_send_model(fs_srv *s, uint32_t c, uint64_t v, size_t body_len,
+                            fs_err *err);
+
 int64_t fs_srv_job_ticks(const fs_srv *s, uint32_t c, uint64_t down_bits,
                          int64_t up_bits);
 /* Does client c drop out of its job number j? (stream (seed, FAULT, c, j)) */

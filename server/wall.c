@@ -19,18 +19,7 @@ static fs_status dispatch(fs_srv *s, uint32_t cl, uint64_t version, double T0,
                           fs_err *err) {
   const int64_t us = 1000000;
   size_t body_len = fs_dense_size(s->dim);
-  fs_frame_header h = {.type = FS_MSG_TRAIN,
-                       .encoding = FS_PL_DENSE,
-                       .round = (uint32_t)(version + 1),
-                       .client = cl,
-                       .model_version = (uint32_t)version,
-                       .body_len = (uint32_t)body_len};
-  uint8_t hb[FS_FRAME_HEADER_BYTES];
-  fs_frame_header_encode(&h, hb);
-  fs_iov iov[2] = {{hb, sizeof hb}, {s->body, body_len}};
-  fs_status st =
-      fs_sealer_post(s->seal, s->t, FS_ROLE_SERVER,
-                     fs_transport_worker_of(s->t, cl), iov, 2, 1, err);
+  fs_status st = fs_srv_send_model(s, cl, version, body_len, err);
   s->as.down += 8ull * fs_sealer_wire_bytes(s->seal, body_len);
   s->as.start[cl] = (int64_t)((fs_transport_wtime() - T0) * us);
   s->as.ver[cl] = version;
